@@ -1,0 +1,98 @@
+/**
+ * The one error taxonomy: which failures are the sender's fault (4xx, final), which mean
+ * "try again later" (429/503 with Retry-After), and how Candu's answers are classified.
+ */
+
+/** An error whose message is safe to show the sender. Thrown for bad requests; carries its status. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly issues: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Thrown when the body cannot be processed at all: not JSON, wrong shape, every message invalid. */
+export class BadRequestError extends HttpError {
+  override name = 'BadRequestError';
+  constructor(message: string, issues: readonly string[] = [], options?: { cause?: unknown }) {
+    super(400, message, issues, options);
+  }
+}
+
+/** Thrown when credentials are missing or wrong. The message never says which part was wrong. */
+export class UnauthorizedError extends HttpError {
+  override name = 'UnauthorizedError';
+  constructor(message = 'missing or invalid credentials') {
+    super(401, message);
+  }
+}
+
+/** Thrown when the (decompressed) body is larger than `MAX_BODY_BYTES`. */
+export class PayloadTooLargeError extends HttpError {
+  override name = 'PayloadTooLargeError';
+  constructor(limit: number) {
+    super(413, `body larger than ${limit} bytes once decompressed`);
+  }
+}
+
+/** Thrown for a declared non-JSON content type or an unknown content encoding. */
+export class UnsupportedMediaTypeError extends HttpError {
+  override name = 'UnsupportedMediaTypeError';
+  constructor(message: string) {
+    super(415, message);
+  }
+}
+
+/**
+ * Thrown when the request cannot be completed now but may succeed later: Candu outages,
+ * throttling, Secrets Manager failures, a refused key, broken configuration. The sender gets
+ * `statusCode` (429 or 503) with `Retry-After`, and a generic message; `message` is for logs.
+ */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError';
+  constructor(
+    readonly statusCode: 429 | 503,
+    /** Why, for the log line; never shown to the sender. */
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Thrown when the secret cannot be fetched or read. Maps to 503. */
+export class SecretsUnavailableError extends Error {
+  override name = 'SecretsUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** What to do with one Candu answer. */
+export type CanduVerdict =
+  /** 2xx: the events landed. */
+  | 'delivered'
+  /** 408, 423, 429, 5xx except 501: try the same request again after a backoff. */
+  | 'retry'
+  /** 400, 422: some event in the request is bad; split a chunk to isolate it, reject a single event. */
+  | 'split'
+  /** 401, 403: the key was refused; refresh the secret once, then give up with 503. */
+  | 'refresh-key'
+  /** Any other status: final for these events, rejected with the status as reason. */
+  | 'reject';
+
+/** Classifies a Candu HTTP status. The retry rule lives here and nowhere else. */
+export function classifyCanduStatus(status: number): CanduVerdict {
+  if (status >= 200 && status < 300) return 'delivered';
+  if (status === 400 || status === 422) return 'split';
+  if (status === 401 || status === 403) return 'refresh-key';
+  if (status === 408 || status === 423 || status === 429) return 'retry';
+  if (status >= 500 && status !== 501) return 'retry';
+  return 'reject';
+}

@@ -1,0 +1,42 @@
+/**
+ * Structured JSON logs, one line per call. Callers pass keys, counts, ids and reasons only:
+ * never a secret, an `Authorization` header, or a trait or property value.
+ */
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type LogFields = Record<string, string | number | boolean | null | undefined | readonly unknown[]>;
+
+const RANK: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/** A logger writing JSON lines at or above `level` to `write` (stdout by default, which Lambda ships to CloudWatch). */
+export function createLogger(
+  level: LogLevel = 'INFO',
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  now: () => Date = () => new Date(),
+): Logger {
+  const emit = (at: LogLevel, message: string, fields?: LogFields) => {
+    if (RANK[at] < RANK[level]) return;
+    write(JSON.stringify({ level: at, time: now().toISOString(), message, ...fields }));
+  };
+  return {
+    debug: (message, fields) => emit('DEBUG', message, fields),
+    info: (message, fields) => emit('INFO', message, fields),
+    warn: (message, fields) => emit('WARN', message, fields),
+    error: (message, fields) => emit('ERROR', message, fields),
+  };
+}
+
+/** Describes an unexpected error for a log line by its class and code only: messages may carry data. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${error.name} (${code})` : error.name;
+  }
+  return typeof error;
+}

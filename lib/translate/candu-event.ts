@@ -1,0 +1,52 @@
+/**
+ * The events Candu's `POST /api/eventWebhook` accepts. Under `TRAIT_VALUES=flatten` every value
+ * in `traits`/`properties` is a string, a finite number or a boolean; under `passthrough` the
+ * values are sent as received, hence `unknown`.
+ */
+export type CanduValue = string | number | boolean;
+export type CanduAttributes = Record<string, unknown>;
+
+interface CanduEventBase {
+  userId: string;
+  /** ISO 8601 UTC with milliseconds and `Z`. */
+  timestamp: string;
+  messageId?: string;
+  anonymousId?: string;
+}
+
+export interface CanduIdentify extends CanduEventBase {
+  type: 'identify';
+  traits: CanduAttributes;
+}
+
+export interface CanduTrack extends CanduEventBase {
+  type: 'track';
+  event: string;
+  properties: CanduAttributes;
+}
+
+export interface CanduGroup extends CanduEventBase {
+  type: 'group';
+  groupId: string;
+  traits: CanduAttributes;
+}
+
+export type CanduEvent = CanduIdentify | CanduTrack | CanduGroup;
+
+/** The result of translating one message: exactly one of send, skip or reject. */
+export type Translation =
+  | { outcome: 'send'; candu: CanduEvent }
+  | { outcome: 'skip'; reason: string }
+  | { outcome: 'reject'; reason: string };
+
+export type AnonymousEvents = 'skip' | 'anonymousId';
+export type TraitValues = 'flatten' | 'passthrough';
+export type MessageSource = 'segment' | 'rudderstack';
+
+export interface TranslateOptions {
+  anonymousEvents: AnonymousEvents;
+  traitValues: TraitValues;
+  source: MessageSource;
+  /** Time of receipt: the last fallback for the event's timestamp. */
+  now: Date;
+}
