@@ -1,0 +1,2 @@
+export * from './iso-timestamp.js';
+export * from './messages.js';

@@ -1,0 +1,164 @@
+/**
+ * The messages Segment and RudderStack send, as zod schemas: one base schema, one schema per
+ * type extending it, and a discriminated union on `type` matched case-insensitively. Objects
+ * are loose: fields we do not read are allowed and ignored.
+ *
+ * RudderStack's dialect is accepted whatever the route: identify traits in `context.traits`,
+ * a numeric `userId`, `channel`, `rudderId`, `request_ip` and a snake_case `message_id`.
+ *
+ * Error messages are written to follow a field path, e.g. `event is required`.
+ */
+import * as z from 'zod';
+import { parseIsoTimestamp } from './iso-timestamp.js';
+
+/** The message types this destination knows, in lower case. */
+export const MESSAGE_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'delete'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+const isContainer = (value: unknown): value is Record<string, unknown> | unknown[] =>
+  typeof value === 'object' && value !== null && !(value instanceof Date);
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  isContainer(value) && !Array.isArray(value);
+
+/**
+ * Traits or properties: an object (or, as RudderStack's own tests send, an array), kept by
+ * reference without copying; its values are policed by the translation's value policy.
+ */
+export const AttributesSchema = z
+  .custom<Record<string, unknown> | unknown[]>(isContainer, { error: 'must be an object' })
+  .nullish();
+export type Attributes = z.infer<typeof AttributesSchema>;
+
+/** An identifier sent as a string, or as a number (RudderStack), read as a string. */
+export const IdentifierSchema = z
+  .union([z.string(), z.number().transform(String)], { error: 'must be a string or a number' })
+  .nullish();
+export type Identifier = z.infer<typeof IdentifierSchema>;
+
+/** An identifier that is only used for tracing: a wrong type is ignored rather than rejected. */
+const TraceIdSchema = z
+  .union([z.string(), z.number().transform(String)])
+  .optional()
+  .catch(undefined);
+
+/** A timestamp read as a `Date`; anything that is not a valid ISO 8601 date-time reads as absent. */
+export const TimestampSchema = z.unknown().transform(parseIsoTimestamp).optional();
+export type Timestamp = z.infer<typeof TimestampSchema>;
+
+/** A required name (`event`, `groupId`): a string or number, trimmed, not empty. */
+const requiredName = (what: 'string' | 'string or a number') =>
+  z
+    .union([z.string(), z.number().transform(String)], {
+      error: (issue) =>
+        issue.input === undefined || issue.input === null ? 'is required' : `must be a ${what}`,
+    })
+    .transform((value) => value.trim())
+    .pipe(z.string().min(1, { error: 'is required' }));
+
+const optionalText = z
+  .union([z.string(), z.number().transform(String)], { error: 'must be a string' })
+  .nullish();
+
+/** `context.page`, the page fields analytics.js attaches to every message. */
+export const PageContextSchema = z
+  .custom<Record<string, unknown>>(isPlainObject, { error: 'must be an object' })
+  .nullish();
+export type PageContext = z.infer<typeof PageContextSchema>;
+
+export const ContextSchema = z
+  .looseObject({
+    traits: AttributesSchema,
+    page: PageContextSchema,
+  })
+  .nullish();
+export type Context = z.infer<typeof ContextSchema>;
+
+/** Fields every message may carry. */
+export const BaseMessageSchema = z.looseObject({
+  type: z.string(),
+  userId: IdentifierSchema,
+  anonymousId: IdentifierSchema,
+  messageId: TraceIdSchema,
+  /** RudderStack's snake_case spelling of `messageId`. */
+  message_id: TraceIdSchema,
+  timestamp: TimestampSchema,
+  originalTimestamp: TimestampSchema,
+  receivedAt: TimestampSchema,
+  sentAt: TimestampSchema,
+  context: ContextSchema,
+  traits: AttributesSchema,
+  /** RudderStack: `web`, `mobile`, `server`, ... */
+  channel: TraceIdSchema,
+  rudderId: TraceIdSchema,
+  request_ip: TraceIdSchema,
+});
+export type BaseMessage = z.infer<typeof BaseMessageSchema>;
+
+export const IdentifyMessageSchema = BaseMessageSchema.extend({ type: z.literal('identify') });
+export type IdentifyMessage = z.infer<typeof IdentifyMessageSchema>;
+
+export const TrackMessageSchema = BaseMessageSchema.extend({
+  type: z.literal('track'),
+  event: requiredName('string'),
+  properties: AttributesSchema,
+});
+export type TrackMessage = z.infer<typeof TrackMessageSchema>;
+
+export const PageMessageSchema = BaseMessageSchema.extend({
+  type: z.literal('page'),
+  name: optionalText,
+  category: optionalText,
+  properties: AttributesSchema,
+});
+export type PageMessage = z.infer<typeof PageMessageSchema>;
+
+export const ScreenMessageSchema = BaseMessageSchema.extend({
+  type: z.literal('screen'),
+  name: optionalText,
+  properties: AttributesSchema,
+});
+export type ScreenMessage = z.infer<typeof ScreenMessageSchema>;
+
+export const GroupMessageSchema = BaseMessageSchema.extend({
+  type: z.literal('group'),
+  groupId: requiredName('string or a number'),
+});
+export type GroupMessage = z.infer<typeof GroupMessageSchema>;
+
+export const AliasMessageSchema = BaseMessageSchema.extend({
+  type: z.literal('alias'),
+  previousId: IdentifierSchema,
+});
+export type AliasMessage = z.infer<typeof AliasMessageSchema>;
+
+/** Segment's classic webhook forwards a user deletion request as `type: "delete"`. */
+export const DeleteMessageSchema = BaseMessageSchema.extend({ type: z.literal('delete') });
+export type DeleteMessage = z.infer<typeof DeleteMessageSchema>;
+
+/**
+ * Lower-cases and trims `type` so that `"Track"` and `" track "` select the track schema.
+ * Returns the input itself when nothing changes, and a shallow copy otherwise (never mutates).
+ */
+export function normaliseMessageType(message: unknown): unknown {
+  if (!isPlainObject(message)) return message;
+  const type = message.type;
+  if (typeof type !== 'string') return message;
+  const normalised = type.trim().toLowerCase();
+  return normalised === type ? message : { ...message, type: normalised };
+}
+
+/** Any one message, selected by its (case-insensitive) `type`. */
+export const MessageSchema = z.preprocess(
+  normaliseMessageType,
+  z.discriminatedUnion('type', [
+    IdentifyMessageSchema,
+    TrackMessageSchema,
+    PageMessageSchema,
+    ScreenMessageSchema,
+    GroupMessageSchema,
+    AliasMessageSchema,
+    DeleteMessageSchema,
+  ]),
+);
+export type Message = z.infer<typeof MessageSchema>;

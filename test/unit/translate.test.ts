@@ -1,0 +1,683 @@
+import { describe, expect, it } from 'vitest';
+import {
+  extractMessages,
+  messageIdOf,
+  type TranslateOptions,
+  type Translation,
+  translateMessage,
+} from '../../lib/translate/index.js';
+import { loadFixture } from '../fixtures/load-fixture.js';
+
+const NOW = new Date('2024-06-01T12:00:00.000Z');
+const defaults: TranslateOptions = {
+  anonymousEvents: 'skip',
+  traitValues: 'flatten',
+  source: 'segment',
+  now: NOW,
+};
+const rudderstack: TranslateOptions = { ...defaults, source: 'rudderstack' };
+
+function translate(message: unknown, options: Partial<TranslateOptions> = {}): Translation {
+  return translateMessage(message, { ...defaults, ...options });
+}
+
+function sent(message: unknown, options: Partial<TranslateOptions> = {}) {
+  const translation = translate(message, options);
+  if (translation.outcome !== 'send') throw new Error(`expected send, got ${JSON.stringify(translation)}`);
+  return translation.candu;
+}
+
+function traitsSent(message: unknown, options: Partial<TranslateOptions> = {}) {
+  const candu = sent(message, options);
+  if (candu.type !== 'identify') throw new Error(`expected identify, got ${candu.type}`);
+  return candu.traits;
+}
+
+describe('translateMessage: identify', () => {
+  it('sends identify with traits = {...context.traits, ...traits}, flattened (Segment classic)', () => {
+    expect(translate(loadFixture('segment-classic/identify.json'))).toEqual({
+      outcome: 'send',
+      candu: {
+        type: 'identify',
+        userId: '97980cfea0067',
+        traits: {
+          email: 'peter@example.com',
+          plan: 'premium',
+          logins: 5,
+          name: 'Peter Gibbons',
+          verified: true,
+          'address.street': '6th St',
+          'address.city': 'San Francisco',
+          'address.state': 'CA',
+          'address.postalCode': '94103',
+          'address.country': 'USA',
+          tags: 'beta,admin',
+          createdAt: '2014-09-27T03:03:00.000Z',
+        },
+        timestamp: '2015-02-23T22:28:55.111Z',
+        messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+        anonymousId: '507f191e810c19729de860ea',
+      },
+    });
+  });
+
+  it('takes identify traits from context.traits (RudderStack), numeric userId and message_id', () => {
+    expect(translateMessage(loadFixture('rudderstack/identify.json'), rudderstack)).toEqual({
+      outcome: 'send',
+      candu: {
+        type: 'identify',
+        userId: '2399229',
+        traits: {
+          city: 'Pune',
+          name: 'First User',
+          email: 'firstUser@testmail.com',
+          'company.name': 'Acme',
+          'company.size': 50,
+        },
+        timestamp: '2022-01-20T13:39:21.032Z',
+        messageId: '831f1fa5-de84-4f22-880a-4c3f23fc3f04',
+        anonymousId: 'bf412108-0357-4330-b119-7305e767823c',
+      },
+    });
+  });
+
+  it('sends empty traits when there are none', () => {
+    expect(sent({ type: 'identify', userId: 'u1', timestamp: '2024-01-01T00:00:00Z' })).toEqual({
+      type: 'identify',
+      userId: 'u1',
+      traits: {},
+      timestamp: '2024-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('rejects traits that are not an object, naming the field', () => {
+    expect(translate({ type: 'identify', userId: 'u1', traits: 'pro' })).toEqual({
+      outcome: 'reject',
+      reason: 'identify: traits must be an object',
+    });
+    expect(translate({ type: 'identify', userId: 'u1', context: { traits: 3 } })).toEqual({
+      outcome: 'reject',
+      reason: 'identify: context.traits must be an object',
+    });
+  });
+});
+
+describe('translateMessage: track', () => {
+  it('sends track with flattened properties and no traits (Segment classic)', () => {
+    expect(translate(loadFixture('segment-classic/track.json'))).toEqual({
+      outcome: 'send',
+      candu: {
+        type: 'track',
+        userId: 'AiUGstSDIg',
+        event: 'Course Clicked',
+        properties: {
+          title: 'Intro to Analytics',
+          'course.id': 42,
+          'course.level': 'beginner',
+          price: 19.99,
+          free: false,
+          chapters: '[{"n":1},{"n":2}]',
+        },
+        timestamp: '2015-12-12T19:11:01.249Z',
+        messageId: 'ajs-f8ca1e4de5024d9430b3928bd8ac6b96',
+        anonymousId: '23adfd82-aa0f-45a7-a756-24f2a7a4c895',
+      },
+    });
+  });
+
+  it('trims the event name (RudderStack, type "Track")', () => {
+    expect(translateMessage(loadFixture('rudderstack/track.json'), rudderstack)).toEqual({
+      outcome: 'send',
+      candu: {
+        type: 'track',
+        userId: 'user123456001',
+        event: 'Product Added',
+        properties: { sku: 'G-32', price: 18.99, variants: 'red,blue', inStock: true },
+        timestamp: '2022-01-20T14:32:52.100Z',
+        messageId: 'e9f3dfb4-562c-48f4-b0cf-85782dfc9b1e',
+        anonymousId: 'bf412108-0357-4330-b119-7305e767823c',
+      },
+    });
+  });
+
+  it.each([
+    ['missing', undefined, 'track: event is required'],
+    ['null', null, 'track: event is required'],
+    ['empty', '', 'track: event is required'],
+    ['blank', '   ', 'track: event is required'],
+    ['not a string', { name: 'x' }, 'track: event must be a string'],
+  ])('rejects an event that is %s', (_, event, reason) => {
+    expect(translate({ type: 'track', userId: 'u1', event })).toEqual({ outcome: 'reject', reason });
+  });
+});
+
+describe('translateMessage: page', () => {
+  it('sends track "Viewed {category} {name} Page" with name, category, properties and page fields', () => {
+    expect(translate(loadFixture('segment-classic/page.json'))).toEqual({
+      outcome: 'send',
+      candu: {
+        type: 'track',
+        userId: '97980cfea0067',
+        event: 'Viewed Docs Home Page',
+        properties: {
+          path: '/academy/',
+          referrer: 'https://www.google.com/',
+          search: '?q=segment',
+          title: 'Welcome | Initech',
+          url: 'http://www.example.com',
+          'author.name': 'Milton',
+          name: 'Home',
+          category: 'Docs',
+        },
+        timestamp: '2015-02-23T22:28:55.111Z',
+        messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093dc',
+        anonymousId: '507f191e810c19729de860ea',
+      },
+    });
+  });
+
+  it.each([
+    ['only a name', { name: 'Pricing' }, 'Viewed Pricing Page', { name: 'Pricing' }],
+    ['only a category', { category: 'Docs' }, 'Viewed Docs Page', { category: 'Docs' }],
+    ['neither', {}, 'Loaded a Page', {}],
+    ['a blank name', { name: ' ' }, 'Loaded a Page', {}],
+  ])('names a page with %s', (_, fields, event, properties) => {
+    expect(sent({ type: 'page', userId: 'u1', timestamp: '2024-01-01T00:00:00Z', ...fields })).toEqual({
+      type: 'track',
+      userId: 'u1',
+      event,
+      properties,
+      timestamp: '2024-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('takes url, path, title, referrer and search from context.page when properties lack them', () => {
+    const page = {
+      url: 'https://a.example/x?y=1',
+      path: '/x',
+      title: 'X',
+      referrer: 'https://b.example/',
+      search: '?y=1',
+      tab_url: 'ignored',
+    };
+    expect(sent({ type: 'page', userId: 'u1', context: { page }, properties: { path: '/own' } })).toEqual({
+      type: 'track',
+      userId: 'u1',
+      event: 'Loaded a Page',
+      properties: {
+        url: 'https://a.example/x?y=1',
+        path: '/own',
+        title: 'X',
+        referrer: 'https://b.example/',
+        search: '?y=1',
+      },
+      timestamp: NOW.toISOString(),
+    });
+  });
+});
+
+describe('translateMessage: screen', () => {
+  it('sends track "Viewed {name} Screen" with the name in the properties', () => {
+    expect(translate(loadFixture('segment-classic/screen.json'))).toEqual({
+      outcome: 'send',
+      candu: {
+        type: 'track',
+        userId: '97980cfea0067',
+        event: 'Viewed Home Screen',
+        properties: { variation: 'blue signup button', visits: 3, name: 'Home' },
+        timestamp: '2015-02-23T22:28:55.111Z',
+        messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093dd',
+        anonymousId: '3a12eab0-bca7-11e4-8dfc-aa07a5b093db',
+      },
+    });
+  });
+
+  it('sends "Loaded a Screen" when the screen has no name', () => {
+    expect(sent({ type: 'screen', userId: 'u1', properties: { a: 1 } })).toEqual({
+      type: 'track',
+      userId: 'u1',
+      event: 'Loaded a Screen',
+      properties: { a: 1 },
+      timestamp: NOW.toISOString(),
+    });
+  });
+});
+
+describe('translateMessage: group', () => {
+  it('sends group with groupId and the group traits (Segment classic)', () => {
+    expect(translate(loadFixture('segment-classic/group.json'))).toEqual({
+      outcome: 'send',
+      candu: {
+        type: 'group',
+        userId: '97980cfea0067',
+        groupId: '0e8c78ea9d97a7b8185e8632',
+        traits: {
+          id: '0e8c78ea9d97a7b8185e8632',
+          name: 'Initech',
+          industry: 'Technology',
+          employees: 329,
+          plan: 'enterprise',
+          'total billed': 830,
+          'address.city': 'Austin',
+          'address.country': 'USA',
+        },
+        timestamp: '2015-02-23T22:28:55.111Z',
+        messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093de',
+        anonymousId: '507f191e810c19729de860ea',
+      },
+    });
+  });
+
+  it('reads a numeric groupId as a string and skips an invalid timestamp (RudderStack)', () => {
+    expect(translateMessage(loadFixture('rudderstack/group.json'), rudderstack)).toEqual({
+      outcome: 'send',
+      candu: {
+        type: 'group',
+        userId: 'user123456001',
+        groupId: '991',
+        traits: { id: '991', name: 'Acme Corp', plan: 'pro', seats: 12 },
+        timestamp: '2022-01-20T14:40:00.000Z',
+        messageId: '5b4c2fd3-0b6d-4c0e-9a8d-7b6c5d4e3f21',
+        anonymousId: 'bf412108-0357-4330-b119-7305e767823c',
+      },
+    });
+  });
+
+  it.each([
+    ['missing', undefined, 'group: groupId is required'],
+    ['blank', ' ', 'group: groupId is required'],
+    ['an object', {}, 'group: groupId must be a string or a number'],
+  ])('rejects a groupId that is %s', (_, groupId, reason) => {
+    expect(translate({ type: 'group', userId: 'u1', groupId })).toEqual({ outcome: 'reject', reason });
+  });
+
+  it('does not take the userId from the group traits (they describe the group)', () => {
+    expect(
+      translate({ type: 'group', groupId: 'g1', anonymousId: 'a1', traits: { id: 'g1', userId: 'x' } }),
+    ).toEqual({
+      outcome: 'skip',
+      reason: 'group is anonymous (no userId)',
+    });
+  });
+});
+
+describe('translateMessage: alias, delete and unknown types', () => {
+  it('skips alias with its reason', () => {
+    expect(translate(loadFixture('segment-classic/alias.json'))).toEqual({
+      outcome: 'skip',
+      reason: 'alias has no Candu equivalent',
+    });
+  });
+
+  it('skips delete (Segment classic webhook) with its reason', () => {
+    expect(translate(loadFixture('segment-classic/delete.json'))).toEqual({
+      outcome: 'skip',
+      reason: 'delete has no Candu equivalent',
+    });
+  });
+
+  it('skips an unknown type, naming it', () => {
+    expect(translate({ type: 'Purchase', userId: 'u1' })).toEqual({
+      outcome: 'skip',
+      reason: 'message type "purchase" has no Candu equivalent',
+    });
+  });
+});
+
+describe('translateMessage: type', () => {
+  it.each(['IDENTIFY', 'Identify', ' identify '])('matches %j case-insensitively', (type) => {
+    expect(sent({ type, userId: 'u1', traits: { a: 1 } })).toEqual({
+      type: 'identify',
+      userId: 'u1',
+      traits: { a: 1 },
+      timestamp: NOW.toISOString(),
+    });
+  });
+
+  it.each([
+    ['missing', {}, 'message: type is required'],
+    ['empty', { type: '' }, 'message: type is required'],
+    ['null', { type: null }, 'message: type is required'],
+    ['a number', { type: 3 }, 'message: type must be a string'],
+  ])('rejects a type that is %s', (_, fields, reason) => {
+    expect(translate({ userId: 'u1', event: 'E', ...fields })).toEqual({ outcome: 'reject', reason });
+  });
+
+  it.each([[null], [[]], [['track']], ['track'], [42], [true], [undefined]])(
+    'rejects %j as not a JSON object',
+    (message) => {
+      expect(translate(message)).toEqual({ outcome: 'reject', reason: 'message must be a JSON object' });
+    },
+  );
+});
+
+describe('translateMessage: userId', () => {
+  it.each([
+    [
+      'userId',
+      { userId: 'top', traits: { userId: 't', id: 'i' }, context: { traits: { userId: 'c', id: 'ci' } } },
+      'top',
+    ],
+    [
+      'traits.userId',
+      { traits: { userId: 't', id: 'i' }, context: { traits: { userId: 'c', id: 'ci' } } },
+      't',
+    ],
+    ['traits.id', { userId: '', traits: { id: 'i' }, context: { traits: { userId: 'c', id: 'ci' } } }, 'i'],
+    [
+      'context.traits.userId',
+      { userId: null, traits: {}, context: { traits: { userId: 'c', id: 'ci' } } },
+      'c',
+    ],
+    ['context.traits.id', { context: { traits: { id: 'ci' } } }, 'ci'],
+    ['a numeric userId, as a string', { userId: 2399229 }, '2399229'],
+    ['a numeric context.traits.userId, as a string', { context: { traits: { userId: 7 } } }, '7'],
+  ])('takes %s', (_, fields, userId) => {
+    expect(sent({ type: 'track', event: 'E', timestamp: '2024-01-01T00:00:00Z', ...fields })).toEqual({
+      type: 'track',
+      userId,
+      event: 'E',
+      properties: {},
+      timestamp: '2024-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('skips an anonymous message by default', () => {
+    expect(translate({ type: 'track', event: 'E', anonymousId: 'a1' })).toEqual({
+      outcome: 'skip',
+      reason: 'track is anonymous (no userId)',
+    });
+  });
+
+  it('sends the anonymousId as the userId when anonymousEvents is anonymousId', () => {
+    expect(
+      translate({ type: 'track', event: 'E', anonymousId: 'a1' }, { anonymousEvents: 'anonymousId' }),
+    ).toEqual({
+      outcome: 'send',
+      candu: {
+        type: 'track',
+        userId: 'a1',
+        event: 'E',
+        properties: {},
+        timestamp: NOW.toISOString(),
+        anonymousId: 'a1',
+      },
+    });
+  });
+
+  it('rejects a message with neither userId nor anonymousId, in both modes', () => {
+    for (const anonymousEvents of ['skip', 'anonymousId'] as const) {
+      expect(translate({ type: 'identify', traits: { a: 1 } }, { anonymousEvents })).toEqual({
+        outcome: 'reject',
+        reason: 'identify: userId or anonymousId is required',
+      });
+    }
+  });
+
+  it('rejects a userId of the wrong type', () => {
+    expect(translate({ type: 'identify', userId: { id: 1 } })).toEqual({
+      outcome: 'reject',
+      reason: 'identify: userId must be a string or a number',
+    });
+  });
+});
+
+describe('translateMessage: timestamp', () => {
+  const all = {
+    timestamp: '2024-01-01T00:00:01Z',
+    originalTimestamp: '2024-01-01T00:00:02Z',
+    receivedAt: '2024-01-01T00:00:03Z',
+    sentAt: '2024-01-01T00:00:04Z',
+  };
+  const timestampOf = (fields: Record<string, unknown>) =>
+    sent({ type: 'identify', userId: 'u1', ...fields }).timestamp;
+
+  it.each([
+    ['timestamp', all, '2024-01-01T00:00:01.000Z'],
+    ['originalTimestamp', { ...all, timestamp: undefined }, '2024-01-01T00:00:02.000Z'],
+    ['receivedAt', { ...all, timestamp: 'yesterday', originalTimestamp: null }, '2024-01-01T00:00:03.000Z'],
+    [
+      'sentAt',
+      { sentAt: '2024-01-01T00:00:04Z', receivedAt: '2024-02-30T00:00:00Z' },
+      '2024-01-01T00:00:04.000Z',
+    ],
+    ['now when none is valid', { timestamp: 1704067200, sentAt: '1' }, '2024-06-01T12:00:00.000Z'],
+  ])('takes the first valid one: %s', (_, fields, expected) => {
+    expect(timestampOf(fields)).toBe(expected);
+  });
+
+  it.each([
+    ['an offset', '2020-01-17T10:23:51.206+05:30', '2020-01-17T04:53:51.206Z'],
+    ['a compact negative offset', '2020-01-17T10:23:51-0800', '2020-01-17T18:23:51.000Z'],
+    ['no offset (read as UTC)', '2020-01-17 10:23:51.2', '2020-01-17T10:23:51.200Z'],
+    ['a date only', '2020-01-17', '2020-01-17T00:00:00.000Z'],
+    ['microseconds', '2020-01-17T10:23:51.123456Z', '2020-01-17T10:23:51.123Z'],
+  ])('writes a timestamp with %s as ISO 8601 UTC with Z', (_, timestamp, expected) => {
+    expect(timestampOf({ timestamp })).toBe(expected);
+  });
+});
+
+describe('translateMessage: messageId and anonymousId', () => {
+  it('passes messageId and anonymousId through', () => {
+    expect(sent({ type: 'identify', userId: 'u1', messageId: 'm1', anonymousId: 'a1' })).toEqual({
+      type: 'identify',
+      userId: 'u1',
+      traits: {},
+      timestamp: NOW.toISOString(),
+      messageId: 'm1',
+      anonymousId: 'a1',
+    });
+  });
+
+  it("passes RudderStack's message_id through as messageId, preferring messageId", () => {
+    expect(sent({ type: 'identify', userId: 'u1', message_id: 'm2' }).messageId).toBe('m2');
+    expect(sent({ type: 'identify', userId: 'u1', messageId: 'm1', message_id: 'm2' }).messageId).toBe('m1');
+  });
+
+  it('leaves them out when absent, and ignores a messageId of the wrong type', () => {
+    expect(sent({ type: 'identify', userId: 'u1', messageId: { x: 1 } })).toEqual({
+      type: 'identify',
+      userId: 'u1',
+      traits: {},
+      timestamp: NOW.toISOString(),
+    });
+  });
+});
+
+describe('translateMessage: values under flatten', () => {
+  it('keeps primitives, flattens objects, joins primitive arrays, writes other arrays as JSON, drops the rest', () => {
+    const traits = {
+      s: 'x',
+      n: 1.5,
+      zero: 0,
+      b: false,
+      empty: '',
+      nested: { a: { b: 'deep' }, n: null },
+      list: ['a', 1, true],
+      none: [],
+      mixed: [1, null],
+      objects: [{ k: 'v' }],
+      nil: null,
+      nan: Number.NaN,
+      inf: Number.POSITIVE_INFINITY,
+      undef: undefined,
+    };
+    expect(traitsSent({ type: 'identify', userId: 'u1', traits })).toEqual({
+      s: 'x',
+      n: 1.5,
+      zero: 0,
+      b: false,
+      empty: '',
+      'nested.a.b': 'deep',
+      list: 'a,1,true',
+      none: '',
+      mixed: '[1,null]',
+      objects: '[{"k":"v"}]',
+    });
+  });
+
+  it('never makes __proto__, constructor or prototype a property, at any depth or inside JSON text', () => {
+    const traits = JSON.parse(
+      '{"ok":1,"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},' +
+        '"a":{"__proto__":{"x":1},"prototype":2,"b":3},"c.__proto__.d":4,"list":[{"__proto__":{"y":1},"z":2}]}',
+    );
+    const flat = traitsSent({ type: 'identify', userId: 'u1', traits });
+    expect(flat).toEqual({ ok: 1, 'a.b': 3, list: '[{"z":2}]' });
+    expect(Object.getPrototypeOf(flat)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('translateMessage: values under passthrough', () => {
+  it('sends traits and properties as received', () => {
+    const traits = { a: { b: [1, { c: null }] }, n: 2, s: 's' };
+    expect(traitsSent({ type: 'identify', userId: 'u1', traits }, { traitValues: 'passthrough' })).toEqual(
+      traits,
+    );
+    expect(
+      sent(
+        { type: 'track', userId: 'u1', event: 'E', properties: ['1', '2'] },
+        { traitValues: 'passthrough' },
+      ),
+    ).toEqual({
+      type: 'track',
+      userId: 'u1',
+      event: 'E',
+      properties: ['1', '2'],
+      timestamp: NOW.toISOString(),
+    });
+  });
+
+  it('still drops __proto__, constructor and prototype keys', () => {
+    const traits = JSON.parse('{"a":{"__proto__":{"polluted":true},"b":1},"constructor":{"x":1}}');
+    expect(traitsSent({ type: 'identify', userId: 'u1', traits }, { traitValues: 'passthrough' })).toEqual({
+      a: { b: 1 },
+    });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('translateMessage: purity', () => {
+  it('does not mutate its input and gives the same output for the same input', () => {
+    const message = loadFixture('segment-classic/page.json');
+    const before = structuredClone(message);
+    const first = translate(message);
+    expect(message).toEqual(before);
+    expect(translate(message)).toEqual(first);
+  });
+
+  it('takes no field from a top-level "__proto__" key', () => {
+    const message = JSON.parse(
+      '{"type":"Track","event":"E","anonymousId":"a1","__proto__":{"userId":"evil","messageId":"evil","properties":{"p":1}}}',
+    );
+    expect(translate(message)).toEqual({ outcome: 'skip', reason: 'track is anonymous (no userId)' });
+    expect(sent(message, { anonymousEvents: 'anonymousId' })).toEqual({
+      type: 'track',
+      userId: 'a1',
+      event: 'E',
+      properties: {},
+      timestamp: NOW.toISOString(),
+      anonymousId: 'a1',
+    });
+  });
+
+  it('rejects instead of throwing when a getter throws', () => {
+    const message = {
+      type: 'identify',
+      get userId(): string {
+        throw new Error('boom');
+      },
+    };
+    expect(translate(message)).toEqual({ outcome: 'reject', reason: 'message could not be translated' });
+  });
+});
+
+describe('messageIdOf', () => {
+  it.each([
+    [{ messageId: 'm1', message_id: 'm2' }, 'm1'],
+    [{ message_id: 'm2' }, 'm2'],
+    [{ messageId: 12 }, '12'],
+    [{ messageId: '' }, undefined],
+    [{ messageId: {} }, undefined],
+    [null, undefined],
+    ['m1', undefined],
+    [[{ messageId: 'm1' }], undefined],
+  ])('reads %j as %j', (message, expected) => {
+    expect(messageIdOf(message)).toBe(expected);
+  });
+});
+
+describe('extractMessages', () => {
+  it('reads one object as one message', () => {
+    const message = loadFixture('segment-classic/track.json');
+    expect(extractMessages(message)).toEqual([message]);
+  });
+
+  it('reads an array as its messages (Segment Actions)', () => {
+    const body = loadFixture<unknown[]>('segment-actions/track-batch.json');
+    expect(extractMessages(body)).toBe(body);
+  });
+
+  it('reads {"batch":[...]} as the batch (tracking API)', () => {
+    const body = loadFixture<{ batch: unknown[] }>('tracking-api/batch.json');
+    expect(extractMessages(body)).toBe(body.batch);
+  });
+
+  it.each([null, 'x', 1, true, undefined, { batch: 'x' }, { batch: {} }])(
+    'answers undefined for %j',
+    (body) => {
+      expect(extractMessages(body)).toBeUndefined();
+    },
+  );
+
+  it('accounts for every message of a tracking-API batch', () => {
+    const messages = extractMessages(loadFixture('tracking-api/batch.json')) ?? [];
+    expect(messages.map((message) => translate(message))).toEqual([
+      {
+        outcome: 'send',
+        candu: {
+          type: 'identify',
+          userId: 'user-42',
+          traits: { plan: 'pro' },
+          timestamp: '2023-11-14T22:13:20.000Z',
+          messageId: 'node-next-1700000000000-aaaa',
+        },
+      },
+      { outcome: 'skip', reason: 'alias has no Candu equivalent' },
+      { outcome: 'reject', reason: 'track: event is required' },
+    ]);
+  });
+
+  it('translates each message of a Segment Actions array', () => {
+    const messages = extractMessages(loadFixture('segment-actions/track-batch.json')) ?? [];
+    expect(messages.map((message) => translate(message))).toEqual([
+      {
+        outcome: 'send',
+        candu: {
+          type: 'track',
+          userId: 'user-1234',
+          event: 'Order Completed',
+          properties: {
+            orderId: '50314b8e9bcf000000000000',
+            total: 27.5,
+            currency: 'USD',
+            products: '[{"sku":"45790-32","price":19},{"sku":"46493-32","price":3}]',
+          },
+          timestamp: '2024-03-10T08:15:30.123Z',
+          messageId: 'api-2Zx0C4sQ8xHn4wV3tYb2m1',
+          anonymousId: 'anon-5678',
+        },
+      },
+      {
+        outcome: 'send',
+        candu: {
+          type: 'identify',
+          userId: 'user-1234',
+          traits: { email: 'buyer@example.com', lifetimeOrders: 3 },
+          timestamp: '2024-03-10T08:15:32.000Z',
+          messageId: 'api-2Zx0C4sQ8xHn4wV3tYb2m2',
+        },
+      },
+    ]);
+  });
+});
