@@ -80,19 +80,23 @@ export type CanduVerdict =
   | 'delivered'
   /** 408, 423, 429, 5xx except 501: try the same request again after a backoff. */
   | 'retry'
-  /** 400, 422: some event in the request is bad; split a chunk to isolate it, reject a single event. */
+  /** 400, 413, 422: some event in the request is bad (or the request too big); split a chunk to isolate it, reject a single event. */
   | 'split'
   /** 401, 403: the key was refused; refresh the secret once, then give up with 503. */
   | 'refresh-key'
-  /** Any other status: final for these events, rejected with the status as reason. */
-  | 'reject';
+  /**
+   * Any other status (404, 405, 501, 3xx, ...): retrying will not help, and nothing says the
+   * events are bad; most likely `CANDU_API_URL` is wrong. Give up at once with 503 so the
+   * sender keeps the events until an operator fixes it.
+   */
+  | 'fail';
 
 /** Classifies a Candu HTTP status. The retry rule lives here and nowhere else. */
 export function classifyCanduStatus(status: number): CanduVerdict {
   if (status >= 200 && status < 300) return 'delivered';
-  if (status === 400 || status === 422) return 'split';
+  if (status === 400 || status === 413 || status === 422) return 'split';
   if (status === 401 || status === 403) return 'refresh-key';
   if (status === 408 || status === 423 || status === 429) return 'retry';
   if (status >= 500 && status !== 501) return 'retry';
-  return 'reject';
+  return 'fail';
 }

@@ -1,0 +1,1 @@
+export { createSecretStore, type SecretStore, type SecretStoreDeps, type Secrets } from './secret-store.js';

@@ -1,0 +1,180 @@
+import {
+  GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { Config } from '../config.js';
+import { SecretsUnavailableError } from '../errors.js';
+import { describeError } from '../logger.js';
+
+/** The credentials the functions need. Only `canduApiKey` is needed to deliver. */
+export interface Secrets {
+  canduApiKey?: string;
+  segmentSharedSecret?: string;
+  inboundToken?: string;
+}
+
+/**
+ * Where the functions get their credentials: Secrets Manager when `CANDU_SECRET_ID` is set,
+ * otherwise the environment.
+ */
+export interface SecretStore {
+  /**
+   * The cached secrets; fetches when the cache is empty or older than `SECRET_TTL_SECONDS`.
+   * Concurrent callers share one fetch. A failed fetch is not cached: the next call tries again.
+   * @throws SecretsUnavailableError when the secret cannot be fetched or read.
+   */
+  get(): Promise<Secrets>;
+  /**
+   * Fetches the secret again whatever the cache holds (Candu answered 401/403: the key may have
+   * been rotated). Concurrent callers, and callers of `get()` meanwhile, share that one fetch.
+   * @throws SecretsUnavailableError when the secret cannot be fetched or read.
+   */
+  refresh(): Promise<Secrets>;
+}
+
+export interface SecretStoreDeps {
+  config: Pick<
+    Config,
+    'canduSecretId' | 'canduApiKey' | 'segmentSharedSecret' | 'inboundToken' | 'secretTtlSeconds'
+  >;
+  /** Built on first use when absent, from the SDK's defaults (region, credentials, `AWS_ENDPOINT_URL_SECRETS_MANAGER`). */
+  client?: SecretsManagerClient;
+  /** Epoch milliseconds; `Date.now` by default. */
+  now?: () => number;
+}
+
+/** JSON fields of the secret, in the order they are read. */
+const SECRET_FIELDS = ['canduApiKey', 'segmentSharedSecret', 'inboundToken'] as const;
+
+/**
+ * Creates the store. With `canduSecretId` set it reads that Secrets Manager secret (JSON
+ * `{"canduApiKey","segmentSharedSecret","inboundToken"}` with only `canduApiKey` required, or a
+ * plain string taken as the Candu key) and ignores the environment values; otherwise it serves
+ * `canduApiKey`, `segmentSharedSecret` and `inboundToken` from the configuration.
+ *
+ * The cache is written here rather than with `@aws-lambda-powertools/parameters` because
+ * delivery needs one in-flight fetch shared by concurrent callers and a forced refresh that
+ * those callers also share.
+ *
+ * Never throws itself; `get()` and `refresh()` throw `SecretsUnavailableError`, whose message
+ * names the secret id and the error class or code, never the secret's value.
+ */
+export function createSecretStore(deps: SecretStoreDeps): SecretStore {
+  const { config } = deps;
+  const secretId = config.canduSecretId;
+  if (secretId === undefined) {
+    const fromEnv = Object.freeze(
+      withoutEmpty({
+        canduApiKey: config.canduApiKey,
+        segmentSharedSecret: config.segmentSharedSecret,
+        inboundToken: config.inboundToken,
+      }),
+    );
+    return { get: async () => fromEnv, refresh: async () => fromEnv };
+  }
+
+  const now = deps.now ?? Date.now;
+  const ttlMs = config.secretTtlSeconds * 1_000;
+  let client = deps.client;
+  let cached: { secrets: Secrets; fetchedAt: number } | undefined;
+  let inFlight: Promise<Secrets> | undefined;
+
+  const fetchSecrets = async (): Promise<Secrets> => {
+    // Two attempts, short timeouts: a throttled or unreachable Secrets Manager must not eat the delivery deadline.
+    client ??= new SecretsManagerClient({
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    });
+    let output: GetSecretValueCommandOutput;
+    try {
+      output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    } catch (error) {
+      throw new SecretsUnavailableError(`could not fetch secret ${secretId}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+    return Object.freeze(readSecretOutput(output, secretId));
+  };
+
+  const load = (): Promise<Secrets> => {
+    inFlight ??= fetchSecrets()
+      .then((secrets) => {
+        cached = { secrets, fetchedAt: now() };
+        return secrets;
+      })
+      .finally(() => {
+        inFlight = undefined;
+      });
+    return inFlight;
+  };
+
+  return {
+    get: async () => {
+      // A fetch under way (a refresh, after Candu refused the cached key) wins over the cache.
+      if (inFlight !== undefined) return inFlight;
+      if (cached !== undefined && now() - cached.fetchedAt < ttlMs) return cached.secrets;
+      return load();
+    },
+    refresh: load,
+  };
+}
+
+function readSecretOutput(output: GetSecretValueCommandOutput, secretId: string): Secrets {
+  if (typeof output.SecretString === 'string') return parseSecretText(output.SecretString, secretId);
+  if (output.SecretBinary !== undefined) {
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(output.SecretBinary);
+    } catch {
+      throw new SecretsUnavailableError(`secret ${secretId} holds SecretBinary that is not UTF-8 text`);
+    }
+    return parseSecretText(text, secretId);
+  }
+  throw new SecretsUnavailableError(`secret ${secretId} has neither SecretString nor SecretBinary`);
+}
+
+/**
+ * Reads a secret's text: a JSON object with `canduApiKey` (required), `segmentSharedSecret`
+ * and `inboundToken`, or a plain string taken as the Candu key.
+ * @throws SecretsUnavailableError naming what is wrong, never quoting the text.
+ */
+function parseSecretText(text: string, secretId: string): Secrets {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new SecretsUnavailableError(`secret ${secretId} is empty`);
+  if (!trimmed.startsWith('{')) return { canduApiKey: trimmed };
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    // No cause: a SyntaxError's message quotes the text it failed on.
+    throw new SecretsUnavailableError(`secret ${secretId} starts with "{" but is not valid JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new SecretsUnavailableError(`secret ${secretId} is not a JSON object`);
+  }
+  const record = parsed as Record<string, unknown>;
+  const secrets: Secrets = {};
+  for (const field of SECRET_FIELDS) {
+    const value = Object.hasOwn(record, field) ? record[field] : undefined;
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') {
+      throw new SecretsUnavailableError(`secret ${secretId}: ${field} must be a string, got ${typeof value}`);
+    }
+    if (value.trim() !== '') secrets[field] = value.trim();
+  }
+  if (secrets.canduApiKey === undefined) {
+    throw new SecretsUnavailableError(`secret ${secretId} has no canduApiKey`);
+  }
+  return secrets;
+}
+
+function withoutEmpty(values: Secrets): Secrets {
+  const secrets: Secrets = {};
+  for (const field of SECRET_FIELDS) {
+    const value = values[field];
+    if (value !== undefined && value !== '') secrets[field] = value;
+  }
+  return secrets;
+}

@@ -1,0 +1,235 @@
+/**
+ * Delivery end to end over real HTTP: the real AWS SDK against the Secrets Manager fake (found
+ * through AWS_ENDPOINT_URL_SECRETS_MANAGER, as in a deployed function), real fetch against the
+ * Candu stand-in. Asserts outcomes, never timings.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createDelivery, type DeliveryItem } from '../../lib/delivery/index.js';
+import { createLogger } from '../../lib/logger.js';
+import { createSecretStore, type SecretStore } from '../../lib/secrets/index.js';
+import type { CanduEvent } from '../../lib/translate/candu-event.js';
+import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
+
+const SECRET_ID = 'candu/integration';
+const AWS_ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE',
+  AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+const savedEnv: Record<string, string | undefined> = {};
+
+let sm: SecretsManagerFake;
+let candu: CanduStandIn;
+
+const secretWith = (canduApiKey: string) =>
+  JSON.stringify({ canduApiKey, segmentSharedSecret: 'shared', inboundToken: 'token' });
+
+function event(index: number): CanduEvent {
+  return {
+    type: 'identify',
+    userId: `user-${index}`,
+    traits: { plan: 'pro', seats: index },
+    timestamp: '2024-05-01T10:00:00.000Z',
+    messageId: `m${index}`,
+  };
+}
+
+function items(count: number): DeliveryItem[] {
+  return Array.from({ length: count }, (_, index) => ({
+    index,
+    messageId: `m${index}`,
+    event: event(index),
+  }));
+}
+
+/** A store built like the functions build it: no client injected, the SDK configured from the environment. */
+function secretStore(secretId = SECRET_ID): SecretStore {
+  return createSecretStore({
+    config: {
+      canduSecretId: secretId,
+      canduApiKey: undefined,
+      segmentSharedSecret: undefined,
+      inboundToken: undefined,
+      secretTtlSeconds: 300,
+    },
+  });
+}
+
+function setup(options: { batchSize?: number; timeoutMs?: number; secrets?: SecretStore } = {}) {
+  const lines: string[] = [];
+  const secrets = options.secrets ?? secretStore();
+  const delivery = createDelivery({
+    config: {
+      canduApiUrl: candu.url,
+      canduBatchSize: options.batchSize ?? 100,
+      canduConcurrency: 4,
+      canduTimeoutMs: options.timeoutMs ?? 2_000,
+    },
+    secrets,
+    logger: createLogger('DEBUG', (line) => lines.push(line)),
+  });
+  return {
+    lines,
+    secrets,
+    deliver: (list: DeliveryItem[]) => delivery.deliver(list, { deadlineAt: Date.now() + 10_000 }),
+  };
+}
+
+const messageIds = (events: Record<string, unknown>[]) =>
+  [...new Set(events.map((e) => String(e.messageId)))].sort();
+const allIds = (count: number) =>
+  items(count)
+    .map((i) => `m${i.index}`)
+    .sort();
+
+beforeAll(async () => {
+  sm = await startSecretsManagerFake({ secrets: { [SECRET_ID]: secretWith('key-1') } });
+  candu = await startCanduStandIn({ acceptedKey: 'key-1' });
+  const env = { ...AWS_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint };
+  for (const [name, value] of Object.entries(env)) {
+    savedEnv[name] = process.env[name];
+    process.env[name] = value;
+  }
+  savedEnv.AWS_PROFILE = process.env.AWS_PROFILE;
+  delete process.env.AWS_PROFILE;
+});
+
+afterAll(async () => {
+  for (const [name, value] of Object.entries(savedEnv)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await candu?.close();
+  await sm?.close();
+});
+
+beforeEach(() => {
+  candu.reset();
+  candu.setAcceptedKey('key-1');
+  candu.setRejectEvent(undefined);
+  candu.setRespond(undefined);
+  candu.setDelay(0);
+  sm.setSecret(SECRET_ID, secretWith('key-1'));
+});
+
+describe('delivery over HTTP', () => {
+  it('reads the key through the real SDK and delivers chunks with it', async () => {
+    const callsBefore = sm.calls;
+    const { deliver } = setup({ batchSize: 2 });
+    const result = await deliver(items(5));
+    expect(result).toEqual({ delivered: 5, rejected: [], canduRequests: 3, retries: 0 });
+    expect(sm.calls - callsBefore).toBe(1);
+    expect(candu.requests.map((r) => [r.isArray, r.events.length, r.authorization])).toEqual(
+      expect.arrayContaining([
+        [true, 2, 'Bearer key-1'],
+        [false, 1, 'Bearer key-1'],
+      ]),
+    );
+    expect(candu.requests.every((r) => r.headers['content-type'] === 'application/json')).toBe(true);
+    expect(messageIds(candu.acceptedEvents())).toEqual(allIds(5));
+  });
+
+  it('reads a plain-string secret by ARN, and a SecretBinary', async () => {
+    sm.setSecret('candu/plain', 'key-1');
+    sm.setSecret('candu/binary', new TextEncoder().encode(secretWith('key-1')));
+    await expect(secretStore(sm.arnOf('candu/plain')).get()).resolves.toEqual({ canduApiKey: 'key-1' });
+    await expect(secretStore('candu/binary').get()).resolves.toMatchObject({ canduApiKey: 'key-1' });
+  });
+
+  it('retries an answer slower than CANDU_TIMEOUT_MS', async () => {
+    candu.script(fault.slow(1_500));
+    const { deliver, lines } = setup({ timeoutMs: 300 });
+    const result = await deliver(items(3));
+    expect(result).toEqual({ delivered: 3, rejected: [], canduRequests: 2, retries: 1 });
+    expect(candu.requests.map((r) => r.attemptNo)).toEqual([1, 2]);
+    expect(lines.some((l) => l.includes('Candu timed out'))).toBe(true);
+  });
+
+  it('retries 5xx answers until Candu takes the events', async () => {
+    candu.script(fault.serverError(503), fault.serverError(500));
+    const result = await setup().deliver(items(4));
+    expect(result).toEqual({ delivered: 4, rejected: [], canduRequests: 3, retries: 2 });
+    expect(messageIds(candu.acceptedEvents())).toEqual(allIds(4));
+  });
+
+  it('waits out a 429 with Retry-After, then delivers', async () => {
+    candu.script(fault.throttle(1));
+    const { deliver, lines } = setup();
+    const result = await deliver(items(4));
+    expect(result).toEqual({ delivered: 4, rejected: [], canduRequests: 2, retries: 1 });
+    expect(lines.some((l) => l.includes('"delayMs":1000'))).toBe(true);
+  });
+
+  it('isolates the events Candu refuses and delivers the rest', async () => {
+    candu.setRejectEvent((e) => e.messageId === 'm2' || e.messageId === 'm5');
+    const result = await setup({ batchSize: 8 }).deliver(items(8));
+    expect(result.failure).toBeUndefined();
+    expect(result.delivered).toBe(6);
+    expect(result.rejected).toEqual([
+      { index: 2, messageId: 'm2', reason: 'candu rejected the event (400)' },
+      { index: 5, messageId: 'm5', reason: 'candu rejected the event (400)' },
+    ]);
+    expect(messageIds(candu.acceptedEvents())).toEqual(['m0', 'm1', 'm3', 'm4', 'm6', 'm7']);
+  });
+
+  it('refreshes a rotated key after 401 and delivers with the new one', async () => {
+    const { deliver, secrets } = setup({ batchSize: 2 });
+    await expect(secrets.get()).resolves.toMatchObject({ canduApiKey: 'key-1' });
+    const callsBefore = sm.calls;
+    sm.setSecret(SECRET_ID, secretWith('key-2'));
+    candu.setAcceptedKey('key-2');
+    const result = await deliver(items(6));
+    expect(result.failure).toBeUndefined();
+    expect(result.delivered).toBe(6);
+    expect(sm.calls - callsBefore).toBe(1);
+    expect(candu.requests.filter((r) => r.status === 401).every((r) => r.apiKey === 'key-1')).toBe(true);
+    expect(messageIds(candu.acceptedEvents())).toEqual(allIds(6));
+    expect(candu.requests.filter((r) => r.status === 200).every((r) => r.apiKey === 'key-2')).toBe(true);
+  });
+
+  it('answers 503 when the key is still refused after the refresh', async () => {
+    candu.setAcceptedKey('key-nobody-has');
+    const result = await setup().deliver(items(2));
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.failure?.message).toBe('Candu refused the API key (401)');
+    expect(result.delivered).toBe(0);
+  });
+
+  it('retries a dropped connection', async () => {
+    candu.script(fault.drop());
+    const result = await setup().deliver(items(3));
+    expect(result).toEqual({ delivered: 3, rejected: [], canduRequests: 2, retries: 1 });
+    expect(candu.requests[0]?.dropped).toBe(true);
+  });
+
+  it('retries whatever a respond hook fails on the first attempt', async () => {
+    candu.setRespond((_request, events, attemptNo) =>
+      attemptNo === 1 && events.some((e) => e.messageId === 'm1') ? fault.serverError(502) : undefined,
+    );
+    const result = await setup({ batchSize: 1 }).deliver(items(3));
+    expect(result).toEqual({ delivered: 3, rejected: [], canduRequests: 4, retries: 1 });
+    expect(candu.requests.filter((r) => r.status === 502).map((r) => r.events[0]?.messageId)).toEqual(['m1']);
+  });
+
+  it('survives one Secrets Manager throttle (SDK retry), not two', async () => {
+    sm.throttleNext(1);
+    expect((await setup().deliver(items(1))).delivered).toBe(1);
+
+    sm.throttleNext(2);
+    candu.reset();
+    const result = await setup().deliver(items(1));
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.failure?.message).toBe('Candu key unavailable: SecretsUnavailableError');
+    expect(candu.requests).toHaveLength(0);
+  });
+
+  it('names the Secrets Manager error without leaking the secret', async () => {
+    const error = await secretStore('candu/missing')
+      .get()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe('could not fetch secret candu/missing: ResourceNotFoundException');
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config.js';
+
+describe('parseConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const result = parseConfig({});
+    expect(result).toEqual({
+      ok: true,
+      config: {
+        canduApiUrl: 'https://api.candu.ai/api',
+        canduSecretId: undefined,
+        canduApiKey: undefined,
+        segmentSharedSecret: undefined,
+        inboundToken: undefined,
+        secretTtlSeconds: 300,
+        canduBatchSize: 100,
+        canduConcurrency: 4,
+        canduTimeoutMs: 2000,
+        deliveryDeadlineMs: 4000,
+        anonymousEvents: 'skip',
+        traitValues: 'flatten',
+        maxBodyBytes: 5_242_880,
+        allowUnauthenticated: false,
+        logLevel: 'INFO',
+      },
+    });
+  });
+
+  it('reads every variable', () => {
+    const result = parseConfig({
+      CANDU_API_URL: 'http://127.0.0.1:9999/api/',
+      CANDU_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:candu-AbCdEf',
+      CANDU_API_KEY: 'k',
+      SEGMENT_SHARED_SECRET: 's',
+      INBOUND_TOKEN: 't',
+      SECRET_TTL_SECONDS: '60',
+      CANDU_BATCH_SIZE: '10',
+      CANDU_CONCURRENCY: '2',
+      CANDU_TIMEOUT_MS: '500',
+      DELIVERY_DEADLINE_MS: '3000',
+      ANONYMOUS_EVENTS: 'anonymousid',
+      TRAIT_VALUES: 'PASSTHROUGH',
+      MAX_BODY_BYTES: '2048',
+      ALLOW_UNAUTHENTICATED: 'true',
+      LOG_LEVEL: 'debug',
+    });
+    expect(result).toEqual({
+      ok: true,
+      config: {
+        canduApiUrl: 'http://127.0.0.1:9999/api',
+        canduSecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:candu-AbCdEf',
+        canduApiKey: 'k',
+        segmentSharedSecret: 's',
+        inboundToken: 't',
+        secretTtlSeconds: 60,
+        canduBatchSize: 10,
+        canduConcurrency: 2,
+        canduTimeoutMs: 500,
+        deliveryDeadlineMs: 3000,
+        anonymousEvents: 'anonymousId',
+        traitValues: 'passthrough',
+        maxBodyBytes: 2048,
+        allowUnauthenticated: true,
+        logLevel: 'DEBUG',
+      },
+    });
+  });
+
+  it('treats empty strings as unset', () => {
+    const result = parseConfig({ CANDU_BATCH_SIZE: '', CANDU_API_KEY: '  ', LOG_LEVEL: '' });
+    expect(result.ok && result.config.canduBatchSize).toBe(100);
+    expect(result.ok && result.config.canduApiKey).toBeUndefined();
+  });
+
+  it('reports every invalid variable at once, naming each', () => {
+    const result = parseConfig({
+      CANDU_API_URL: 'ftp://example.com',
+      CANDU_BATCH_SIZE: '0',
+      CANDU_CONCURRENCY: 'many',
+      CANDU_TIMEOUT_MS: '1.5',
+      ANONYMOUS_EVENTS: 'keep',
+      TRAIT_VALUES: 'nested',
+      ALLOW_UNAUTHENTICATED: 'yes',
+      LOG_LEVEL: 'LOUD',
+    });
+    expect(result.ok).toBe(false);
+    const problems = result.ok ? [] : result.problems;
+    for (const name of [
+      'CANDU_API_URL',
+      'CANDU_BATCH_SIZE',
+      'CANDU_CONCURRENCY',
+      'CANDU_TIMEOUT_MS',
+      'ANONYMOUS_EVENTS',
+      'TRAIT_VALUES',
+      'ALLOW_UNAUTHENTICATED',
+      'LOG_LEVEL',
+    ]) {
+      expect(problems.some((p) => p.startsWith(name))).toBe(true);
+    }
+    expect(problems).toHaveLength(8);
+  });
+});

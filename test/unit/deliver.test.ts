@@ -1,0 +1,607 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  BACKOFF_BASE_MS,
+  BACKOFF_CAP_MS,
+  createDelivery,
+  type DeliveryItem,
+  type DeliveryResult,
+  parseRetryAfter,
+} from '../../lib/delivery/index.js';
+import {
+  type CanduVerdict,
+  classifyCanduStatus,
+  RetryLaterError,
+  SecretsUnavailableError,
+} from '../../lib/errors.js';
+import { createLogger } from '../../lib/logger.js';
+import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
+import type { CanduEvent } from '../../lib/translate/candu-event.js';
+
+const API_URL = 'https://candu.test/api';
+const KEY = 'key-one';
+const START = 1_700_000_000_000;
+
+/** What the fake Candu does with one request. */
+type Reply =
+  | number
+  | { status: number; headers?: Record<string, string> }
+  | 'timeout'
+  | 'reset'
+  | { wait: Promise<void>; status: number };
+
+interface Call {
+  url: string;
+  method: string | undefined;
+  authorization: string | null;
+  contentType: string | null;
+  body: unknown;
+  events: CanduEvent[];
+  /** Fake time at which the request started. */
+  at: number;
+}
+
+function event(index: number): CanduEvent {
+  return {
+    type: 'track',
+    userId: `user-${index}`,
+    event: `Event ${index}`,
+    properties: { email: `private-${index}@example.com` },
+    timestamp: '2024-05-01T10:00:00.000Z',
+    messageId: `m${index}`,
+  };
+}
+
+function items(count: number): DeliveryItem[] {
+  return Array.from({ length: count }, (_, index) => ({
+    index,
+    messageId: `m${index}`,
+    event: event(index),
+  }));
+}
+
+/** A secret store whose `get()` answers `initial` and whose `refresh()` answers the next of `refreshed`. */
+function fakeSecrets(initial: Secrets | Error, ...refreshed: (Secrets | Error)[]) {
+  const counts = { get: 0, refresh: 0 };
+  let current = initial;
+  const answer = async () => {
+    if (current instanceof Error) throw current;
+    return current;
+  };
+  const store: SecretStore = {
+    get: async () => {
+      counts.get++;
+      return answer();
+    },
+    refresh: async () => {
+      counts.refresh++;
+      current = refreshed.shift() ?? current;
+      return answer();
+    },
+  };
+  return { store, counts };
+}
+
+function harness(
+  options: {
+    batchSize?: number;
+    concurrency?: number;
+    timeoutMs?: number;
+    reply?: (call: Call, n: number) => Reply;
+    secrets?: SecretStore;
+    random?: () => number;
+    /** Fake milliseconds each request takes. */
+    requestMs?: number;
+    /** Replaces the fake sleep (which only advances the fake clock). */
+    sleep?: (ms: number) => Promise<void>;
+  } = {},
+) {
+  let time = START;
+  const calls: Call[] = [];
+  const sleeps: number[] = [];
+  const lines: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const secrets = options.secrets ?? fakeSecrets({ canduApiKey: KEY }).store;
+
+  const fakeFetch: typeof fetch = async (input, init) => {
+    const headers = new Headers(init?.headers);
+    const body: unknown = JSON.parse(String(init?.body));
+    const call: Call = {
+      url: String(input),
+      method: init?.method,
+      authorization: headers.get('authorization'),
+      contentType: headers.get('content-type'),
+      body,
+      events: (Array.isArray(body) ? body : [body]) as CanduEvent[],
+      at: time,
+    };
+    calls.push(call);
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      time += options.requestMs ?? 0;
+      const reply = options.reply?.(call, calls.length) ?? 200;
+      if (reply === 'timeout') {
+        const signal = init?.signal;
+        return await new Promise<Response>((_, reject) => {
+          signal?.addEventListener('abort', () => reject(signal.reason));
+        });
+      }
+      if (reply === 'reset') {
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+        });
+      }
+      if (typeof reply === 'object' && 'wait' in reply) {
+        await reply.wait;
+        return new Response('{}', { status: reply.status });
+      }
+      const { status, headers: replyHeaders } =
+        typeof reply === 'number' ? { status: reply, headers: {} } : reply;
+      const body = status === 204 ? null : JSON.stringify({ message: 'from fake candu' });
+      return new Response(body, { status, headers: replyHeaders });
+    } finally {
+      inFlight--;
+    }
+  };
+
+  const delivery = createDelivery({
+    config: {
+      canduApiUrl: API_URL,
+      canduBatchSize: options.batchSize ?? 100,
+      canduConcurrency: options.concurrency ?? 4,
+      canduTimeoutMs: options.timeoutMs ?? 2_000,
+    },
+    secrets,
+    logger: createLogger('DEBUG', (line) => lines.push(line)),
+    fetch: fakeFetch,
+    now: () => time,
+    sleep:
+      options.sleep ??
+      (async (ms) => {
+        sleeps.push(ms);
+        time += ms;
+      }),
+    random: options.random ?? (() => 0.5),
+  });
+
+  return {
+    calls,
+    sleeps,
+    lines,
+    maxInFlight: () => maxInFlight,
+    now: () => time,
+    deliver: (list: DeliveryItem[], deadlineMs = 4_000) =>
+      delivery.deliver(list, { deadlineAt: time + deadlineMs }),
+  };
+}
+
+/** Every item is delivered or rejected exactly once, unless the sender is told to retry. */
+function expectAccounted(result: DeliveryResult, count: number) {
+  const indices = result.rejected.map((r) => r.index);
+  expect(new Set(indices).size).toBe(indices.length);
+  if (result.failure === undefined) expect(result.delivered + result.rejected.length).toBe(count);
+  else expect(result.delivered + result.rejected.length).toBeLessThanOrEqual(count);
+}
+
+describe('createDelivery: requests', () => {
+  it('sends chunks of CANDU_BATCH_SIZE as JSON arrays with the bearer key', async () => {
+    const h = harness({ batchSize: 100 });
+    const result = await h.deliver(items(250));
+    expect(result).toEqual({ delivered: 250, rejected: [], canduRequests: 3, retries: 0 });
+    expect(h.calls.map((c) => c.events.length)).toEqual([100, 100, 50]);
+    for (const call of h.calls) {
+      expect(call.url).toBe(`${API_URL}/eventWebhook`);
+      expect(call.method).toBe('POST');
+      expect(call.authorization).toBe(`Bearer ${KEY}`);
+      expect(call.contentType).toBe('application/json');
+      expect(Array.isArray(call.body)).toBe(true);
+    }
+    expect(h.calls.flatMap((c) => c.events)).toEqual(items(250).map((i) => i.event));
+  });
+
+  it('sends a chunk of one event as a plain object, exactly as Candu documents', async () => {
+    const h = harness({ batchSize: 1 });
+    await h.deliver(items(2));
+    expect(h.calls.map((c) => c.body)).toMatchInlineSnapshot(`
+      [
+        {
+          "event": "Event 0",
+          "messageId": "m0",
+          "properties": {
+            "email": "private-0@example.com",
+          },
+          "timestamp": "2024-05-01T10:00:00.000Z",
+          "type": "track",
+          "userId": "user-0",
+        },
+        {
+          "event": "Event 1",
+          "messageId": "m1",
+          "properties": {
+            "email": "private-1@example.com",
+          },
+          "timestamp": "2024-05-01T10:00:00.000Z",
+          "type": "track",
+          "userId": "user-1",
+        },
+      ]
+    `);
+  });
+
+  it('sends the last chunk of one as a plain object too', async () => {
+    const h = harness({ batchSize: 3 });
+    await h.deliver(items(4));
+    expect(h.calls.map((c) => Array.isArray(c.body))).toEqual([true, false]);
+  });
+
+  it.each([1, 3, 4])('keeps at most CANDU_CONCURRENCY=%i requests in flight', async (concurrency) => {
+    const h = harness({ batchSize: 2, concurrency });
+    const result = await h.deliver(items(40));
+    expect(result.delivered).toBe(40);
+    expect(h.maxInFlight()).toBe(concurrency);
+  });
+
+  it('makes no request and fetches no secret for an empty list', async () => {
+    const secrets = fakeSecrets({ canduApiKey: KEY });
+    const h = harness({ secrets: secrets.store });
+    await expect(h.deliver([])).resolves.toEqual({
+      delivered: 0,
+      rejected: [],
+      canduRequests: 0,
+      retries: 0,
+    });
+    expect(secrets.counts.get).toBe(0);
+  });
+});
+
+describe('createDelivery: events Candu refuses', () => {
+  it('splits a refused chunk in halves until only the bad events are rejected', async () => {
+    const bad = new Set(['m3', 'm11']);
+    const h = harness({
+      batchSize: 16,
+      reply: (call) => (call.events.some((e) => bad.has(e.messageId ?? '')) ? 400 : 200),
+    });
+    const result = await h.deliver(items(16));
+    expect(result.delivered).toBe(14);
+    expect(result.rejected).toEqual([
+      { index: 3, messageId: 'm3', reason: 'candu rejected the event (400)' },
+      { index: 11, messageId: 'm11', reason: 'candu rejected the event (400)' },
+    ]);
+    expect(result.failure).toBeUndefined();
+    // 16 → 8+8 → four 4s → the two bad 4s as 2+2 → the two bad 2s as 1+1
+    expect(result.canduRequests).toBe(15);
+    expect(result.retries).toBe(14);
+  });
+
+  it('isolates exactly the bad events for any batch size, concurrency and 422', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 59 })),
+        async (count, batchSize, concurrency, badIndices) => {
+          const bad = new Set(badIndices.filter((i) => i < count).map((i) => `m${i}`));
+          const h = harness({
+            batchSize,
+            concurrency,
+            reply: (call) => (call.events.some((e) => bad.has(e.messageId ?? '')) ? 422 : 200),
+          });
+          const result = await h.deliver(items(count));
+          expect(result.failure).toBeUndefined();
+          expect(result.rejected.map((r) => `m${r.index}`).sort()).toEqual([...bad].sort());
+          expect(result.delivered).toBe(count - bad.size);
+          expect(result.canduRequests - result.retries).toBe(Math.ceil(count / batchSize));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('fails the request (503, sender retries) on a status that says nothing about the events, never dropping them', async () => {
+    const h = harness({
+      batchSize: 2,
+      concurrency: 1,
+      reply: (call) => (call.events[0]?.messageId === 'm2' ? 404 : 200),
+    });
+    const result = await h.deliver(items(4));
+    expect(result.rejected).toEqual([]);
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.canduRequests).toBe(2);
+  });
+});
+
+describe('createDelivery: what each Candu status leads to', () => {
+  // One row per status class; the first answer is `status`, any further one 200.
+  const table: [status: number, verdict: CanduVerdict][] = [
+    [200, 'delivered'],
+    [202, 'delivered'],
+    [204, 'delivered'],
+    [400, 'split'],
+    [401, 'refresh-key'],
+    [403, 'refresh-key'],
+    [404, 'fail'],
+    [408, 'retry'],
+    [409, 'fail'],
+    [413, 'split'],
+    [422, 'split'],
+    [423, 'retry'],
+    [429, 'retry'],
+    [500, 'retry'],
+    [501, 'fail'],
+    [502, 'retry'],
+    [503, 'retry'],
+    [504, 'retry'],
+  ];
+
+  it.each(table)('%i is classified %s and handled so', async (status, verdict) => {
+    expect(classifyCanduStatus(status)).toBe(verdict);
+    const secrets = fakeSecrets({ canduApiKey: KEY }, { canduApiKey: 'key-two' });
+    const h = harness({ secrets: secrets.store, reply: (_call, n) => (n === 1 ? status : 200) });
+    const result = await h.deliver(items(1));
+    if (verdict === 'fail') {
+      expect(result).toMatchObject({ delivered: 0, rejected: [], canduRequests: 1 });
+      expect(result.failure?.statusCode).toBe(503);
+      return;
+    }
+    expect(result.failure).toBeUndefined();
+    switch (verdict) {
+      case 'delivered':
+        expect(result).toEqual({ delivered: 1, rejected: [], canduRequests: 1, retries: 0 });
+        break;
+      case 'split':
+        expect(result).toEqual({
+          delivered: 0,
+          rejected: [{ index: 0, messageId: 'm0', reason: `candu rejected the event (${status})` }],
+          canduRequests: 1,
+          retries: 0,
+        });
+        break;
+      case 'refresh-key':
+        expect(result).toEqual({ delivered: 1, rejected: [], canduRequests: 2, retries: 1 });
+        expect(secrets.counts.refresh).toBe(1);
+        expect(h.calls.map((c) => c.authorization)).toEqual([`Bearer ${KEY}`, 'Bearer key-two']);
+        break;
+      case 'retry':
+        expect(result).toEqual({ delivered: 1, rejected: [], canduRequests: 2, retries: 1 });
+        expect(h.sleeps).toHaveLength(1);
+        expect(secrets.counts.refresh).toBe(0);
+        break;
+    }
+  });
+});
+
+describe('createDelivery: retries', () => {
+  it('honours Retry-After in seconds', async () => {
+    const h = harness({
+      reply: (_c, n) => (n === 1 ? { status: 429, headers: { 'retry-after': '2' } } : 200),
+    });
+    const result = await h.deliver(items(3));
+    expect(result.delivered).toBe(3);
+    expect(h.sleeps).toEqual([2_000]);
+    expect(h.calls[1]?.at).toBe(START + 2_000);
+  });
+
+  it('honours Retry-After as an HTTP date', async () => {
+    const at = new Date(START + 3_000).toUTCString();
+    const h = harness({
+      reply: (_c, n) => (n === 1 ? { status: 503, headers: { 'retry-after': at } } : 200),
+    });
+    const result = await h.deliver(items(3));
+    expect(result.delivered).toBe(3);
+    expect(h.sleeps).toEqual([3_000]);
+  });
+
+  it('reads Retry-After values', () => {
+    expect(parseRetryAfter('120', 0)).toBe(120_000);
+    expect(parseRetryAfter(' 1.5 ', 0)).toBe(1_500);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('2015-10-21T07:27:00Z'))).toBe(60_000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('2015-10-21T08:00:00Z'))).toBe(0);
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+    expect(parseRetryAfter(null, 0)).toBeUndefined();
+  });
+
+  it.each([0, 0.5, 0.999])(
+    'draws each backoff uniformly below min(cap, base * 2^attempt) (random = %f)',
+    async (r) => {
+      const h = harness({ random: () => r, reply: (_c, n) => (n <= 6 ? 503 : 200) });
+      const result = await h.deliver(items(1), 60_000);
+      expect(result.delivered).toBe(1);
+      expect(h.sleeps).toEqual(
+        [0, 1, 2, 3, 4, 5].map((n) => r * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** n)),
+      );
+      for (const [n, delay] of h.sleeps.entries()) {
+        expect(delay).toBeGreaterThanOrEqual(0);
+        expect(delay).toBeLessThan(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** n));
+      }
+    },
+  );
+
+  it('retries a connection reset', async () => {
+    const h = harness({ reply: (_c, n) => (n === 1 ? 'reset' : 200) });
+    const result = await h.deliver(items(5));
+    expect(result).toEqual({ delivered: 5, rejected: [], canduRequests: 2, retries: 1 });
+    expect(h.lines.some((l) => l.includes('TypeError (ECONNRESET)'))).toBe(true);
+  });
+
+  it('aborts an attempt after CANDU_TIMEOUT_MS and retries it', async () => {
+    const h = harness({ timeoutMs: 50, reply: (_c, n) => (n === 1 ? 'timeout' : 200) });
+    const result = await h.deliver(items(5));
+    expect(result).toEqual({ delivered: 5, rejected: [], canduRequests: 2, retries: 1 });
+    expect(h.lines.some((l) => l.includes('Candu timed out'))).toBe(true);
+  });
+
+  it('never sleeps past the deadline, and tells the sender to retry in 30 s', async () => {
+    const h = harness({ random: () => 0.999, requestMs: 150, reply: () => 503 });
+    const deadlineAt = h.now() + 1_500;
+    const result = await h.deliver(items(2), 1_500);
+    expect(result.failure).toBeInstanceOf(RetryLaterError);
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.failure?.retryAfterSeconds).toBe(30);
+    expect(result.delivered).toBe(0);
+    expect(h.now()).toBeLessThanOrEqual(deadlineAt);
+    expect(h.calls.length).toBeGreaterThan(1);
+    expect(result.canduRequests).toBe(h.calls.length);
+    expect(result.retries).toBe(h.calls.length - 1);
+  });
+
+  it('gives up at once when Retry-After goes past the deadline, passing it to the sender as 429', async () => {
+    const h = harness({ reply: () => ({ status: 429, headers: { 'retry-after': '120' } }) });
+    const result = await h.deliver(items(2));
+    expect(h.sleeps).toEqual([]);
+    expect(result.canduRequests).toBe(1);
+    expect(result.failure?.statusCode).toBe(429);
+    expect(result.failure?.retryAfterSeconds).toBe(120);
+  });
+
+  it('defaults Retry-After to 10 s after throttling without one', async () => {
+    const h = harness({ reply: () => 429 });
+    const result = await h.deliver(items(2), 1_000);
+    expect(result.failure?.statusCode).toBe(429);
+    expect(result.failure?.retryAfterSeconds).toBe(10);
+  });
+
+  it('starts no attempt when the deadline has already passed', async () => {
+    const h = harness();
+    const result = await h.deliver(items(2), 0);
+    expect(result.canduRequests).toBe(0);
+    expect(result.failure?.statusCode).toBe(503);
+  });
+
+  it('starts no new chunk once one has failed', async () => {
+    const h = harness({
+      batchSize: 1,
+      concurrency: 1,
+      reply: (call) => (call.events[0]?.messageId === 'm0' ? 503 : 200),
+    });
+    const result = await h.deliver(items(5), 1_000);
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.delivered).toBe(0);
+    expect(h.calls.every((c) => c.events[0]?.messageId === 'm0')).toBe(true);
+  });
+
+  it('cuts the other chunks’ backoffs short when one chunk fails', { timeout: 5_000 }, async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // m1 gets a 503 and backs off with a sleep that never ends; only then does m0 fail for good.
+    const h = harness({
+      batchSize: 1,
+      concurrency: 2,
+      reply: (call) => {
+        if (call.events[0]?.messageId === 'm0') return { wait: held, status: 401 };
+        release();
+        return 503;
+      },
+      sleep: () => new Promise<void>(() => {}),
+      secrets: fakeSecrets({ canduApiKey: KEY }, new SecretsUnavailableError('down')).store,
+    });
+    const result = await h.deliver(items(2), 10_000);
+    expect(result.failure?.message).toBe('Candu key refresh failed: SecretsUnavailableError');
+    expect(result.delivered).toBe(0);
+    expect(result.canduRequests).toBe(2);
+  });
+});
+
+describe('createDelivery: the Candu key', () => {
+  it('refreshes the secret once on 401, shared by concurrent chunks, and retries with the new key', async () => {
+    const secrets = fakeSecrets({ canduApiKey: 'old' }, { canduApiKey: 'new' });
+    const h = harness({
+      batchSize: 1,
+      concurrency: 4,
+      secrets: secrets.store,
+      reply: (call) => (call.authorization === 'Bearer new' ? 200 : 401),
+    });
+    const result = await h.deliver(items(8));
+    expect(result).toMatchObject({ delivered: 8, rejected: [] });
+    expect(result.failure).toBeUndefined();
+    expect(secrets.counts.refresh).toBe(1);
+    expect(result.canduRequests).toBe(h.calls.length);
+    expect(result.canduRequests - result.retries).toBe(8);
+  });
+
+  it('answers 503 when the refreshed key is refused too', async () => {
+    const secrets = fakeSecrets({ canduApiKey: 'old' }, { canduApiKey: 'still-bad' });
+    const h = harness({ secrets: secrets.store, reply: () => 403 });
+    const result = await h.deliver(items(3));
+    expect(result.failure).toBeInstanceOf(RetryLaterError);
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.failure?.message).toBe('Candu refused the API key (403)');
+    expect(result.canduRequests).toBe(2);
+    expect(secrets.counts.refresh).toBe(1);
+  });
+
+  it('answers 503 without any request when there is no Candu key', async () => {
+    const h = harness({ secrets: fakeSecrets({}).store });
+    const result = await h.deliver(items(3));
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.failure?.retryAfterSeconds).toBe(30);
+    expect(result.canduRequests).toBe(0);
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it('answers 503 without any request when the secret is unavailable', async () => {
+    const h = harness({
+      secrets: fakeSecrets(new SecretsUnavailableError('could not fetch secret x')).store,
+    });
+    const result = await h.deliver(items(3));
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.failure?.message).toBe('Candu key unavailable: SecretsUnavailableError');
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it('answers 503 when the refresh finds no key', async () => {
+    const h = harness({ secrets: fakeSecrets({ canduApiKey: KEY }, {}).store, reply: () => 401 });
+    const result = await h.deliver(items(1));
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.canduRequests).toBe(1);
+  });
+});
+
+describe('createDelivery: accounting and logs', () => {
+  it('accounts for every item whatever Candu answers', async () => {
+    const replies: Reply[] = [200, 200, 400, 422, 404, 429, 500, 503, 'reset', 401];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.constantFrom(...replies), { minLength: 1, maxLength: 30 }),
+        async (count, batchSize, concurrency, script) => {
+          const h = harness({
+            batchSize,
+            concurrency,
+            secrets: fakeSecrets({ canduApiKey: KEY }, { canduApiKey: 'key-two' }).store,
+            reply: (_c, n) => script[(n - 1) % script.length] ?? 200,
+          });
+          const result = await h.deliver(items(count), 3_000);
+          expectAccounted(result, count);
+          expect(result.canduRequests).toBe(h.calls.length);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('never logs the key or event values', async () => {
+    const secrets = fakeSecrets({ canduApiKey: KEY }, { canduApiKey: 'key-two' });
+    const h = harness({
+      batchSize: 2,
+      secrets: secrets.store,
+      reply: (call, n) =>
+        n === 1 ? 401 : n === 2 ? 503 : call.events.some((e) => e.messageId === 'm1') ? 400 : 200,
+    });
+    const result = await h.deliver(items(4));
+    expect(result.rejected.map((r) => r.index)).toEqual([1]);
+    const log = h.lines.join('\n');
+    expect(log).toContain('"messageId":"m1"');
+    expect(log).not.toContain(KEY);
+    expect(log).not.toContain('key-two');
+    expect(log).not.toContain('private-');
+    expect(log).not.toContain('Bearer');
+  });
+});
