@@ -1,0 +1,85 @@
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+
+/** How a route reads `Content-Type`. */
+export type ContentTypePolicy =
+  /** Webhook routes: a declared non-JSON type is refused with 415. */
+  | 'json-only'
+  /** Tracking-API routes: every body is read as JSON, because the real SDKs mislabel theirs. */
+  | 'any';
+
+/** The parts of an API Gateway HTTP API (payload 2.0) event that carry the body. */
+export interface RawRequest {
+  body?: string | null;
+  isBase64Encoded?: boolean;
+  /** Header names in lower case, as API Gateway HTTP API delivers them. */
+  headers: Record<string, string | undefined>;
+}
+
+const JSON_TYPES = new Set(['application/json', 'text/plain', 'text/json']);
+
+/**
+ * Checks the content type and returns the body bytes as received (after API Gateway's base64)
+ * and decompressed (at most `maxBodyBytes`).
+ *
+ * @throws UnsupportedMediaTypeError for a declared non-JSON type under `json-only`, or an unknown encoding.
+ * @throws PayloadTooLargeError when the body, compressed or not, exceeds `maxBodyBytes`.
+ * @throws BadRequestError when a compressed body cannot be decompressed.
+ */
+export function decodeBody(
+  request: RawRequest,
+  options: { maxBodyBytes: number; contentTypes: ContentTypePolicy },
+): { received: Buffer; body: Buffer } {
+  if (options.contentTypes === 'json-only') checkContentType(request.headers['content-type']);
+  const text = request.body ?? '';
+  const received = request.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+  if (received.length > options.maxBodyBytes) throw new PayloadTooLargeError(options.maxBodyBytes);
+  const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
+  return { received, body: decompress(received, encoding, options.maxBodyBytes) };
+}
+
+function checkContentType(header: string | undefined): void {
+  if (header === undefined || header.trim() === '') return;
+  const type = header.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  if (type === '' || JSON_TYPES.has(type) || type.endsWith('+json')) return;
+  throw new UnsupportedMediaTypeError(`content type ${type} is not supported: send application/json`);
+}
+
+function decompress(bytes: Buffer, encoding: string, maxBodyBytes: number): Buffer {
+  if (encoding === '' || encoding === 'identity') return bytes;
+  const inflate =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? gunzipSync
+      : encoding === 'deflate'
+        ? inflateSync
+        : encoding === 'br'
+          ? brotliDecompressSync
+          : undefined;
+  if (inflate === undefined) {
+    throw new UnsupportedMediaTypeError(`content encoding ${encoding} is not supported: use gzip or none`);
+  }
+  try {
+    // maxOutputLength stops inflating at the cap, so a small gzip bomb cannot exhaust memory.
+    return inflate(bytes, { maxOutputLength: maxBodyBytes });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new PayloadTooLargeError(maxBodyBytes);
+    throw new BadRequestError(`body is not valid ${encoding} data`, [], { cause: error });
+  }
+}
+
+/**
+ * Parses the body as JSON.
+ *
+ * @throws BadRequestError when it is empty or not JSON.
+ */
+export function parseJsonBody(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (text.trim() === '')
+    throw new BadRequestError('body is empty: send a JSON message or array of messages');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new BadRequestError('body is not valid JSON', [], { cause: error });
+  }
+}

@@ -1,0 +1,109 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { UnauthorizedError } from '../errors.js';
+import type { Secrets } from '../secrets/index.js';
+
+/** Which credential forms a route accepts (ARCHITECTURE.md, Routes). */
+export type CredentialScheme =
+  /** `X-Signature` HMAC-SHA1, or Bearer / Basic with the inbound token. */
+  | 'segment-webhook'
+  /** Bearer / Basic with the inbound token. */
+  | 'token'
+  /** Basic with the write key (= inbound token) as user name, or `writeKey` in the body. */
+  | 'write-key';
+
+export interface InboundRequest {
+  headers: Record<string, string | undefined>;
+  /** The body bytes as received, before decompression: what Segment signs. */
+  received: Buffer;
+  /** The decompressed body bytes. */
+  body: Buffer;
+  /** The parsed body, read only when a credential needs it (first-element signature, body writeKey). */
+  parsed: () => unknown;
+}
+
+export type AuthResult =
+  | { ok: true; method: 'signature' | 'bearer' | 'basic' | 'write-key' | 'unauthenticated' }
+  | { ok: false; reason: 'no-credential-configured' };
+
+/**
+ * Checks the sender's credentials against the configured secrets, in constant time.
+ * Returns `no-credential-configured` when the route has nothing to check against, so the
+ * caller decides between the sandbox's `ALLOW_UNAUTHENTICATED` and refusing to serve.
+ *
+ * @throws UnauthorizedError when credentials are missing or wrong.
+ */
+export function authenticate(
+  scheme: CredentialScheme,
+  request: InboundRequest,
+  secrets: Secrets,
+): AuthResult {
+  const token = secrets.inboundToken;
+  const sharedSecret = scheme === 'segment-webhook' ? secrets.segmentSharedSecret : undefined;
+  if (token === undefined && sharedSecret === undefined)
+    return { ok: false, reason: 'no-credential-configured' };
+
+  if (sharedSecret !== undefined) {
+    const signature = request.headers['x-signature'];
+    if (signature !== undefined && signatureMatches(signature, sharedSecret, request)) {
+      return { ok: true, method: 'signature' };
+    }
+  }
+  if (token !== undefined) {
+    const authorization = request.headers.authorization;
+    if (authorization !== undefined) {
+      const [scheme_, value = ''] = splitAuthorization(authorization);
+      if (scheme_ === 'bearer' && scheme !== 'write-key' && equalSecrets(value, token)) {
+        return { ok: true, method: 'bearer' };
+      }
+      if (scheme_ === 'basic' && equalSecrets(basicUser(value), token)) return { ok: true, method: 'basic' };
+    }
+    if (scheme === 'write-key') {
+      const writeKey = bodyWriteKey(request.parsed());
+      if (writeKey !== undefined && equalSecrets(writeKey, token)) return { ok: true, method: 'write-key' };
+    }
+  }
+  throw new UnauthorizedError();
+}
+
+function signatureMatches(signature: string, secret: string, request: InboundRequest): boolean {
+  const given = signature.trim().toLowerCase();
+  if (equalSecrets(given, hmacHex(secret, request.received))) return true;
+  if (request.body !== request.received && equalSecrets(given, hmacHex(secret, request.body))) return true;
+  // Segment Actions batches sign only the first element, serialised with JSON.stringify.
+  const parsed = request.parsed();
+  if (Array.isArray(parsed) && parsed.length > 0) {
+    return equalSecrets(given, hmacHex(secret, Buffer.from(JSON.stringify(parsed[0]) ?? '', 'utf8')));
+  }
+  return false;
+}
+
+/** Hex HMAC-SHA1 of `body` keyed with `secret`: Segment's `X-Signature`. */
+export function hmacHex(secret: string, body: Buffer | string): string {
+  return createHmac('sha1', secret).update(body).digest('hex');
+}
+
+/** Compares two secrets in constant time, whatever their lengths. */
+function equalSecrets(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b) && given.length === expected.length;
+}
+
+function splitAuthorization(header: string): [string, string] {
+  const trimmed = header.trim();
+  const space = trimmed.indexOf(' ');
+  if (space < 0) return [trimmed.toLowerCase(), ''];
+  return [trimmed.slice(0, space).toLowerCase(), trimmed.slice(space + 1).trim()];
+}
+
+function basicUser(encoded: string): string {
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? decoded : decoded.slice(0, colon);
+}
+
+function bodyWriteKey(parsed: unknown): string | undefined {
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const writeKey = (parsed as { writeKey?: unknown }).writeKey;
+  return typeof writeKey === 'string' ? writeKey : undefined;
+}

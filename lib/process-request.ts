@@ -1,0 +1,223 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Config } from './config.js';
+import type { Delivery, DeliveryItem } from './delivery/index.js';
+import { BadRequestError, HttpError, RetryLaterError, SecretsUnavailableError } from './errors.js';
+import { decodeBody, parseJsonBody, type RawRequest } from './http/decode-body.js';
+import { authenticate } from './http/inbound-auth.js';
+import { type Accounting, type MessageReport, type Outcome, toResponse } from './http/responses.js';
+import { describeError, type Logger } from './logger.js';
+import type { MessageRoute } from './routes.js';
+import type { SecretStore } from './secrets/index.js';
+import { extractMessages, messageIdOf, translateMessage } from './translate/index.js';
+
+/** What a request handler needs; everything that does I/O is injected. */
+export interface RequestDependencies {
+  config: Config;
+  secrets: SecretStore;
+  delivery: Delivery;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** The part of the Lambda context the pipeline reads. */
+export interface InvocationContext {
+  getRemainingTimeInMillis?: () => number;
+  awsRequestId?: string;
+}
+
+/** Time kept back from the Lambda's remaining time to answer the sender after delivery. */
+const ANSWER_RESERVE_MS = 500;
+/** How long the sender should wait before retrying when no inbound credential is configured. */
+const MISCONFIGURED_RETRY_AFTER_SECONDS = 300;
+
+export type MessageRequestHandler = (
+  route: MessageRoute,
+  request: RawRequest,
+  context?: InvocationContext,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * Builds the request pipeline shared by every message route: decode → authenticate → validate
+ * and translate each message → deliver → answer with a status and a body accounting for every
+ * message. The returned function never throws; unexpected failures become a generic 500 and a
+ * log line.
+ */
+export function createMessageRequestHandler(deps: RequestDependencies): MessageRequestHandler {
+  const { config, secrets, delivery, logger } = deps;
+  const now = deps.now ?? Date.now;
+
+  return async (route, request, context) => {
+    const started = now();
+    const summary = { received: 0, delivered: 0, skipped: 0, rejected: 0, canduRequests: 0, retries: 0 };
+    let outcome: Outcome;
+    try {
+      const accounting = await process(route, normaliseHeaders(request), context, started, summary);
+      outcome = { kind: 'processed', accounting };
+    } catch (error) {
+      outcome = { kind: 'error', error };
+      logFailure(error);
+    }
+    const response = toResponse(outcome);
+    logger.info('request', {
+      route: route.name,
+      requestId: context?.awsRequestId,
+      ...summary,
+      durationMs: now() - started,
+      status: response.statusCode,
+    });
+    return response;
+  };
+
+  async function process(
+    route: MessageRoute,
+    request: RawRequest,
+    context: InvocationContext | undefined,
+    started: number,
+    summary: {
+      received: number;
+      delivered: number;
+      skipped: number;
+      rejected: number;
+      canduRequests: number;
+      retries: number;
+    },
+  ): Promise<Accounting> {
+    const { received, body } = decodeBody(request, {
+      maxBodyBytes: config.maxBodyBytes,
+      contentTypes: route.contentTypes,
+    });
+    let parsed: { value: unknown } | undefined;
+    const parse = () => {
+      parsed ??= { value: parseJsonBody(body) };
+      return parsed.value;
+    };
+    const parseForAuth = () => {
+      try {
+        return parse();
+      } catch {
+        return undefined;
+      }
+    };
+
+    const auth = authenticate(
+      route.credentials,
+      { headers: request.headers, received, body, parsed: parseForAuth },
+      await loadSecrets(),
+    );
+    if (!auth.ok) {
+      if (!config.allowUnauthenticated) {
+        throw new RetryLaterError(
+          503,
+          'no inbound credential configured (set segmentSharedSecret or inboundToken in the secret, or INBOUND_TOKEN / SEGMENT_SHARED_SECRET); refusing to serve',
+          MISCONFIGURED_RETRY_AFTER_SECONDS,
+        );
+      }
+      logger.warn('unauthenticated request accepted because ALLOW_UNAUTHENTICATED=true', {
+        route: route.name,
+      });
+    }
+
+    const messages = messagesOf(route, parse());
+    summary.received = messages.length;
+    const skipped: MessageReport[] = [];
+    const rejected: MessageReport[] = [];
+    const items: DeliveryItem[] = [];
+    const options = {
+      anonymousEvents: config.anonymousEvents,
+      traitValues: config.traitValues,
+      source: route.source,
+      now: new Date(started),
+    };
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index];
+      const translation = translateMessage(message, options);
+      const messageId = messageIdOf(message);
+      if (translation.outcome === 'send') items.push({ index, messageId, event: translation.candu });
+      else if (translation.outcome === 'skip') skipped.push(report(index, messageId, translation.reason));
+      else rejected.push(report(index, messageId, translation.reason));
+    }
+    for (const r of rejected) logger.warn('message rejected', { ...r });
+
+    let delivered = 0;
+    if (items.length > 0) {
+      const result = await delivery.deliver(items, { deadlineAt: deadline(started, context) });
+      summary.canduRequests = result.canduRequests;
+      summary.retries = result.retries;
+      for (const r of result.rejected) {
+        const candu = report(r.index, r.messageId, r.reason);
+        rejected.push(candu);
+        logger.warn('message rejected by Candu', { ...candu });
+      }
+      rejected.sort((a, b) => a.index - b.index);
+      if (result.failure !== undefined) throw result.failure;
+      delivered = result.delivered;
+    }
+    summary.delivered = delivered;
+    summary.skipped = skipped.length;
+    summary.rejected = rejected.length;
+    return { received: messages.length, delivered, skipped, rejected };
+  }
+
+  async function loadSecrets() {
+    try {
+      return await secrets.get();
+    } catch (error) {
+      if (error instanceof SecretsUnavailableError) {
+        throw new RetryLaterError(503, `secrets unavailable: ${error.message}`, 30, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  function deadline(started: number, context: InvocationContext | undefined): number {
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const budget =
+      remaining === undefined
+        ? config.deliveryDeadlineMs
+        : Math.min(config.deliveryDeadlineMs, remaining - ANSWER_RESERVE_MS);
+    return started + Math.max(0, budget);
+  }
+
+  function logFailure(error: unknown): void {
+    if (error instanceof HttpError) {
+      logger.info('request refused', { status: error.statusCode, reason: error.message });
+    } else if (error instanceof RetryLaterError) {
+      logger.error('request not delivered; the sender will retry', {
+        status: error.statusCode,
+        reason: error.message,
+        retryAfterSeconds: error.retryAfterSeconds,
+      });
+    } else {
+      logger.error('unexpected error', { error: describeError(error) });
+    }
+  }
+}
+
+function report(index: number, messageId: string | undefined, reason: string): MessageReport {
+  return messageId === undefined ? { index, reason } : { index, messageId, reason };
+}
+
+function normaliseHeaders(request: RawRequest): RawRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+  return { ...request, headers };
+}
+
+function messagesOf(route: MessageRoute, body: unknown): unknown[] {
+  if (route.body.shape === 'single') {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new BadRequestError(`${route.name} takes one JSON object`);
+    }
+    return [{ ...body, type: route.body.type }];
+  }
+  const messages = extractMessages(body);
+  if (messages === undefined) {
+    throw new BadRequestError(
+      route.body.shape === 'batch'
+        ? 'body must be {"batch":[...]} of Segment messages'
+        : 'body must be a JSON object or an array of messages',
+    );
+  }
+  if (messages.length === 0) throw new BadRequestError('body holds no messages');
+  return messages;
+}

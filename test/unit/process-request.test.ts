@@ -1,0 +1,287 @@
+import { describe, expect, it } from 'vitest';
+import { type Config, parseConfig } from '../../lib/config.js';
+import type { Delivery, DeliveryItem, DeliveryResult } from '../../lib/delivery/index.js';
+import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
+import { hmacHex } from '../../lib/http/inbound-auth.js';
+import { createLogger } from '../../lib/logger.js';
+import { createMessageRequestHandler } from '../../lib/process-request.js';
+import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
+import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
+
+const SHARED = 'shh';
+const TOKEN = 'tok';
+
+function configWith(env: Record<string, string> = {}): Config {
+  const result = parseConfig(env);
+  if (!result.ok) throw new Error(result.problems.join('; '));
+  return result.config;
+}
+
+function fakeSecrets(secrets: Secrets | Error): SecretStore {
+  const get = async () => {
+    if (secrets instanceof Error) throw secrets;
+    return secrets;
+  };
+  return { get, refresh: get };
+}
+
+/** A delivery that accepts everything except the indices in `refuse`, or fails as told. */
+function fakeDelivery(behaviour: { refuse?: number[]; failure?: RetryLaterError } = {}) {
+  const calls: DeliveryItem[][] = [];
+  const delivery: Delivery = {
+    async deliver(items): Promise<DeliveryResult> {
+      calls.push(items);
+      const refused = items.filter((i) => behaviour.refuse?.includes(i.index));
+      return {
+        delivered: behaviour.failure ? 0 : items.length - refused.length,
+        rejected: refused.map((i) => ({
+          index: i.index,
+          messageId: i.messageId,
+          reason: 'candu rejected the event (400)',
+        })),
+        failure: behaviour.failure,
+        canduRequests: 1,
+        retries: 0,
+      };
+    },
+  };
+  return { delivery, calls };
+}
+
+function setup(
+  options: {
+    env?: Record<string, string>;
+    secrets?: Secrets | Error;
+    delivery?: ReturnType<typeof fakeDelivery>;
+  } = {},
+) {
+  const lines: string[] = [];
+  const delivery = options.delivery ?? fakeDelivery();
+  const handle = createMessageRequestHandler({
+    config: configWith(options.env),
+    secrets: fakeSecrets(
+      options.secrets ?? { canduApiKey: 'candu-key', segmentSharedSecret: SHARED, inboundToken: TOKEN },
+    ),
+    delivery: delivery.delivery,
+    logger: createLogger('DEBUG', (line) => lines.push(line)),
+    now: () => Date.parse('2024-05-01T10:00:00.000Z'),
+  });
+  return { handle, lines, calls: delivery.calls };
+}
+
+const signed = (body: string, headers: Record<string, string> = {}) => ({
+  body,
+  headers: { 'content-type': 'application/json', 'x-signature': hmacHex(SHARED, body), ...headers },
+});
+
+const parse = (response: { body?: string }) => JSON.parse(String(response.body));
+
+const mixed = [
+  {
+    type: 'identify',
+    userId: 'u1',
+    messageId: 'm1',
+    traits: { plan: 'pro' },
+    timestamp: '2024-01-01T00:00:00Z',
+  },
+  { type: 'alias', userId: 'u1', previousId: 'a1', messageId: 'm2' },
+  { type: 'track', userId: 'u1', messageId: 'm3' },
+  { type: 'track', event: 'Signed Up', anonymousId: 'anon-1', messageId: 'm4' },
+  { type: 'track', event: 'Clicked', userId: 'u2', messageId: 'm5', properties: { button: 'buy' } },
+];
+
+describe('message request pipeline', () => {
+  it('delivers valid messages and accounts for every message', async () => {
+    const { handle, calls } = setup();
+    const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
+    expect(response.statusCode).toBe(200);
+    const body = parse(response);
+    expect(body.ok).toBe(true);
+    expect(body.received).toBe(5);
+    expect(body.delivered).toBe(2);
+    expect(body.skipped.map((s: { index: number }) => s.index)).toEqual([1, 3]);
+    expect(body.rejected).toEqual([{ index: 2, messageId: 'm3', reason: expect.stringContaining('event') }]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.map((i) => [i.index, i.messageId, i.event.type])).toEqual([
+      [0, 'm1', 'identify'],
+      [4, 'm5', 'track'],
+    ]);
+  });
+
+  it('reports events Candu refused individually beside the translation rejections, in index order', async () => {
+    const { handle } = setup({ delivery: fakeDelivery({ refuse: [0] }) });
+    const body = parse(await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed))));
+    expect(body.delivered).toBe(1);
+    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([0, 2]);
+  });
+
+  it('answers 400 with the issues when every message is invalid, and delivers nothing', async () => {
+    const { handle, calls } = setup();
+    const response = await handle(SEGMENT_WEBHOOK, signed('[{"type":"track","userId":"u"},{"userId":"u"}]'));
+    expect(response.statusCode).toBe(400);
+    expect(parse(response).issues).toHaveLength(2);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('answers 200 when every message is skipped (alias), delivering nothing', async () => {
+    const { handle, calls } = setup();
+    const response = await handle(SEGMENT_WEBHOOK, signed('{"type":"alias","userId":"u","previousId":"a"}'));
+    expect(response.statusCode).toBe(200);
+    expect(parse(response)).toMatchObject({ received: 1, delivered: 0, rejected: [] });
+    expect(calls).toHaveLength(0);
+  });
+
+  it('answers 401 to a forged signature before delivering anything', async () => {
+    const { handle, calls } = setup();
+    const body = JSON.stringify(mixed);
+    const response = await handle(SEGMENT_WEBHOOK, {
+      body,
+      headers: { 'x-signature': hmacHex('forged', body) },
+    });
+    expect(response.statusCode).toBe(401);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('answers 400 to a body that is not JSON', async () => {
+    const { handle } = setup();
+    const response = await handle(RUDDERSTACK_WEBHOOK, {
+      body: '{"type":',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.statusCode).toBe(400);
+  });
+
+  it('answers 400 to a JSON body of the wrong shape', async () => {
+    const { handle } = setup();
+    const response = await handle(RUDDERSTACK_WEBHOOK, {
+      body: '"text"',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.statusCode).toBe(400);
+  });
+
+  it('answers 503 with Retry-After when delivery could not finish, so the sender retries', async () => {
+    const { handle } = setup({
+      delivery: fakeDelivery({ failure: new RetryLaterError(503, 'candu 502', 30) }),
+    });
+    const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('30');
+  });
+
+  it('answers 429 with Retry-After when Candu kept throttling', async () => {
+    const { handle } = setup({
+      delivery: fakeDelivery({ failure: new RetryLaterError(429, 'candu 429', 12) }),
+    });
+    const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
+    expect(response.statusCode).toBe(429);
+    expect(response.headers?.['retry-after']).toBe('12');
+  });
+
+  it('answers 503 when Secrets Manager fails, never 4xx', async () => {
+    const { handle } = setup({ secrets: new SecretsUnavailableError('ThrottlingException') });
+    const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBeDefined();
+  });
+
+  it('refuses to serve (503) when no inbound credential is configured', async () => {
+    const { handle, lines } = setup({ secrets: { canduApiKey: 'k' } });
+    const response = await handle(RUDDERSTACK_WEBHOOK, { body: JSON.stringify(mixed), headers: {} });
+    expect(response.statusCode).toBe(503);
+    expect(lines.some((l) => l.includes('no inbound credential configured'))).toBe(true);
+  });
+
+  it('serves unauthenticated requests with a warning when ALLOW_UNAUTHENTICATED=true', async () => {
+    const { handle, lines } = setup({
+      env: { ALLOW_UNAUTHENTICATED: 'true' },
+      secrets: { canduApiKey: 'k' },
+    });
+    const response = await handle(RUDDERSTACK_WEBHOOK, { body: JSON.stringify(mixed), headers: {} });
+    expect(response.statusCode).toBe(200);
+    expect(lines.some((l) => l.includes('ALLOW_UNAUTHENTICATED'))).toBe(true);
+  });
+
+  it('reads {"batch":[...]} with the write key on /v1/batch', async () => {
+    const { handle, calls } = setup();
+    const body = JSON.stringify({ batch: mixed, writeKey: TOKEN });
+    const response = await handle(TRACKING_BATCH, { body, headers: { 'content-type': 'text/plain' } });
+    expect(response.statusCode).toBe(200);
+    expect(calls[0]).toHaveLength(2);
+  });
+
+  it('takes the type from the route on /v1/{type}', async () => {
+    const { handle, calls } = setup();
+    const basic = `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}`;
+    const response = await handle(trackingSingle('track'), {
+      body: '{"event":"Opened","userId":"u9"}',
+      headers: { authorization: basic },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(calls[0]?.[0]?.event).toMatchObject({ type: 'track', event: 'Opened', userId: 'u9' });
+  });
+
+  it('logs one summary line and one line per rejected message, with no secret and no trait value', async () => {
+    const { handle, lines } = setup();
+    await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
+    const records = lines.map((l) => JSON.parse(l));
+    const summary = records.filter((r) => r.message === 'request');
+    expect(summary).toHaveLength(1);
+    expect(summary[0]).toMatchObject({
+      route: 'POST /v1/segment',
+      received: 5,
+      delivered: 2,
+      skipped: 2,
+      rejected: 1,
+      status: 200,
+    });
+    expect(records.filter((r) => r.message === 'message rejected')).toEqual([
+      expect.objectContaining({ index: 2, messageId: 'm3' }),
+    ]);
+    const all = lines.join('\n');
+    for (const secret of [SHARED, TOKEN, 'candu-key', 'pro', 'buy']) expect(all).not.toContain(`"${secret}"`);
+  });
+
+  it('answers a generic 500 and logs only the error class when something unexpected throws', async () => {
+    const lines: string[] = [];
+    const handle = createMessageRequestHandler({
+      config: configWith(),
+      secrets: fakeSecrets({ canduApiKey: 'k', inboundToken: TOKEN }),
+      delivery: {
+        deliver: async () => {
+          throw new TypeError('secret detail: user@example.com');
+        },
+      },
+      logger: createLogger('INFO', (line) => lines.push(line)),
+    });
+    const response = await handle(RUDDERSTACK_WEBHOOK, {
+      body: JSON.stringify(mixed),
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toContain('secret detail');
+    expect(lines.join('\n')).not.toContain('user@example.com');
+    expect(lines.join('\n')).toContain('TypeError');
+  });
+
+  it('bounds the delivery deadline by the Lambda remaining time', async () => {
+    let deadlineAt = 0;
+    const handle = createMessageRequestHandler({
+      config: configWith({ DELIVERY_DEADLINE_MS: '4000' }),
+      secrets: fakeSecrets({ canduApiKey: 'k', inboundToken: TOKEN }),
+      delivery: {
+        deliver: async (items, options) => {
+          deadlineAt = options.deadlineAt;
+          return { delivered: items.length, rejected: [], canduRequests: 1, retries: 0 };
+        },
+      },
+      logger: createLogger('ERROR', () => {}),
+      now: () => 1_000_000,
+    });
+    const request = { body: JSON.stringify(mixed), headers: { authorization: `Bearer ${TOKEN}` } };
+    await handle(RUDDERSTACK_WEBHOOK, request, { getRemainingTimeInMillis: () => 2_000 });
+    expect(deadlineAt).toBe(1_000_000 + 1_500);
+    await handle(RUDDERSTACK_WEBHOOK, request, { getRemainingTimeInMillis: () => 60_000 });
+    expect(deadlineAt).toBe(1_000_000 + 4_000);
+  });
+});
