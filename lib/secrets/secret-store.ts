@@ -22,7 +22,9 @@ export interface SecretStore {
   /**
    * The cached secrets; fetches when the cache is empty or older than `SECRET_TTL_SECONDS`.
    * Concurrent callers share one fetch. A failed fetch is not cached: the next call tries again.
-   * @throws SecretsUnavailableError when the secret cannot be fetched or read.
+   * When a refetch after expiry fails and an earlier value is held, that value is served
+   * (stale-if-error), so a throttled Secrets Manager does not turn into 503s for the senders.
+   * @throws SecretsUnavailableError when the secret cannot be fetched or read and nothing is held.
    */
   get(): Promise<Secrets>;
   /**
@@ -113,8 +115,11 @@ export function createSecretStore(deps: SecretStoreDeps): SecretStore {
     get: async () => {
       // A fetch under way (a refresh, after Candu refused the cached key) wins over the cache.
       if (inFlight !== undefined) return inFlight;
-      if (cached !== undefined && now() - cached.fetchedAt < ttlMs) return cached.secrets;
-      return load();
+      if (cached === undefined) return load();
+      if (now() - cached.fetchedAt < ttlMs) return cached.secrets;
+      const stale = cached.secrets;
+      // Stale-if-error: a key that worked a moment ago beats a 503 to every sender.
+      return load().catch(() => stale);
     },
     refresh: load,
   };

@@ -93,6 +93,21 @@ describe('createSecretStore with CANDU_SECRET_ID', () => {
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
+  it('serves the expired value when the refetch fails (stale-if-error), and fetches again next time', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    sm.on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: 'key-1' })
+      .rejectsOnce(throttled)
+      .resolvesOnce({ SecretString: 'key-2' });
+    let now = 1_000_000;
+    const store = storeWith({ secretTtlSeconds: 60 }, () => now);
+    await expect(store.get()).resolves.toEqual({ canduApiKey: 'key-1' });
+    now += 60_000;
+    await expect(store.get()).resolves.toEqual({ canduApiKey: 'key-1' });
+    await expect(store.get()).resolves.toEqual({ canduApiKey: 'key-2' });
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+  });
+
   it('shares one fetch between concurrent get() calls', async () => {
     sm.on(GetSecretValueCommand).callsFake(async () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
