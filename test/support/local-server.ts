@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -24,11 +25,28 @@ export async function freePort(): Promise<number> {
 /**
  * Starts `npm start` as users run it (`tsx bin/start.ts`, which runs serverless-offline on the
  * real serverless.yml) with `env` on a free port, and waits until `GET /health` answers.
+ * `stop()` ends the process group and removes the server's bundle folder.
  */
 export async function startLocalServer(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<LocalServer> {
+  // A port found free can be taken by another test's server before serverless-offline binds
+  // it (tests run in parallel): try again on a new port when that happens.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(env, timeoutMs);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {
+  override name = 'PortTakenError';
+}
+
+async function startOnFreePort(env: Record<string, string>, timeoutMs: number): Promise<LocalServer> {
   const port = await freePort();
   let output = '';
   const child: ChildProcess = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['bin/start.ts'], {
@@ -62,10 +80,12 @@ export async function startLocalServer(
       await exited;
       clearTimeout(timer);
     }
+    // serverless.yml bundles each local server into its own folder, named by port.
+    await rm(join(root, '.esbuild', `offline-${port}`), { recursive: true, force: true });
   };
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
-    if (child.exitCode !== null) break;
+    if (child.exitCode !== null || output.includes('EADDRINUSE')) break;
     try {
       const response = await fetch(`${url}/health`);
       if (response.ok) return { url, output: () => output, stop };
@@ -75,5 +95,6 @@ export async function startLocalServer(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await stop();
+  if (output.includes('EADDRINUSE')) throw new PortTakenError(`port ${port} was taken`);
   throw new Error(`npm start did not become healthy:\n${output}`);
 }
