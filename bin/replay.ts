@@ -1,0 +1,327 @@
+/**
+ * `npm run --silent replay -- [FILE...] [options]` (or `npx candu-destination replay ...`):
+ * backfills Candu from JSON Lines exports of Segment or RudderStack messages, through the same
+ * validation, translation and delivery as the functions. This file only parses the command line
+ * and wires the real dependencies; the replay itself is `lib/replay/`.
+ */
+import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseConfig } from '../lib/config.js';
+import { createDelivery } from '../lib/delivery/index.js';
+import { createLogger, describeError, type LogLevel } from '../lib/logger.js';
+import {
+  CHUNK_ATTEMPTS,
+  CheckpointError,
+  createCheckpointWriter,
+  createChunkSender,
+  createCounters,
+  createProgress,
+  createRateLimiter,
+  createReportWriter,
+  describeIoError,
+  formatSummary,
+  loadCheckpoint,
+  type Progress,
+  type ProgressView,
+  parseInstant,
+  parseTypes,
+  ReplayInputError,
+  type ReplaySelection,
+  readLines,
+  resolveInputs,
+  runReplay,
+  STDIN_NAME,
+} from '../lib/replay/index.js';
+import { createSecretStore } from '../lib/secrets/index.js';
+import type { MessageSource } from '../lib/translate/index.js';
+
+const USAGE = `Usage: npm run --silent replay -- [FILE...] [options]
+       npx candu-destination replay [FILE...] [options]
+
+Sends the Segment or RudderStack messages in FILE (JSON Lines, one message per line, plain or
+gzipped) to Candu, through the same validation, translation and delivery as the functions.
+With no FILE, or FILE "-", reads standard input. Lines are numbered across the FILEs in order.
+
+Options:
+  --source segment|rudderstack  message format, default segment
+  --dry-run                     translate and count only; send nothing (no Candu key needed)
+  --types identify,group,...    message types to replay (identify, track, page, screen, group);
+                                others are skipped
+  --since DATE                  only events at or after DATE (ISO 8601, e.g. 2024-05-01 or
+                                2024-05-01T12:00:00Z; UTC unless an offset is given)
+  --until DATE                  only events before DATE. The event time is the translated
+                                timestamp: timestamp, originalTimestamp, receivedAt, sentAt
+  --rate N                      send at most N events per second
+  --attempts N                  tries per chunk (each retrying for up to 60 s) before its events
+                                count as undelivered and the replay stops; default 5
+  --checkpoint FILE             record progress in FILE and resume from it: lines finished in
+                                an earlier run are not sent again (needs FILE inputs)
+  --report FILE                 write one JSON line per input line: {"line":N,"messageId":...,
+                                "outcome":"sent"|"skipped"|"rejected"|"failed","reason":...}
+                                (appended to when resuming from a checkpoint)
+  -h, --help                    show this help
+
+Configuration comes from the environment, as for the functions: CANDU_API_KEY or
+CANDU_SECRET_ID (the key), CANDU_API_URL, CANDU_BATCH_SIZE (events per request),
+CANDU_CONCURRENCY (requests in flight), CANDU_TIMEOUT_MS, ANONYMOUS_EVENTS, TRAIT_VALUES.
+
+Exit status: 0 when every line was sent, skipped or rejected; 1 when events could not be
+delivered; 2 for a usage error, unreadable input or configuration; 130 when interrupted.
+`;
+
+/** A failure that ends the command with exit status 2 and a one-line message. */
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+interface Arguments {
+  files: string[];
+  source: MessageSource;
+  dryRun: boolean;
+  selection: ReplaySelection;
+  rate: number | undefined;
+  attempts: number;
+  checkpoint: string | undefined;
+  report: string | undefined;
+}
+
+function parseArguments(argv: string[]): Arguments | 'help' {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      source: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      types: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      rate: { type: 'string' },
+      attempts: { type: 'string' },
+      checkpoint: { type: 'string' },
+      report: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) return 'help';
+  const source = (values.source ?? 'segment').trim().toLowerCase();
+  if (source !== 'segment' && source !== 'rudderstack') {
+    throw new UsageError(`--source must be segment or rudderstack, got ${JSON.stringify(values.source)}`);
+  }
+  const selection: ReplaySelection = {};
+  if (values.types !== undefined) selection.types = option('types', () => parseTypes(values.types ?? ''));
+  if (values.since !== undefined) selection.since = option('since', () => parseInstant(values.since ?? ''));
+  if (values.until !== undefined) selection.until = option('until', () => parseInstant(values.until ?? ''));
+  if (selection.since !== undefined && selection.until !== undefined && selection.since >= selection.until) {
+    throw new UsageError('--since must be before --until');
+  }
+  let rate: number | undefined;
+  if (values.rate !== undefined) {
+    rate = Number(values.rate);
+    if (values.rate.trim() === '' || !Number.isFinite(rate) || rate <= 0) {
+      throw new UsageError(
+        `--rate must be a positive number of events per second, got ${JSON.stringify(values.rate)}`,
+      );
+    }
+  }
+  const attempts = values.attempts === undefined ? CHUNK_ATTEMPTS : Number(values.attempts);
+  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) {
+    throw new UsageError(
+      `--attempts must be an integer from 1 to 100, got ${JSON.stringify(values.attempts)}`,
+    );
+  }
+  if (values.checkpoint !== undefined && values.checkpoint === values.report) {
+    throw new UsageError('--checkpoint and --report must be different files');
+  }
+  return {
+    files: positionals,
+    source,
+    dryRun: values['dry-run'] === true,
+    selection,
+    rate,
+    attempts,
+    checkpoint: values.checkpoint,
+    report: values.report,
+  };
+}
+
+function option<T>(name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(`--${name}: ${error instanceof Error ? error.message : 'invalid value'}`);
+  }
+}
+
+function standardInputSize(): number | undefined {
+  try {
+    const info = fstatSync(0);
+    return info.isFile() ? info.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function openReport(path: string, append: boolean): Promise<WriteStream> {
+  const stream = createWriteStream(path, { flags: append ? 'a' : 'w' });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (error) =>
+      reject(new UsageError(`cannot write --report ${path}: ${describeIoError(error)}`)),
+    );
+  });
+  return stream;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseArguments(argv);
+  if (parsed === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const args = parsed;
+  const configured = parseConfig(process.env);
+  if (!configured.ok) throw new UsageError(`invalid configuration: ${configured.problems.join('; ')}`);
+  const { config } = configured;
+
+  const readsStdin = args.files.length === 0 || args.files.includes(STDIN_NAME);
+  if (readsStdin && process.stdin.isTTY === true) {
+    throw new UsageError('no FILE given and standard input is a terminal (see --help)');
+  }
+  if (readsStdin && args.checkpoint !== undefined) {
+    throw new UsageError('--checkpoint needs FILE inputs: standard input cannot be recognised when resuming');
+  }
+  const inputs = await resolveInputs(args.files, { stream: process.stdin, size: standardInputSize() });
+  const identity = inputs.map((input) => ({ path: input.path ?? STDIN_NAME, size: input.size ?? -1 }));
+  const resumeAfter = args.checkpoint === undefined ? 0 : await loadCheckpoint(args.checkpoint, identity);
+  if (!args.dryRun && config.canduSecretId === undefined && config.canduApiKey === undefined) {
+    throw new UsageError('no Candu key: set CANDU_API_KEY or CANDU_SECRET_ID (or use --dry-run)');
+  }
+
+  const secrets = createSecretStore({ config });
+  if (!args.dryRun) {
+    let key: string | undefined;
+    try {
+      key = (await secrets.get()).canduApiKey;
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : 'cannot fetch the Candu key');
+    }
+    if (key === undefined) throw new UsageError(`secret ${config.canduSecretId ?? ''} holds no canduApiKey`);
+  }
+  const reportStream = args.report === undefined ? undefined : await openReport(args.report, resumeAfter > 0);
+  const report = reportStream === undefined ? undefined : createReportWriter(reportStream);
+
+  const lines = readLines(inputs);
+  const counters = createCounters();
+  const started = Date.now();
+  const view = (): ProgressView => ({
+    counters,
+    bytesRead: lines.bytesRead(),
+    totalBytes: lines.totalBytes,
+    elapsedMs: Date.now() - started,
+    dryRun: args.dryRun,
+  });
+  const progress: Progress = createProgress({ output: process.stderr, view });
+  // Delivery logs retries and failures as JSON lines; through the progress display so they do not tear the bar.
+  const level: LogLevel = config.logLevel === 'INFO' ? 'WARN' : config.logLevel;
+  const logger = createLogger(level, (line) => progress.log(line));
+
+  const interruption = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    interruption.abort();
+    progress.log('replay: interrupted; finishing the chunks in flight (interrupt again to stop at once)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const delivery = createDelivery({ config, secrets, logger });
+  const limiter = args.rate === undefined ? undefined : createRateLimiter(args.rate);
+  const send = args.dryRun
+    ? undefined
+    : createChunkSender({
+        delivery,
+        maxAttempts: args.attempts,
+        beforeAttempt: limiter === undefined ? undefined : (events) => limiter.take(events),
+        onRetry: (info) => logger.warn('replay chunk failed; retrying', { ...info }),
+        signal: interruption.signal,
+      });
+  const checkpoint =
+    args.checkpoint === undefined || args.dryRun
+      ? undefined
+      : createCheckpointWriter(args.checkpoint, identity, { initialLine: resumeAfter });
+  // One request never carries more than a second's worth of events under --rate.
+  const chunkSize =
+    args.rate === undefined
+      ? config.canduBatchSize
+      : Math.min(config.canduBatchSize, Math.max(1, Math.floor(args.rate)));
+
+  progress.start();
+  const summary = await runReplay(
+    {
+      translate: {
+        anonymousEvents: config.anonymousEvents,
+        traitValues: config.traitValues,
+        source: args.source,
+        now: new Date(started),
+      },
+      selection: args.selection,
+      chunkSize,
+      window: config.canduConcurrency,
+      resumeAfter,
+      reportInputs: inputs.length > 1,
+    },
+    { lines, send, checkpoint, report, counters, signal: interruption.signal },
+  );
+  let reportProblem: string | undefined;
+  try {
+    await report?.close();
+  } catch (error) {
+    reportProblem = `cannot write --report ${args.report}: ${describeIoError(error)}`;
+  }
+
+  const { stopped } = summary;
+  const resume =
+    args.checkpoint === undefined || args.dryRun
+      ? ''
+      : ` Rerun the same command to resume after line ${summary.finishedThrough}.`;
+  const listed = args.report === undefined ? 'rerun with --report FILE to list them' : `see ${args.report}`;
+  if (stopped?.kind === 'error' || reportProblem !== undefined) {
+    progress.finish(formatSummary(view(), 'stopped'));
+    process.stderr.write(`replay: ${stopped?.message ?? reportProblem}.${resume}\n`);
+    return 2;
+  }
+  if (counters.failed > 0) {
+    progress.finish(formatSummary(view(), 'stopped'));
+    process.stderr.write(
+      `replay: ${counters.failed} events could not be delivered (${stopped?.message ?? 'Candu kept failing'}); ${listed}.${resume}\n`,
+    );
+    return 1;
+  }
+  if (stopped?.kind === 'interrupted') {
+    progress.finish(formatSummary(view(), 'interrupted'));
+    process.stderr.write(
+      `replay: interrupted after line ${summary.lastLine}.${resume || ' Use --checkpoint FILE to be able to resume.'}\n`,
+    );
+    return 130;
+  }
+  progress.finish(formatSummary(view(), args.dryRun ? 'dry run done' : 'done'));
+  return 0;
+}
+
+function fail(error: unknown): number {
+  // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes and a one-line message meant for users.
+  const code = (error as { code?: unknown }).code;
+  const known =
+    error instanceof UsageError ||
+    error instanceof ReplayInputError ||
+    error instanceof CheckpointError ||
+    (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+  const message = known ? (error as Error).message : `unexpected error: ${describeError(error)}`;
+  process.stderr.write(`replay: ${message.split('\n')[0]}\n`);
+  return 2;
+}
+
+// Exit explicitly: a backoff timer or a keep-alive socket must not hold the finished command open.
+process.exit(await main(process.argv.slice(2)).catch(fail));

@@ -1,0 +1,65 @@
+export {
+  type CheckpointFiles,
+  type CheckpointState,
+  type CheckpointWriter,
+  createCheckpointWriter,
+  type InputIdentity,
+  loadCheckpoint,
+  nodeCheckpointFiles,
+} from './checkpoint.js';
+export {
+  CHUNK_ATTEMPTS,
+  CHUNK_BACKOFF_BASE_MS,
+  CHUNK_BACKOFF_CAP_MS,
+  CHUNK_DEADLINE_MS,
+  CHUNK_MAX_RETRY_AFTER_MS,
+  type ChunkResult,
+  type ChunkSender,
+  type ChunkSenderDeps,
+  createChunkSender,
+} from './chunk-sender.js';
+export {
+  type InputLine,
+  isGzip,
+  type LineSource,
+  type ReplayInput,
+  readLines,
+  resolveInputs,
+  STDIN_NAME,
+  type StandardInput,
+} from './input-lines.js';
+export {
+  parseInstant,
+  parseTypes,
+  type ReplaySelection,
+  timeExclusion,
+  typeExclusion,
+} from './message-filter.js';
+export {
+  createProgress,
+  formatProgressBar,
+  formatStatusLine,
+  formatSummary,
+  type Progress,
+  type ProgressDeps,
+  type ProgressOutput,
+  type ProgressView,
+} from './progress.js';
+export { createRateLimiter, type RateLimiter, type RateLimiterDeps } from './rate-limiter.js';
+export {
+  createCounters,
+  type ReplayCounters,
+  type ReplayDeps,
+  type ReplayOptions,
+  type ReplayStop,
+  type ReplaySummary,
+  runReplay,
+} from './replay.js';
+export { CheckpointError, describeIoError, ReplayInputError } from './replay-errors.js';
+export {
+  createReportWriter,
+  formatReportLine,
+  type LineOutcome,
+  type LineReport,
+  type ReportSink,
+} from './report.js';
