@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalServer, startLocalServer } from '../support/local-server.js';
+
+// The README's quick start: `npm start` with nothing configured, then one curl. The embedded
+// sandbox stands in for Candu and prints the request Candu would receive.
+
+let server: LocalServer;
+
+beforeAll(async () => {
+  server = await startLocalServer({});
+}, 90_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('npm start with nothing configured', () => {
+  it('serves the README curl unauthenticated and prints the Candu request in the sandbox', async () => {
+    const response = await fetch(`${server.url}/v1/segment`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"type":"identify","userId":"u1","traits":{"plan":"pro","address":{"city":"Oslo"}}}',
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, received: 1, delivered: 1, skipped: [], rejected: [] });
+
+    const printed = server.output();
+    expect(printed).toContain('unauthenticated requests are allowed (local only)');
+    expect(printed).toContain(
+      '[candu sandbox] POST /api/eventWebhook (Bearer <key>): 1 event as one JSON object',
+    );
+    const line = printed.split('\n').find((l) => l.trim().startsWith('{"type":"identify"')) ?? '{}';
+    expect(JSON.parse(line.trim())).toMatchObject({
+      type: 'identify',
+      userId: 'u1',
+      traits: { plan: 'pro', 'address.city': 'Oslo' },
+    });
+  });
+});
