@@ -1,0 +1,297 @@
+/** The bench's output: the console table and docs/BENCHMARKS.md. */
+import type { ColdStartFigures } from './cold-start.js';
+import { costPerMillionEvents, PRICES } from './cost.js';
+import { BATCH_SIZE, type BatchFigures, CANDU_LATENCY_MS, CONCURRENCY } from './delivery-latency.js';
+import type { Machine } from './machine.js';
+import { LAMBDA_128_NODE_ARGS, LAMBDA_MIN_MEMORY_MB, type MemoryFigures } from './memory.js';
+import type { ReplayMemory } from './replay-memory-section.js';
+import { formatSummary, type Summary } from './stats.js';
+import type { TranslationFigures } from './translation.js';
+import type { WarmFigures } from './warm-request.js';
+
+export interface BenchResults {
+  machine: Machine;
+  date: string;
+  command: string;
+  quick: boolean;
+  seconds: number;
+  translation: TranslationFigures;
+  warm: WarmFigures;
+  batch: BatchFigures;
+  /** Request durations through the handler against the 50 ms stand-in, for the cost section. */
+  durations: { events: number; bytes: number; ms: Summary }[];
+  coldStart: ColdStartFigures;
+  memory: MemoryFigures;
+  bundles: { name: string; bytes: number }[];
+  replayMemory: ReplayMemory;
+}
+
+export const TARGETS = {
+  translationRatio: 2.0,
+  batchToIdeal: 1.3,
+  batchSpeedup: 50,
+  coldStartRatio: 1.25,
+  warmRatio: 1.5,
+  bundleBytes: 450_000,
+} as const;
+
+/** The memory size serverless.yml deploys with (`memorySize` param). */
+const DEPLOYED_MEMORY_MB = 256;
+
+interface Row {
+  measurement: string;
+  result: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: boolean;
+}
+
+const ms = (summary: Summary, digits = 1) => formatSummary(summary, digits, ' ms');
+const ratio = (summary: Summary) => formatSummary(summary, 2, '×');
+const count = (value: number) => Math.round(value).toLocaleString('en-US');
+const kib = (bytes: number) => `${(bytes / 1_024).toFixed(1)} KiB`;
+const verdict = (met: boolean) => (met ? 'met' : '**missed**');
+
+function rows(r: BenchResults): Row[] {
+  const t = r.translation;
+  const b = r.batch;
+  const c = r.coldStart;
+  const m = r.memory;
+  const largestBundle = Math.max(...r.bundles.map((bundle) => bundle.bytes));
+  return [
+    {
+      measurement: `translation: decode + validate + translate + serialize, ${count(t.messages)} messages (avg ${count(t.averageBytes)} B), one core`,
+      result: `${ms(t.pipelineMs)} per pass; ${formatSummary(
+        {
+          ...t.eventsPerSecond,
+          median: t.eventsPerSecond.median / 1_000,
+          min: t.eventsPerSecond.min / 1_000,
+          max: t.eventsPerSecond.max / 1_000,
+        },
+        1,
+        'k',
+      )} events/s`,
+      baseline: `JSON.parse + JSON.stringify: ${ms(t.floorMs)}`,
+      ratio: ratio(t.ratio),
+      target: `≤ ${TARGETS.translationRatio.toFixed(1)}× the floor`,
+      met: t.ratio.median <= TARGETS.translationRatio,
+    },
+    {
+      measurement: `1,000-message Segment batch through the handler, Candu answering after ${CANDU_LATENCY_MS} ms (batch ${BATCH_SIZE}, concurrency ${CONCURRENCY}; ${count(b.delivered)} delivered in ${b.canduRequests} requests)`,
+      result: ms(b.handlerMs),
+      baseline: `ideal ${Math.ceil(b.messages / BATCH_SIZE)}/${CONCURRENCY} round trips = ${b.idealMs.toFixed(1)} ms`,
+      ratio: ratio(b.ratioToIdeal),
+      target: `≤ ${TARGETS.batchToIdeal}× the ideal`,
+      met: b.ratioToIdeal.median <= TARGETS.batchToIdeal,
+    },
+    {
+      measurement: 'same batch vs the naive forwarder (one POST per event, one at a time)',
+      result: ms(b.handlerMs),
+      baseline: `naive: ${formatSummary(
+        {
+          ...b.naive.ms,
+          median: b.naive.ms.median / 1_000,
+          min: b.naive.ms.min / 1_000,
+          max: b.naive.ms.max / 1_000,
+        },
+        2,
+        ' s',
+      )} for ${count(b.naive.events)} events${b.naive.events === b.messages ? '' : ` (scaled: ${(b.naive.msForBatch / 1_000).toFixed(1)} s for ${count(b.messages)})`}`,
+      ratio: `${b.speedup.toFixed(0)}× faster`,
+      target: `≥ ${TARGETS.batchSpeedup}× faster`,
+      met: b.speedup >= TARGETS.batchSpeedup,
+    },
+    {
+      measurement:
+        'cold start: fresh process, require(segment bundle) + first request (1 GetSecretValue, 1 Candu POST)',
+      result: `${ms(c.function.totalMs)} (load ${c.function.loadMs.median.toFixed(1)} + request ${c.function.firstRequestMs.median.toFixed(1)})`,
+      baseline: `minimal handler: ${ms(c.minimal.totalMs)} (load ${c.minimal.loadMs.median.toFixed(1)} + request ${c.minimal.firstRequestMs.median.toFixed(1)})`,
+      ratio: ratio(c.ratio),
+      target: `≤ ${TARGETS.coldStartRatio}×`,
+      met: c.ratio.median <= TARGETS.coldStartRatio,
+    },
+    {
+      measurement: 'warm request: one event through the handler, zero-latency Candu stand-in',
+      result: ms(r.warm.handlerMs, 3),
+      baseline: `parse + POST unchanged: ${ms(r.warm.passthroughMs, 3)}`,
+      ratio: ratio(r.warm.ratio),
+      target: `≤ ${TARGETS.warmRatio}×`,
+      met: r.warm.ratio.median <= TARGETS.warmRatio,
+    },
+    {
+      measurement: `memory: ${count(m.messages)}-message batch (${(m.bodyBytes / 1_048_576).toFixed(1)} MiB body) in a fresh process, bundled function, V8 limited as Lambda does at 128 MB (${LAMBDA_128_NODE_ARGS.join(' ')})`,
+      result: `peak RSS ${formatSummary(m.maxRssMiB, 1, ' MiB')}; peak heap used ${formatSummary(m.peakHeapUsedMiB, 1, ' MiB')} (no V8 limits: RSS ${formatSummary(m.unconstrainedMaxRssMiB, 1, ' MiB')}, heap ${formatSummary(m.unconstrainedPeakHeapUsedMiB, 1, ' MiB')})`,
+      baseline: `Lambda ${LAMBDA_MIN_MEMORY_MB} MB`,
+      ratio: `${((m.maxRssMiB.median / LAMBDA_MIN_MEMORY_MB) * 100).toFixed(0)}% of ${LAMBDA_MIN_MEMORY_MB} MB`,
+      target: `fits in ${LAMBDA_MIN_MEMORY_MB} MB`,
+      met: m.maxRssMiB.max <= LAMBDA_MIN_MEMORY_MB,
+    },
+    {
+      measurement: `bundle size, minified, SDK included (${r.bundles.map((x) => `${x.name} ${kib(x.bytes)}`).join(', ')})`,
+      result: `largest ${count(largestBundle)} B`,
+      baseline: '',
+      ratio: '',
+      target: `≤ 450 KB (${count(TARGETS.bundleBytes)} B) each`,
+      met: r.bundles.every((bundle) => bundle.bytes <= TARGETS.bundleBytes),
+    },
+  ];
+}
+
+/** The table printed to the console. */
+export function renderTable(r: BenchResults): string {
+  const lines = rows(r).map(
+    (row) =>
+      `${row.met ? 'MET   ' : 'MISSED'}  ${row.measurement}\n        result:   ${row.result}\n        baseline: ${row.baseline || '-'}\n        ratio:    ${row.ratio || '-'}   target: ${row.target}`,
+  );
+  return [
+    `\ncandu-destination bench — ${r.date} — node ${r.machine.node}, ${r.machine.cpu}, ${r.machine.cores} cores, load ${r.machine.loadAverage}`,
+    'figures: median (min–max)',
+    '',
+    ...lines,
+  ].join('\n');
+}
+
+function costSection(r: BenchResults): string[] {
+  const memoryMbs = [DEPLOYED_MEMORY_MB, LAMBDA_MIN_MEMORY_MB];
+  const lines = [
+    '## Cost per million events',
+    '',
+    'API Gateway HTTP API + Lambda, arm64, us-east-1. Price inputs: HTTP API $1.00 per million',
+    `requests (first 300 million a month), each request metered in 512 KB increments; Lambda arm64`,
+    `$${PRICES.lambdaArmPerGbSecond} per GB-second and $${PRICES.lambdaPerMillionRequests.toFixed(2)} per million requests. Durations are the`,
+    `measured medians above (the handler against a Candu answering after ${CANDU_LATENCY_MS} ms: Lambda bills the`,
+    'time spent waiting for Candu), rounded up to the 1 ms billing unit. Free tiers, data transfer',
+    'and CloudWatch Logs are left out.',
+    '',
+    `| events per request | body | duration (median) | HTTP API | Lambda requests | Lambda compute at ${DEPLOYED_MEMORY_MB} MB | **total at ${DEPLOYED_MEMORY_MB} MB** (deployed) | total at ${LAMBDA_MIN_MEMORY_MB} MB |`,
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const duration of r.durations) {
+    const [deployed, smallest] = memoryMbs.map((memoryMb) =>
+      costPerMillionEvents({
+        eventsPerRequest: duration.events,
+        requestBytes: duration.bytes,
+        durationMs: duration.ms.median,
+        memoryMb,
+      }),
+    );
+    if (deployed === undefined || smallest === undefined) continue;
+    const usd = (value: number) => `$${value.toFixed(4)}`;
+    lines.push(
+      `| ${count(duration.events)} | ${kib(duration.bytes)} (${deployed.httpApiIncrements} × 512 KB) | ${duration.ms.median.toFixed(1)} ms | ${usd(deployed.httpApi)} | ${usd(deployed.lambdaRequests)} | ${usd(deployed.lambdaCompute)} | **${usd(deployed.total)}** | ${usd(smallest.total)} |`,
+    );
+  }
+  lines.push(
+    '',
+    'At one event per request the per-request charges (HTTP API, Lambda requests) are nearly all of the',
+    'cost; batching divides them by the batch size, and concurrency keeps the billed wait for Candu short.',
+  );
+  return lines;
+}
+
+function replaySection(replay: ReplayMemory): string[] {
+  const lines = ['## Replay memory', ''];
+  if (replay.kind === 'missing') {
+    lines.push('bench/replay-memory.ts does not exist yet: nothing was measured.');
+  } else if (replay.kind === 'failed') {
+    lines.push(
+      `\`node --import tsx bench/replay-memory.ts\` failed (exit ${replay.code}) after ${replay.seconds.toFixed(1)} s; the end of its output:`,
+      '',
+      '```',
+      replay.tail.trim(),
+      '```',
+    );
+  } else {
+    lines.push(
+      `Printed by \`node --import tsx bench/replay-memory.ts\` (its default sizes; run as a child process`,
+      `by this bench, ${replay.seconds.toFixed(1)} s). The replay's own figures, not this bench's; see that file for the method.`,
+      '',
+      '```',
+      ...replay.lines,
+      '```',
+    );
+  }
+  return lines;
+}
+
+/** docs/BENCHMARKS.md. */
+export function renderMarkdown(r: BenchResults): string {
+  const t = r.translation;
+  const b = r.batch;
+  const c = r.coldStart;
+  const m = r.memory;
+  const table = rows(r).map(
+    (row) =>
+      `| ${row.measurement} | ${row.result} | ${row.baseline} | ${row.ratio} | ${row.target} | ${verdict(row.met)} |`,
+  );
+  return [
+    '# Benchmarks',
+    '',
+    `Written by \`${r.command}\` (bench/run.ts) on ${r.date.slice(0, 10)} (${r.date}); the run took ${r.seconds.toFixed(0)} s.`,
+    '',
+    `Machine: Node ${r.machine.node}, ${r.machine.cpu}, ${r.machine.cores} cores; load average ${r.machine.loadAverage} when the run started.`,
+    ...(r.quick ? ['', '**A `--quick` run: few repetitions, not figures to quote.**'] : []),
+    '',
+    'Every figure is the median over repeated runs, with (min–max). Every ratio is against a baseline',
+    'measured in the same run: paired run by run (median of the per-run ratios) for translation, the',
+    'warm request and the cold start; against the computed ideal for the batch. Servers listen on',
+    '127.0.0.1 and are started and stopped by the bench: the Candu stand-in',
+    '(test/support/candu-stand-in.ts; in a process of its own, bench/stand-in-server.ts, for the batch',
+    'and warm-request timings, so its work does not share the timed event loop) and the Secrets Manager',
+    'fake (test/support/secrets-manager-fake.ts).',
+    '',
+    '| measurement | result | baseline (same run) | ratio | target | |',
+    '|---|---|---|---|---|---|',
+    ...table,
+    '',
+    '## How each figure is measured',
+    '',
+    `- **Translation.** A seeded corpus (bench/corpus.ts, mulberry32) of ${count(t.messages)} Segment and RudderStack`,
+    `  messages shaped like test/fixtures/ (track, identify, page, screen, group, alias; analytics.js and`,
+    `  mobile contexts; 1–3 KB, average ${count(t.averageBytes)} B). One pass = for each message \`JSON.parse\` of its`,
+    '  text, `translateMessage` (zod validation + translation + value policy), `JSON.stringify` of the',
+    `  Candu event. The floor is \`JSON.parse\` + \`JSON.stringify\` of the same texts. ${t.pipelineMs.runs} runs, floor and`,
+    `  pipeline back to back in each, one thread. Outcomes: ${Object.entries(t.outcomes)
+      .map(([outcome, n]) => `${n} ${outcome}`)
+      .join(', ')}.`,
+    `- **Batch.** \`POST /v1/segment\` with a signed (X-Signature) JSON array of 1,000 Segment messages`,
+    `  (${kib(r.durations.find((d) => d.events === 1_000)?.bytes ?? 0)}) through the pipeline as createRuntimeHandler wires it (bench/handler-under-test.ts:`,
+    '  real config, secret store, delivery and HTTP; log lines serialized but not written), the stand-in',
+    `  answering every request after ${CANDU_LATENCY_MS} ms. The ideal is ceil(1000 / ${BATCH_SIZE}) / ${CONCURRENCY} round trips of ${CANDU_LATENCY_MS} ms =`,
+    `  ${b.idealMs.toFixed(1)} ms. With ${Math.ceil(b.messages / BATCH_SIZE)} chunks and ${CONCURRENCY} requests in flight the schedule cannot beat`,
+    `  ceil(${Math.ceil(b.messages / BATCH_SIZE)} / ${CONCURRENCY}) = ${b.scheduleFloorMs / CANDU_LATENCY_MS} round trips = ${b.scheduleFloorMs} ms (${(b.scheduleFloorMs / b.idealMs).toFixed(2)}× the ideal), so the target leaves`,
+    `  ${(TARGETS.batchToIdeal * b.idealMs - b.scheduleFloorMs).toFixed(1)} ms for decoding, checking the signature, translating and serializing 1,000 messages.`,
+    `  The naive forwarder (bench/naive-forwarder.ts) POSTs each message on its own, awaiting each answer;`,
+    `  ${b.naive.runs} runs of ${count(b.naive.events)} events, side by side (each strictly sequential).`,
+    `- **Cold start.** The four functions and bench/minimal-handler.ts are bundled with serverless.yml's`,
+    '  `custom.esbuild` options (read from the file by bench/esbuild-options.ts). A fresh `node` process',
+    '  (bench/lambda-child.ts, itself bundled so no TypeScript loader is timed) `require`s the bundle and',
+    '  serves one single-event request: the function makes one GetSecretValue call to the Secrets Manager',
+    '  fake (AWS_ENDPOINT_URL_SECRETS_MANAGER, fake credentials) and one POST to the stand-in (0 ms).',
+    `  Timed: \`require\` + first request. ${c.function.totalMs.runs} processes each, alternating. Node's own boot before`,
+    `  \`require\`, the same for both, was ${ms(c.nodeBootMs)}; spawn to exit took ${ms(c.function.wallMs, 0)}`,
+    `  (function) and ${ms(c.minimal.wallMs, 0)} (minimal).`,
+    `  Breakdown: load ${ms(c.function.loadMs)} vs ${ms(c.minimal.loadMs)}; first request`,
+    `  ${ms(c.function.firstRequestMs)} vs ${ms(c.minimal.firstRequestMs)}.`,
+    `- **Warm request.** One signed ${kib(r.durations.find((d) => d.events === 1)?.bytes ?? 0)} track message through the same pipeline as the batch,`,
+    `  stand-in at 0 ms, against a handler that \`JSON.parse\`s the body and POSTs it unchanged with the same`,
+    `  \`fetch\`. ${r.warm.handlerMs.runs} blocks of ${r.warm.requestsPerBlock} requests each, alternating; a block's figure is its median latency.`,
+    `- **Memory.** The bundled segment function in a fresh process handles one array of ${count(m.messages)} messages`,
+    `  (${(m.bodyBytes / 1_048_576).toFixed(1)} MiB; MAX_BODY_BYTES raised for it: the default cap is 5 MiB and Lambda's synchronous`,
+    `  invocation payload limit is 6 MB, so this is more than one real request can carry), stand-in at`,
+    `  ${CANDU_LATENCY_MS} ms; ${count(m.delivered)} delivered. Peak RSS is the kernel's maxRSS; heap is sampled every 2 ms and`,
+    `  at each step. ${m.maxRssMiB.runs} processes with the V8 limits Lambda's Node.js runtime sets for 128 MB`,
+    `  (semi-space = memory / 20, old space = memory × 0.9: \`${LAMBDA_128_NODE_ARGS.join(' ')}\`), and as many without`,
+    '  limits, where V8 sizes its heap for the bench machine and collects lazily. The verdict uses the',
+    `  limited runs' highest RSS. For scale: the same limited process serving one event peaks at`,
+    `  ${formatSummary(m.idleRssMiB, 1, ' MiB')} RSS; heap total peaked at ${formatSummary(m.peakHeapTotalMiB, 1, ' MiB')}.`,
+    '- **Bundle.** The minified `.cjs` files esbuild writes for each function (AWS SDK and zod included);',
+    '  450 KB read as 450,000 bytes.',
+    '',
+    ...costSection(r),
+    '',
+    ...replaySection(r.replayMemory),
+    '',
+  ].join('\n');
+}

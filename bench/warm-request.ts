@@ -1,0 +1,86 @@
+/**
+ * A warm single-event request through the handler against a zero-latency Candu stand-in, against
+ * a handler that only parses the body and POSTs it unchanged (same `fetch`, same keep-alive,
+ * same stand-in). Requests alternate in blocks between the two; each block's median latency is
+ * a run.
+ */
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { RawRequest } from '../lib/http/decode-body.js';
+import { SEGMENT_WEBHOOK } from '../lib/routes.js';
+import { benchEnv } from './delivery-latency.js';
+import { createHandlerUnderTest } from './handler-under-test.js';
+import { BENCH_CANDU_KEY, signedSegmentRequest } from './requests.js';
+import type { RemoteStandIn } from './stand-in-process.js';
+import { clock, type Summary, summarize } from './stats.js';
+
+/** The baseline: parse the body, POST it unchanged to Candu, answer. */
+function createPassthroughHandler(apiUrl: string, apiKey: string) {
+  const url = `${apiUrl}/eventWebhook`;
+  return async (request: RawRequest): Promise<APIGatewayProxyStructuredResultV2> => {
+    const body = request.body ?? '';
+    JSON.parse(body);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body,
+    });
+    await response.arrayBuffer();
+    return { statusCode: response.status, body: '{"ok":true}' };
+  };
+}
+
+export interface WarmFigures {
+  /** Per-block median latency of one request, milliseconds. */
+  handlerMs: Summary;
+  passthroughMs: Summary;
+  /** handler / passthrough, per pair of blocks. */
+  ratio: Summary;
+  requestsPerBlock: number;
+}
+
+export async function measureWarmRequest(
+  candu: RemoteStandIn,
+  message: unknown,
+  blocks: number,
+  requestsPerBlock: number,
+): Promise<WarmFigures> {
+  await candu.setDelay(0);
+  const handle = createHandlerUnderTest(benchEnv(candu));
+  const passthrough = createPassthroughHandler(candu.url, BENCH_CANDU_KEY);
+  const request = signedSegmentRequest(message);
+  const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 };
+  const ours = () => handle(SEGMENT_WEBHOOK, request, context);
+  const theirs = () => passthrough(request);
+
+  const block = async (call: () => Promise<APIGatewayProxyStructuredResultV2>) => {
+    const latencies: number[] = [];
+    for (let i = 0; i < requestsPerBlock; i++) {
+      const started = clock();
+      const response = await call();
+      latencies.push(clock() - started);
+      if (response.statusCode !== 200) throw new Error(`warm request answered ${response.statusCode}`);
+    }
+    // The stand-in records every request: forget them so its memory does not grow between blocks.
+    await candu.reset();
+    return summarize(latencies).median;
+  };
+  await block(ours);
+  await block(theirs);
+  const handlerMs: number[] = [];
+  const passthroughMs: number[] = [];
+  for (let b = 0; b < blocks; b++) {
+    if (b % 2 === 0) {
+      handlerMs.push(await block(ours));
+      passthroughMs.push(await block(theirs));
+    } else {
+      passthroughMs.push(await block(theirs));
+      handlerMs.push(await block(ours));
+    }
+  }
+  return {
+    handlerMs: summarize(handlerMs),
+    passthroughMs: summarize(passthroughMs),
+    ratio: summarize(handlerMs.map((ms, i) => ms / (passthroughMs[i] as number))),
+    requestsPerBlock,
+  };
+}
