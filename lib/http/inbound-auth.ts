@@ -72,9 +72,23 @@ function signatureMatches(signature: string, secret: string, request: InboundReq
   // Segment Actions batches sign only the first element, serialised with JSON.stringify.
   const parsed = request.parsed();
   if (Array.isArray(parsed) && parsed.length > 0) {
-    return equalSecrets(given, hmacHex(secret, Buffer.from(JSON.stringify(parsed[0]) ?? '', 'utf8')));
+    const first = serialiseFirstElement(parsed[0]);
+    return first !== undefined && equalSecrets(given, hmacHex(secret, Buffer.from(first, 'utf8')));
   }
   return false;
+}
+
+/**
+ * `JSON.stringify(element)`, or `undefined` when it cannot be written: nesting deep enough to
+ * overflow the stack (JSON.parse reads deeper than JSON.stringify writes) is not a signature
+ * match, and must not become a 500 before the credentials are checked.
+ */
+function serialiseFirstElement(element: unknown): string | undefined {
+  try {
+    return JSON.stringify(element) ?? '';
+  } catch {
+    return undefined;
+  }
 }
 
 /** Hex HMAC-SHA1 of `body` keyed with `secret`: Segment's `X-Signature`. */
