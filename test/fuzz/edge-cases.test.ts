@@ -1,0 +1,188 @@
+/**
+ * The named hostile inputs of the fuzz brief, one by one, through the real pipeline in-process:
+ * deep nesting (10,000 and 100,000 levels), huge numbers, huge arrays, odd Unicode, unsafe keys
+ * at every level, broken encodings and gzip bombs. Each states the answer it expects.
+ */
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH } from '../../lib/routes.js';
+import { nested } from './arbitraries.js';
+import { createHarness, prototypeSnapshot, prototypesUnchanged } from './handler-harness.js';
+
+const TOKEN = 'edge-inbound-token';
+const ENV = { CANDU_API_URL: 'http://127.0.0.1:9/api', CANDU_API_KEY: 'edge-key', INBOUND_TOKEN: TOKEN };
+const BEARER = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+
+async function post(
+  body: string,
+  options: {
+    env?: Record<string, string>;
+    headers?: Record<string, string>;
+    base64?: boolean;
+    route?: typeof SEGMENT_WEBHOOK;
+  } = {},
+) {
+  const sent: unknown[] = [];
+  const harness = createHarness({
+    env: { ...ENV, ...options.env },
+    fetch: async (_url, init) => {
+      sent.push(JSON.parse(String(init?.body)));
+      return new Response('{}', { status: 200 });
+    },
+  });
+  const answer = await harness.handle(options.route ?? RUDDERSTACK_WEBHOOK, {
+    body,
+    isBase64Encoded: options.base64 ?? false,
+    headers: options.headers ?? BEARER,
+  });
+  expect(harness.lines.join('\n')).not.toContain('unexpected error');
+  return { status: answer.statusCode, body: JSON.parse(String(answer.body)), sent };
+}
+
+const identify = (traits: string) => `{"type":"identify","userId":"u1","traits":${traits}}`;
+
+describe('deep nesting', () => {
+  for (const levels of [10_000, 100_000]) {
+    it(`survives ${levels} levels in the body, the traits, the context and the ids`, async () => {
+      expect((await post(nested(levels, '1', 'array'))).status).toBe(400);
+      const limit = { MAX_BODY_BYTES: String(2 * 1_048_576) };
+      for (const style of ['array', 'object'] as const) {
+        const deep = nested(levels, '"x"', style);
+        const traits = await post(identify(`{"d":${deep}}`), { env: limit });
+        expect(traits.status).toBe(200);
+        const passthrough = await post(identify(`{"d":${deep}}`), {
+          env: { ...limit, TRAIT_VALUES: 'passthrough' },
+        });
+        expect(passthrough.status).toBe(200);
+        expect(
+          (await post(`{"type":"identify","userId":"u1","context":{"x":${deep}}}`, { env: limit })).status,
+        ).toBe(200);
+        expect((await post(`{"type":"identify","userId":${deep}}`, { env: limit })).status).toBe(400);
+        expect(
+          (await post(`{"type":"identify","userId":"u1","messageId":${deep}}`, { env: limit })).status,
+        ).toBe(200);
+      }
+    });
+  }
+});
+
+describe('numbers', () => {
+  it('rejects a userId of 1e400 (Infinity), and drops 1e400 from the traits while keeping -0 and long digits', async () => {
+    const bad = await post('{"type":"identify","userId":1e400}');
+    expect(bad.status).toBe(400);
+    expect(bad.body.rejected[0].reason).toBe('identify: userId must be a string or a number');
+    const ok = await post(
+      identify(`{"inf":1e400,"neg":-1e400,"zero":-0,"long":123456789012345678901234567890}`),
+    );
+    expect(ok.status).toBe(200);
+    expect(ok.sent[0]).toMatchObject({ traits: { zero: 0, long: 1.2345678901234568e29 } });
+    expect(Object.keys((ok.sent[0] as { traits: object }).traits).sort()).toEqual(['long', 'zero']);
+    expect((await post('{"type":"identify","userId":-0}')).sent[0]).toMatchObject({ userId: '0' });
+  });
+});
+
+describe('huge arrays', () => {
+  it('accounts for 50,000 non-messages with one 400, and delivers 20,000 messages', async () => {
+    const env = { MAX_BODY_BYTES: String(4 * 1_048_576) };
+    const junk = await post(`[${Array(50_000).fill('1').join(',')}]`, { env });
+    expect(junk.status).toBe(400);
+    expect(junk.body.rejected).toHaveLength(50_000);
+    const many = Array.from({ length: 20_000 }, (_, i) => `{"type":"track","userId":"u${i}","event":"E"}`);
+    const ok = await post(`[${many.join(',')}]`, { env });
+    expect(ok.status).toBe(200);
+    expect(ok.body.delivered).toBe(20_000);
+  });
+});
+
+describe('odd Unicode', () => {
+  it('delivers lone surrogates, NUL and RTL overrides as well-formed JSON', async () => {
+    const odd = '"\\ud800 \\udfff \\u0000 \\u202e \u05e9\u05dc\u05d5\u05dd"';
+    const answer = await post(`{"type":"track","userId":${odd},"event":${odd},"properties":{${odd}:${odd}}}`);
+    expect(answer.status).toBe(200);
+    expect(answer.sent).toHaveLength(1);
+  });
+});
+
+describe('__proto__, constructor and prototype keys', () => {
+  it('never become properties of anything, at any level, and leave the prototypes alone', async () => {
+    const before = prototypeSnapshot();
+    const unsafe = (inner: string) =>
+      `{"__proto__":{"polluted":1,"traits":{"x":1}},"constructor":{"prototype":{"polluted":1}},"prototype":${inner}}`;
+    const body = `{"type":"identify","userId":"u1","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},
+      "traits":${unsafe(unsafe('{"a.__proto__.b":1}'))},"context":{"__proto__":{"polluted":1},"traits":${unsafe('1')}}}`;
+    for (const traitValues of ['flatten', 'passthrough']) {
+      const answer = await post(body, { env: { TRAIT_VALUES: traitValues } });
+      expect(answer.status).toBe(200);
+      expect(JSON.stringify(answer.sent)).not.toMatch(/__proto__|constructor|prototype|polluted/);
+      const batch = await post(`{"batch":[${body}],"__proto__":{"batch":[]}}`, {
+        route: TRACKING_BATCH,
+        headers: { authorization: `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}` },
+      });
+      expect(batch.body.delivered).toBe(1);
+    }
+    expect(prototypesUnchanged(before)).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('encodings and content types', () => {
+  const message = '{"type":"identify","userId":"u1","traits":{"city":"Zürich"}}';
+  const gzip = (text: string) => gzipSync(Buffer.from(text)).toString('base64');
+  const headers = (extra: Record<string, string>) => ({ ...BEARER, ...extra });
+
+  it('answers 400 to truncated gzip and to bad base64, and 413 to a gzip bomb', async () => {
+    const truncated = Buffer.from(gzip(message), 'base64').subarray(0, 20).toString('base64');
+    expect(
+      (await post(truncated, { base64: true, headers: headers({ 'content-encoding': 'gzip' }) })).status,
+    ).toBe(400);
+    expect((await post('%%%not base64!!', { base64: true })).status).toBe(400);
+    const bomb = gzipSync(Buffer.alloc(16 * 1_048_576)).toString('base64');
+    expect(
+      (await post(bomb, { base64: true, headers: headers({ 'content-encoding': 'gzip' }) })).status,
+    ).toBe(413);
+  });
+
+  it('reads latin1 bytes without failing: the bad bytes become U+FFFD inside the string', async () => {
+    const latin1 = Buffer.from(message, 'latin1').toString('base64');
+    const answer = await post(latin1, { base64: true });
+    expect(answer.status).toBe(200);
+    expect(answer.sent[0]).toMatchObject({ traits: { city: 'Z\ufffdrich' } });
+  });
+
+  it('answers 415 to a form body on a webhook route and an unknown encoding, but reads any type on /v1/batch', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await post(message, { headers: headers(form) })).status).toBe(415);
+    expect((await post(message, { headers: headers({ 'content-encoding': 'compress' }) })).status).toBe(415);
+    const batch = await post(`{"batch":[${message}]}`, {
+      route: TRACKING_BATCH,
+      headers: { ...form, authorization: `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}` },
+    });
+    expect(batch.status).toBe(200);
+  });
+
+  it('answers 401 with a JSON error to missing and forged credentials', async () => {
+    for (const h of [
+      {} as Record<string, string>,
+      { authorization: `Bearer ${TOKEN}-forged` },
+      { 'x-signature': 'deadbeef' },
+    ]) {
+      const answer = await post(message, { route: SEGMENT_WEBHOOK, headers: h });
+      expect(answer.status).toBe(401);
+      expect(answer.body).toEqual({ ok: false, error: 'missing or invalid credentials' });
+    }
+  });
+});
+
+describe('regressions found by the fuzzer', () => {
+  it('answers 401, not 500, to a bad X-Signature on an array whose first element is too deep to serialise', async () => {
+    // inbound-auth re-serialised body[0] for the Segment Actions signature without a guard:
+    // JSON.stringify overflowed the stack, the RangeError became a 500 before any credential was checked.
+    const body = `[${nested(200_000, '0', 'array')}]`;
+    const forged = await post(body, {
+      route: SEGMENT_WEBHOOK,
+      env: { MAX_BODY_BYTES: String(1_048_576), SEGMENT_SHARED_SECRET: 'edge-shared' },
+      headers: { 'x-signature': 'deadbeef', 'content-type': 'application/json' },
+    });
+    expect(forged.status).toBe(401);
+  });
+});
