@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { fakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
@@ -30,10 +31,7 @@ beforeAll(async () => {
   server = await startLocalServer({
     CANDU_API_URL: candu.url,
     CANDU_SECRET_ID: secrets.arnOf(SECRET_NAME),
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key',
+    ...fakeAwsEnvironment(secrets.endpoint),
     CANDU_TIMEOUT_MS: '500',
     DELIVERY_DEADLINE_MS: '2500',
   });

@@ -12,6 +12,7 @@ import { SecretsUnavailableError } from '../../lib/errors.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
 import { createHarness } from '../fuzz/handler-harness.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { fakeAwsEnvironment, useFakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { startLocalServer } from '../support/local-server.js';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
@@ -24,12 +25,6 @@ const SECRETS = {
 };
 const TRAIT = (n: number) => `TRAIT-VALUE-${nonce}-${n}`;
 const SECRET_NAME = 'candu-destination/hygiene';
-const AWS_ENV = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'AKIDHYGIENEFAKE',
-  AWS_SECRET_ACCESS_KEY: 'hygiene-fake-secret-access-key',
-  AWS_EC2_METADATA_DISABLED: 'true',
-};
 
 /** Every string that must never appear in a log line. */
 function forbidden(): string[] {
@@ -80,7 +75,7 @@ function messages(first: number, options: { poison?: boolean; invalid?: boolean 
 
 let sm: SecretsManagerFake;
 let candu: CanduStandIn;
-const saved: Record<string, string | undefined> = {};
+let restoreEnvironment: () => void;
 
 beforeAll(async () => {
   sm = await startSecretsManagerFake({ secrets: { [SECRET_NAME]: secretJson(SECRETS.canduKey) } });
@@ -88,17 +83,11 @@ beforeAll(async () => {
     acceptedKey: SECRETS.canduKey,
     rejectEvent: (event) => String(event.messageId).startsWith('poison-'),
   });
-  for (const [name, value] of Object.entries({ ...AWS_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint })) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
+  restoreEnvironment = useFakeAwsEnvironment(sm.endpoint);
 });
 
 afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreEnvironment();
   await candu?.close();
   await sm?.close();
 });
@@ -274,8 +263,7 @@ describe('secret hygiene, npm start (process output captured)', () => {
   it('never prints a secret, a token, an Authorization header or a trait value', async () => {
     resetWorld();
     const server = await startLocalServer({
-      ...AWS_ENV,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+      ...fakeAwsEnvironment(sm.endpoint),
       CANDU_API_URL: candu.url,
       CANDU_SECRET_ID: sm.arnOf(SECRET_NAME),
       CANDU_TIMEOUT_MS: '200',

@@ -9,16 +9,11 @@ import { createLogger } from '../../lib/logger.js';
 import { createSecretStore, type SecretStore } from '../../lib/secrets/index.js';
 import type { CanduEvent } from '../../lib/translate/candu-event.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { useFakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
 const SECRET_ID = 'candu/integration';
-const AWS_ENV = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE',
-  AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key',
-  AWS_EC2_METADATA_DISABLED: 'true',
-};
-const savedEnv: Record<string, string | undefined> = {};
+let restoreEnvironment: () => void;
 
 let sm: SecretsManagerFake;
 let candu: CanduStandIn;
@@ -87,20 +82,11 @@ const allIds = (count: number) =>
 beforeAll(async () => {
   sm = await startSecretsManagerFake({ secrets: { [SECRET_ID]: secretWith('key-1') } });
   candu = await startCanduStandIn({ acceptedKey: 'key-1' });
-  const env = { ...AWS_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint };
-  for (const [name, value] of Object.entries(env)) {
-    savedEnv[name] = process.env[name];
-    process.env[name] = value;
-  }
-  savedEnv.AWS_PROFILE = process.env.AWS_PROFILE;
-  delete process.env.AWS_PROFILE;
+  restoreEnvironment = useFakeAwsEnvironment(sm.endpoint);
 });
 
 afterAll(async () => {
-  for (const [name, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreEnvironment();
   await candu?.close();
   await sm?.close();
 });

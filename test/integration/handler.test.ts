@@ -8,17 +8,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { SEGMENT_WEBHOOK } from '../../lib/routes.js';
 import { createRuntimeHandler } from '../../lib/runtime.js';
 import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
+import { useFakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
 const SECRET_ID = 'candu/handler-integration';
 const SHARED = 'shared-secret-int';
-const AWS_ENV = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE',
-  AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key',
-  AWS_EC2_METADATA_DISABLED: 'true',
-};
-const saved: Record<string, string | undefined> = {};
+let restoreEnvironment: () => void;
 
 let sm: SecretsManagerFake;
 let candu: CanduStandIn;
@@ -29,17 +24,11 @@ const secretWith = (canduApiKey: string) =>
 beforeAll(async () => {
   sm = await startSecretsManagerFake();
   candu = await startCanduStandIn();
-  for (const [name, value] of Object.entries({ ...AWS_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint })) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
+  restoreEnvironment = useFakeAwsEnvironment(sm.endpoint);
 });
 
 afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreEnvironment();
   await sm.close();
   await candu.close();
 });

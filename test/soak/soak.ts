@@ -11,6 +11,7 @@ import {
   type StandInAction,
   startCanduStandIn,
 } from '../support/candu-stand-in.js';
+import { fakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 import { DEFAULT_RATES, generateTraffic, POISON_PREFIX, type SoakMessage } from './messages.js';
@@ -134,11 +135,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       {
         CANDU_API_URL: candu.url,
         CANDU_SECRET_ID: sm.arnOf(SECRET_NAME),
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIDSOAKFAKE',
-        AWS_SECRET_ACCESS_KEY: 'soak-fake-secret-access-key',
-        AWS_EC2_METADATA_DISABLED: 'true',
+        ...fakeAwsEnvironment(sm.endpoint),
         CANDU_TIMEOUT_MS: String(SOAK_SERVER_SETTINGS.CANDU_TIMEOUT_MS),
         CANDU_BATCH_SIZE: String(SOAK_SERVER_SETTINGS.CANDU_BATCH_SIZE),
         SECRET_TTL_SECONDS: String(SOAK_SERVER_SETTINGS.SECRET_TTL_SECONDS),
