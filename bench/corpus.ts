@@ -4,18 +4,7 @@
  * mobile contexts like the fixtures in test/fixtures/, 1–3 KB each as JSON. The same seed always
  * gives the same messages, so runs on different machines compare like with like.
  */
-
-/** mulberry32: a small, fast, well-distributed 32-bit PRNG. Returns uniform numbers in `[0, 1)`. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { createPrng } from '../test/support/prng.js';
 
 /** The bytes each generated message aims for, as JSON (`JSON.stringify`, no whitespace). */
 export const MESSAGE_BYTES = { min: 1_024, max: 3_072 } as const;
@@ -53,7 +42,7 @@ const USER_AGENT =
  * `context.traits`, numeric user ids, `request_ip`, `Track` capitalised).
  */
 export function generateMessages(count: number, seed = 6, rudderstackShare = 0.5): Message[] {
-  const random = seededRandom(seed);
+  const random = createPrng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
   const hex = (length: number) => {

@@ -2,7 +2,7 @@
  * The soak's traffic: messages of every kind a sender produces, each tagged with the outcome the
  * destination must report for it, grouped into the batches a sender posts.
  */
-import { createPrng, intBetween } from './prng.js';
+import { createPrng, intBetween } from '../support/prng.js';
 
 /** What must become of a message. */
 export type Expectation =

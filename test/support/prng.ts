@@ -1,5 +1,5 @@
 /**
- * A small seeded PRNG (mulberry32) for the soak and fuzz harnesses: the same seed gives the same
+ * A small seeded PRNG (mulberry32) for the soak harness and the benchmarks: the same seed gives the same
  * messages, batches and fault draws, so a run can be reproduced from its printed seed.
  */
 
