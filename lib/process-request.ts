@@ -8,7 +8,7 @@ import { type Accounting, type MessageReport, type Outcome, toResponse } from '.
 import { describeError, type Logger } from './logger.js';
 import type { MessageRoute } from './routes.js';
 import type { SecretStore } from './secrets/index.js';
-import { extractMessages, messageIdOf, translateMessage } from './translate/index.js';
+import { extractMessages, messageIdOf, type TranslateOptions, translateMessage } from './translate/index.js';
 
 /** What a request handler needs; everything that does I/O is injected. */
 export interface RequestDependencies {
@@ -118,29 +118,28 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     }
 
     const messages = messagesOf(route, parse());
-    summary.received = messages.length;
+    // From here on the messages are only reached through the translation below, which lets go
+    // of each one once it is translated.
+    parsed = undefined;
+    const count = messages.length;
+    summary.received = count;
     const skipped: MessageReport[] = [];
     const rejected: MessageReport[] = [];
-    const items: DeliveryItem[] = [];
     const options = {
       anonymousEvents: config.anonymousEvents,
       traitValues: config.traitValues,
       source: route.source,
       now: new Date(started),
     };
-    for (let index = 0; index < messages.length; index++) {
-      const message = messages[index];
-      const translation = translateMessage(message, options);
-      const messageId = messageIdOf(message);
-      if (translation.outcome === 'send') items.push({ index, messageId, event: translation.candu });
-      else if (translation.outcome === 'skip') skipped.push(report(index, messageId, translation.reason));
-      else rejected.push(report(index, messageId, translation.reason));
-    }
-    for (const r of rejected) logger.warn('message rejected', { ...r });
+    // Translated as delivery reads them: the first chunk is sent while the rest is translated.
+    const items = translateEach(messages, options, { skipped, rejected });
+    const first = items.next();
 
     let delivered = 0;
-    if (items.length > 0) {
-      const result = await delivery.deliver(items, { deadlineAt: deadline(started, context) });
+    if (first.done !== true) {
+      const result = await delivery.deliver(startingWith(first.value, items), {
+        deadlineAt: deadline(started, context),
+      });
       summary.canduRequests = result.canduRequests;
       summary.retries = result.retries;
       for (const r of result.rejected) {
@@ -155,7 +154,34 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     summary.delivered = delivered;
     summary.skipped = skipped.length;
     summary.rejected = rejected.length;
-    return { received: messages.length, delivered, skipped, rejected };
+    return { received: count, delivered, skipped, rejected };
+  }
+
+  /**
+   * Translates `messages` in order, yielding the events to send and recording skips and
+   * rejections as it goes. Each message is dropped from `messages` once translated, so the
+   * parsed body of a large batch can be collected while its events are still being delivered.
+   */
+  function* translateEach(
+    messages: unknown[],
+    options: TranslateOptions,
+    reports: { skipped: MessageReport[]; rejected: MessageReport[] },
+  ): Generator<DeliveryItem, void, undefined> {
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index];
+      messages[index] = undefined;
+      const translation = translateMessage(message, options);
+      const messageId = messageIdOf(message);
+      if (translation.outcome === 'send') {
+        yield { index, messageId, event: translation.candu };
+      } else if (translation.outcome === 'skip') {
+        reports.skipped.push(report(index, messageId, translation.reason));
+      } else {
+        const rejection = report(index, messageId, translation.reason);
+        reports.rejected.push(rejection);
+        logger.warn('message rejected', { ...rejection });
+      }
+    }
   }
 
   async function loadSecrets() {
@@ -195,6 +221,11 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
 
 function report(index: number, messageId: string | undefined, reason: string): MessageReport {
   return messageId === undefined ? { index, reason } : { index, messageId, reason };
+}
+
+function* startingWith<T>(first: T, rest: Iterable<T>): Generator<T, void, undefined> {
+  yield first;
+  yield* rest;
 }
 
 function normaliseHeaders(request: RawRequest): RawRequest {

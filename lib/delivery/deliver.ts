@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import { classifyCanduStatus, RetryLaterError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -67,8 +68,17 @@ export interface Delivery {
    * Sends `items` to Candu in chunks of `CANDU_BATCH_SIZE`, at most `CANDU_CONCURRENCY` requests
    * in flight, retrying inside `deadlineAt`. Never throws for Candu's answers, timeouts, network
    * errors or a missing or unavailable key: those end in `rejected` or `failure`.
+   *
+   * `items` may be produced while they are delivered (an async iterable): each chunk is sent as
+   * soon as it is full, and the rest is read while its request is in flight. Reading stops early
+   * once the call has failed. The Candu key is fetched when the first item arrives.
+   *
+   * @throws whatever iterating `items` throws, after the requests in flight have ended.
    */
-  deliver(items: DeliveryItem[], options: DeliverOptions): Promise<DeliveryResult>;
+  deliver(
+    items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
+    options: DeliverOptions,
+  ): Promise<DeliveryResult>;
 }
 
 export interface DeliveryDeps {
@@ -137,6 +147,8 @@ class DeliveryRun {
   private key: { value: string; refreshed: boolean } = { value: '', refreshed: false };
   private refreshing: Promise<boolean> | undefined;
   private readonly queue: Chunk[] = [];
+  /** All items have been read into `queue` (or reading stopped): idle workers may end. */
+  private allQueued = false;
   private busy = 0;
   private waiting: (() => void)[] = [];
   private stopped = false;
@@ -148,14 +160,55 @@ class DeliveryRun {
 
   constructor(
     private readonly ctx: RunContext,
-    private readonly items: readonly DeliveryItem[],
+    private readonly items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
     private readonly deadlineAt: number,
   ) {
     this.minAttemptMs = Math.min(MIN_ATTEMPT_MS, ctx.config.canduTimeoutMs);
   }
 
   async run(): Promise<DeliveryResult> {
-    if (this.items.length === 0) return this.result();
+    let sending: Promise<void> | undefined;
+    try {
+      const size = this.ctx.config.canduBatchSize;
+      let pending: DeliveryItem[] = [];
+      const enqueue = () => {
+        this.queue.push({ items: pending, resend: false });
+        pending = [];
+        sending ??= this.startSending();
+        this.wakeWorkers();
+      };
+      if (Array.isArray(this.items)) {
+        for (const item of this.items as readonly DeliveryItem[]) {
+          pending.push(item);
+          if (pending.length === size) enqueue();
+        }
+      } else {
+        for await (const item of this.items) {
+          if (this.stopped) break;
+          pending.push(item);
+          if (pending.length === size) {
+            enqueue();
+            // Lets the chunk's request go out, and answers to earlier chunks be read, before the
+            // source produces more items.
+            await yieldToEventLoop();
+          }
+        }
+      }
+      if (pending.length > 0 && !this.stopped) enqueue();
+    } catch (error) {
+      this.stopped = true;
+      this.signalStop();
+      throw error;
+    } finally {
+      this.allQueued = true;
+      this.wakeWorkers();
+      await sending;
+    }
+    return this.result();
+  }
+
+  /** Fetches the Candu key, then runs `CANDU_CONCURRENCY` workers until every chunk is sent. */
+  private async startSending(): Promise<void> {
     let apiKey: string | undefined;
     try {
       apiKey = (await this.ctx.secrets.get()).canduApiKey;
@@ -165,21 +218,15 @@ class DeliveryRun {
         retryAfterMs: undefined,
         what: `Candu key unavailable: ${describeError(error)}`,
       });
-      return this.result();
+      return;
     }
     if (apiKey === undefined || apiKey === '') {
       this.fail({ status: 503, retryAfterMs: undefined, what: 'no Candu API key configured' });
-      return this.result();
+      return;
     }
     this.key = { value: apiKey, refreshed: false };
-
-    const size = this.ctx.config.canduBatchSize;
-    for (let start = 0; start < this.items.length; start += size) {
-      this.queue.push({ items: this.items.slice(start, start + size), resend: false });
-    }
     const workers = Array.from({ length: this.ctx.config.canduConcurrency }, () => this.work());
     await Promise.all(workers);
-    return this.result();
   }
 
   private result(): DeliveryResult {
@@ -193,13 +240,16 @@ class DeliveryRun {
     };
   }
 
-  /** Takes chunks until none is left and none is being sent (a chunk being sent may still split). */
+  /**
+   * Takes chunks until none is left, none is being sent (a chunk being sent may still split) and
+   * no more will be queued.
+   */
   private async work(): Promise<void> {
     for (;;) {
       if (this.stopped) return;
       const chunk = this.queue.shift();
       if (chunk === undefined) {
-        if (this.busy === 0) return;
+        if (this.busy === 0 && this.allQueued) return;
         await new Promise<void>((resolve) => this.waiting.push(resolve));
         continue;
       }

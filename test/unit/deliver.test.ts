@@ -173,7 +173,7 @@ function harness(
     lines,
     maxInFlight: () => maxInFlight,
     now: () => time,
-    deliver: (list: DeliveryItem[], deadlineMs = 4_000) =>
+    deliver: (list: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>, deadlineMs = 4_000) =>
       delivery.deliver(list, { deadlineAt: time + deadlineMs }),
   };
 }
@@ -254,6 +254,99 @@ describe('createDelivery: requests', () => {
       retries: 0,
     });
     expect(secrets.counts.get).toBe(0);
+  });
+});
+
+describe('createDelivery: items produced while they are delivered', () => {
+  /** An async source of `count` items that records, as it produces each one, how many requests have started. */
+  function producing(count: number, h: { calls: Call[] }) {
+    const requestsBefore: number[] = [];
+    let closed = false;
+    async function* source(): AsyncGenerator<DeliveryItem> {
+      try {
+        for (const item of items(count)) {
+          requestsBefore.push(h.calls.length);
+          yield item;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    return { source: source(), requestsBefore, closed: () => closed };
+  }
+
+  it('sends the first chunk before the source has produced its last item', async () => {
+    const h = harness({ batchSize: 2, concurrency: 2 });
+    const produced = producing(7, h);
+    const result = await h.deliver(produced.source);
+    expect(result).toEqual({ delivered: 7, rejected: [], canduRequests: 4, retries: 0 });
+    expect(produced.requestsBefore.at(-1)).toBeGreaterThan(0);
+    expect(h.calls.map((c) => c.events.map((e) => e.messageId))).toEqual([
+      ['m0', 'm1'],
+      ['m2', 'm3'],
+      ['m4', 'm5'],
+      ['m6'],
+    ]);
+  });
+
+  it('keeps at most CANDU_CONCURRENCY requests in flight while the source produces', async () => {
+    const h = harness({ batchSize: 1, concurrency: 3 });
+    const result = await h.deliver(producing(30, h).source);
+    expect(result.delivered).toBe(30);
+    expect(h.maxInFlight()).toBeLessThanOrEqual(3);
+  });
+
+  it('reads a plain iterable (a generator) like an array', async () => {
+    const h = harness({ batchSize: 100 });
+    function* source() {
+      yield* items(250);
+    }
+    const result = await h.deliver(source());
+    expect(result).toEqual({ delivered: 250, rejected: [], canduRequests: 3, retries: 0 });
+    expect(h.calls.map((c) => c.events.length)).toEqual([100, 100, 50]);
+  });
+
+  it('makes no request and fetches no secret for a source that produces nothing', async () => {
+    const secrets = fakeSecrets({ canduApiKey: KEY });
+    const h = harness({ secrets: secrets.store });
+    const result = await h.deliver(producing(0, h).source);
+    expect(result).toEqual({ delivered: 0, rejected: [], canduRequests: 0, retries: 0 });
+    expect(secrets.counts.get).toBe(0);
+  });
+
+  it('stops reading the source once the call has failed, and closes it', async () => {
+    const h = harness({ batchSize: 2, secrets: fakeSecrets(new Error('down')).store });
+    const produced = producing(100, h);
+    const result = await h.deliver(produced.source);
+    expect(result.failure?.statusCode).toBe(503);
+    expect(h.calls).toHaveLength(0);
+    expect(produced.requestsBefore.length).toBeLessThan(100);
+    expect(produced.closed()).toBe(true);
+  });
+
+  it('rethrows what the source throws once the requests in flight have ended', async () => {
+    let release = () => {};
+    const h = harness({
+      batchSize: 1,
+      reply: () => ({ wait: new Promise<void>((resolve) => (release = resolve)), status: 200 }),
+    });
+    let settled = false;
+    let settledBeforeAnswer: boolean | undefined;
+    async function* failing(): AsyncGenerator<DeliveryItem> {
+      yield* items(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      setTimeout(() => {
+        settledBeforeAnswer = settled;
+        release();
+      }, 5);
+      throw new Error('source broke');
+    }
+    const call = h.deliver(failing()).finally(() => {
+      settled = true;
+    });
+    await expect(call).rejects.toThrow('source broke');
+    expect(h.calls).toHaveLength(1);
+    expect(settledBeforeAnswer).toBe(false);
   });
 });
 

@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../lib/config.js';
-import type { Delivery, DeliveryItem, DeliveryResult } from '../../lib/delivery/index.js';
+import {
+  createDelivery,
+  type Delivery,
+  type DeliveryItem,
+  type DeliveryResult,
+} from '../../lib/delivery/index.js';
 import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
 import { hmacHex } from '../../lib/http/inbound-auth.js';
 import { createLogger } from '../../lib/logger.js';
 import { createMessageRequestHandler } from '../../lib/process-request.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
+import { readItems } from '../support/delivery-items.js';
 
 const SHARED = 'shh';
 const TOKEN = 'tok';
@@ -29,7 +35,8 @@ function fakeSecrets(secrets: Secrets | Error): SecretStore {
 function fakeDelivery(behaviour: { refuse?: number[]; failure?: RetryLaterError } = {}) {
   const calls: DeliveryItem[][] = [];
   const delivery: Delivery = {
-    async deliver(items): Promise<DeliveryResult> {
+    async deliver(source): Promise<DeliveryResult> {
+      const items = await readItems(source);
       calls.push(items);
       const refused = items.filter((i) => behaviour.refuse?.includes(i.index));
       return {
@@ -272,7 +279,7 @@ describe('message request pipeline', () => {
       delivery: {
         deliver: async (items, options) => {
           deadlineAt = options.deadlineAt;
-          return { delivered: items.length, rejected: [], canduRequests: 1, retries: 0 };
+          return { delivered: (await readItems(items)).length, rejected: [], canduRequests: 1, retries: 0 };
         },
       },
       logger: createLogger('ERROR', () => {}),
@@ -283,5 +290,37 @@ describe('message request pipeline', () => {
     expect(deadlineAt).toBe(1_000_000 + 1_500);
     await handle(RUDDERSTACK_WEBHOOK, request, { getRemainingTimeInMillis: () => 60_000 });
     expect(deadlineAt).toBe(1_000_000 + 4_000);
+  });
+});
+
+describe('message request pipeline with the real delivery', () => {
+  it('sends the first chunk to Candu before the last message is translated', async () => {
+    const config = configWith({ CANDU_BATCH_SIZE: '2', CANDU_CONCURRENCY: '1' });
+    const secrets = fakeSecrets({ canduApiKey: 'candu-key', segmentSharedSecret: SHARED });
+    let requestsStarted = 0;
+    const requestsWhenRejected: number[] = [];
+    const logger = createLogger('WARN', (line) => {
+      if ((JSON.parse(line) as { message: string }).message === 'message rejected') {
+        requestsWhenRejected.push(requestsStarted);
+      }
+    });
+    const fetch: typeof globalThis.fetch = async () => {
+      requestsStarted++;
+      return new Response(null, { status: 204 });
+    };
+    const handle = createMessageRequestHandler({
+      config,
+      secrets,
+      delivery: createDelivery({ config, secrets, logger, fetch }),
+      logger,
+    });
+    const messages = Array.from({ length: 6 }, (_, i) => ({ type: 'track', event: 'E', userId: `u${i}` }));
+    // The last message is rejected: its log line marks the moment it is translated.
+    const body = JSON.stringify([...messages, { type: 'track', userId: 'u6' }]);
+    const response = await handle(SEGMENT_WEBHOOK, signed(body));
+    expect(parse(response)).toMatchObject({ received: 7, delivered: 6, rejected: [{ index: 6 }] });
+    expect(requestsStarted).toBe(3);
+    expect(requestsWhenRejected).toHaveLength(1);
+    expect(requestsWhenRejected[0]).toBeGreaterThan(0);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Delivery, DeliveryItem, DeliveryResult } from '../../lib/delivery/index.js';
 import { RetryLaterError } from '../../lib/errors.js';
 import { createChunkSender } from '../../lib/replay/index.js';
+import { readItems } from '../support/delivery-items.js';
 
 const item = (index: number): DeliveryItem => ({
   index,
@@ -13,7 +14,8 @@ const item = (index: number): DeliveryItem => ({
 function scriptedDelivery(answers: ((items: DeliveryItem[]) => DeliveryResult)[]) {
   const calls: { indexes: number[]; deadlineAt: number }[] = [];
   const delivery: Delivery = {
-    deliver: async (items, { deadlineAt }) => {
+    deliver: async (source, { deadlineAt }) => {
+      const items = await readItems(source);
       calls.push({ indexes: items.map((i) => i.index), deadlineAt });
       const answer = answers.shift();
       if (answer === undefined) throw new Error('unexpected deliver() call');
