@@ -16,11 +16,19 @@ export interface RawRequest {
   headers: Record<string, string | undefined>;
 }
 
+/**
+ * A body's bytes: a Buffer, or a string standing for its UTF-8 encoding (what HMAC and
+ * `Buffer.byteLength` read from a string).
+ */
+export type BodyBytes = Buffer | string;
+
 const JSON_TYPES = new Set(['application/json', 'text/plain', 'text/json']);
 
 /**
- * Checks the content type and returns the body bytes as received (after API Gateway's base64)
- * and decompressed (at most `maxBodyBytes`).
+ * Checks the content type and returns the body as received (after API Gateway's base64) and
+ * decompressed (at most `maxBodyBytes`). A plain text body (neither base64 nor compressed) is
+ * returned as the string itself, whose UTF-8 encoding is the bytes received: a batch of several
+ * megabytes is then neither copied into a Buffer nor decoded back into a second string.
  *
  * @throws UnsupportedMediaTypeError for a declared non-JSON type under `json-only`, or an unknown encoding.
  * @throws PayloadTooLargeError when the body, compressed or not, exceeds `maxBodyBytes`.
@@ -29,12 +37,19 @@ const JSON_TYPES = new Set(['application/json', 'text/plain', 'text/json']);
 export function decodeBody(
   request: RawRequest,
   options: { maxBodyBytes: number; contentTypes: ContentTypePolicy },
-): { received: Buffer; body: Buffer } {
+): { received: BodyBytes; body: BodyBytes } {
   if (options.contentTypes === 'json-only') checkContentType(request.headers['content-type']);
   const text = request.body ?? '';
+  const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (!request.isBase64Encoded && (encoding === '' || encoding === 'identity')) {
+    if (Buffer.byteLength(text, 'utf8') > options.maxBodyBytes)
+      throw new PayloadTooLargeError(options.maxBodyBytes);
+    // Lone surrogates read as U+FFFD, as they would after a round trip through UTF-8 bytes.
+    const body = text.isWellFormed() ? text : text.toWellFormed();
+    return { received: body, body };
+  }
   const received = request.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
   if (received.length > options.maxBodyBytes) throw new PayloadTooLargeError(options.maxBodyBytes);
-  const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
   return { received, body: decompress(received, encoding, options.maxBodyBytes) };
 }
 
@@ -73,8 +88,8 @@ function decompress(bytes: Buffer, encoding: string, maxBodyBytes: number): Buff
  *
  * @throws BadRequestError when it is empty or not JSON.
  */
-export function parseJsonBody(body: Buffer): unknown {
-  const text = body.toString('utf8');
+export function parseJsonBody(body: BodyBytes): unknown {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
   if (text.trim() === '')
     throw new BadRequestError('body is empty: send a JSON message or array of messages');
   try {

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { UnauthorizedError } from '../errors.js';
 import type { Secrets } from '../secrets/index.js';
+import type { BodyBytes } from './decode-body.js';
 
 /** Which credential forms a route accepts (ARCHITECTURE.md, Routes). */
 export type CredentialScheme =
@@ -14,9 +15,9 @@ export type CredentialScheme =
 export interface InboundRequest {
   headers: Record<string, string | undefined>;
   /** The body bytes as received, before decompression: what Segment signs. */
-  received: Buffer;
+  received: BodyBytes;
   /** The decompressed body bytes. */
-  body: Buffer;
+  body: BodyBytes;
   /** The parsed body, read only when a credential needs it (first-element signature, body writeKey). */
   parsed: () => unknown;
 }
@@ -92,7 +93,7 @@ function serialiseFirstElement(element: unknown): string | undefined {
 }
 
 /** Hex HMAC-SHA1 of `body` keyed with `secret`: Segment's `X-Signature`. */
-export function hmacHex(secret: string, body: Buffer | string): string {
+export function hmacHex(secret: string, body: BodyBytes): string {
   return createHmac('sha1', secret).update(body).digest('hex');
 }
 

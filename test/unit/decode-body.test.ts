@@ -13,6 +13,24 @@ describe('decodeBody', () => {
     expect(received).toBe(body);
   });
 
+  it('keeps a plain body as the string received, without copying it', () => {
+    const { received, body } = decodeBody({ body: json, headers: {} }, limits);
+    expect(typeof body).toBe('string');
+    expect(body).toBe(json);
+    expect(received).toBe(json);
+  });
+
+  it('reads a lone surrogate in a plain body as U+FFFD, as its UTF-8 bytes would', () => {
+    const { body } = decodeBody({ body: '{"a":"x\uD800y"}', headers: {} }, limits);
+    expect(body).toBe('{"a":"x\uFFFDy"}');
+    expect(Buffer.from(String(body)).equals(Buffer.from('{"a":"x\uD800y"}'))).toBe(true);
+  });
+
+  it('counts a plain body in UTF-8 bytes against the cap', () => {
+    const twoBytes = 'é'.repeat(600);
+    expect(() => decodeBody({ body: twoBytes, headers: {} }, limits)).toThrow(PayloadTooLargeError);
+  });
+
   it("decodes API Gateway's base64 bodies", () => {
     const { body } = decodeBody(
       { body: Buffer.from(json).toString('base64'), isBase64Encoded: true, headers: {} },
@@ -28,7 +46,7 @@ describe('decodeBody', () => {
       limits,
     );
     expect(body.toString()).toBe(json);
-    expect(received.equals(gz)).toBe(true);
+    expect(received).toStrictEqual(gz);
   });
 
   it('refuses a gzip bomb above the decompressed cap with 413', () => {
@@ -102,6 +120,9 @@ describe('decodeBody', () => {
 describe('parseJsonBody', () => {
   it('parses JSON', () => {
     expect(parseJsonBody(Buffer.from('[1,{"a":true}]'))).toEqual([1, { a: true }]);
+  });
+  it('parses JSON from a string', () => {
+    expect(parseJsonBody('[1,{"a":true}]')).toEqual([1, { a: true }]);
   });
   it.each(['', '   ', '{"type":', 'not json'])('answers 400 to %j', (text) => {
     expect(() => parseJsonBody(Buffer.from(text))).toThrow(BadRequestError);
