@@ -1,7 +1,8 @@
 /**
  * The messages Segment and RudderStack send, as zod schemas: one base schema, one schema per
- * type extending it, and a discriminated union on `type` matched case-insensitively. Objects
- * are loose: fields we do not read are allowed and ignored.
+ * type extending it, and a discriminated union on `type` matched case-insensitively. Fields we
+ * do not read are allowed and left out of the parsed value (zod's default "strip" objects):
+ * copying them, the large `context` above all, is most of what validation would cost.
  *
  * RudderStack's dialect is accepted whatever the route: identify traits in `context.traits`,
  * a numeric `userId`, `channel`, `rudderId`, `request_ip` and a snake_case `message_id`.
@@ -67,7 +68,7 @@ export const PageContextSchema = z
 export type PageContext = z.infer<typeof PageContextSchema>;
 
 export const ContextSchema = z
-  .looseObject({
+  .object({
     traits: AttributesSchema,
     page: PageContextSchema,
   })
@@ -75,7 +76,7 @@ export const ContextSchema = z
 export type Context = z.infer<typeof ContextSchema>;
 
 /** Fields every message may carry. */
-export const BaseMessageSchema = z.looseObject({
+export const BaseMessageSchema = z.object({
   type: z.string(),
   userId: IdentifierSchema,
   anonymousId: IdentifierSchema,
