@@ -10,7 +10,6 @@
  * Error messages are written to follow a field path, e.g. `event is required`.
  */
 import * as z from 'zod';
-import { parseIsoTimestamp } from './iso-timestamp.js';
 
 /** The message types this destination knows, in lower case. */
 export const MESSAGE_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'delete'] as const;
@@ -37,14 +36,18 @@ export const IdentifierSchema = z
   .nullish();
 export type Identifier = z.infer<typeof IdentifierSchema>;
 
-/** An identifier that is only used for tracing: a wrong type is ignored rather than rejected. */
-const TraceIdSchema = z
-  .union([z.string(), z.number().transform(String)])
-  .optional()
-  .catch(undefined);
+/**
+ * A value only used for tracing, never validated: a wrong type is ignored rather than rejected,
+ * and it is read (as a string or a number) only where it is used.
+ */
+const TraceIdSchema = z.unknown().optional();
 
-/** A timestamp read as a `Date`; anything that is not a valid ISO 8601 date-time reads as absent. */
-export const TimestampSchema = z.unknown().transform(parseIsoTimestamp).optional();
+/**
+ * A timestamp as received. It is read (`parseIsoTimestamp`) only when the translation gets to
+ * it: the first valid of four fields wins, so parsing all four up front is wasted work, and an
+ * invalid one is passed over rather than rejected.
+ */
+export const TimestampSchema = z.unknown().optional();
 export type Timestamp = z.infer<typeof TimestampSchema>;
 
 /** A required name (`event`, `groupId`): a string or number, trimmed, not empty. */

@@ -3,7 +3,13 @@
  * "Translation policy" table in ARCHITECTURE.md. Pure: no I/O, no clock (`now` is passed in), the
  * input is never mutated, and no input value makes it throw.
  */
-import { MESSAGE_TYPES, type Message, MessageSchema, type MessageType } from '../schemas/index.js';
+import {
+  MESSAGE_TYPES,
+  type Message,
+  MessageSchema,
+  type MessageType,
+  parseIsoTimestamp,
+} from '../schemas/index.js';
 import type { CanduEvent, CanduTrack, TranslateOptions, Translation } from './candu-event.js';
 import { applyTraitValues, mergeAttributes } from './trait-values.js';
 
@@ -64,14 +70,14 @@ function translate(message: unknown, options: TranslateOptions): Translation {
     userId = anonymousId;
   }
   const timestamp = (
-    data.timestamp ??
-    data.originalTimestamp ??
-    data.receivedAt ??
-    data.sentAt ??
+    parseIsoTimestamp(data.timestamp) ??
+    parseIsoTimestamp(data.originalTimestamp) ??
+    parseIsoTimestamp(data.receivedAt) ??
+    parseIsoTimestamp(data.sentAt) ??
     options.now
   ).toISOString();
   const candu = eventOf(data, userId, timestamp, options);
-  const messageId = nonBlank(data.messageId) ?? nonBlank(data.message_id);
+  const messageId = traceId(data.messageId) ?? traceId(data.message_id);
   if (messageId !== undefined) candu.messageId = messageId;
   if (anonymousId !== undefined) candu.anonymousId = anonymousId;
   return { outcome: 'send', candu };
