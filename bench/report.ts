@@ -1,4 +1,6 @@
 /** The bench's output: the console table and docs/BENCHMARKS.md. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ColdStartFigures } from './cold-start.js';
 import { costPerMillionEvents, PRICES } from './cost.js';
 import { BATCH_SIZE, type BatchFigures, CANDU_LATENCY_MS, CONCURRENCY } from './delivery-latency.js';
@@ -215,6 +217,12 @@ function replaySection(replay: ReplayMemory): string[] {
   return lines;
 }
 
+/** The hand-written notes on missed targets (bench/analysis.md), if any, followed by a blank line. */
+function analysis(): string[] {
+  const file = join(import.meta.dirname, 'analysis.md');
+  return existsSync(file) ? [readFileSync(file, 'utf8').trim(), ''] : [];
+}
+
 /** docs/BENCHMARKS.md. */
 export function renderMarkdown(r: BenchResults): string {
   const t = r.translation;
@@ -245,6 +253,7 @@ export function renderMarkdown(r: BenchResults): string {
     '|---|---|---|---|---|---|',
     ...table,
     '',
+    ...analysis(),
     '## How each figure is measured',
     '',
     `- **Translation.** A seeded corpus (bench/corpus.ts, mulberry32) of ${count(t.messages)} Segment and RudderStack`,
