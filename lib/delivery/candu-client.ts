@@ -41,6 +41,9 @@ export function createCanduClient(deps: CanduClientDeps): CanduClient {
           headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
           body,
           signal: controller.signal,
+          // A redirect is an answer to classify (it ends in 503), never one to follow: fetch would
+          // resend the POST as a bodiless GET, and a 2xx to that would count events as delivered.
+          redirect: 'manual',
         });
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
         // Read the body (and drop it) so the keep-alive connection can be reused; the status decides.

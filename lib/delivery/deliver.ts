@@ -345,8 +345,12 @@ class DeliveryRun {
       }
 
       lastProblem = problem;
-      const delay =
-        problem.retryAfterMs ?? random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** backoffAttempt);
+      // Retry-After is a floor under the jittered backoff, so `Retry-After: 0` cannot make a
+      // chunk retry back to back.
+      const delay = Math.max(
+        problem.retryAfterMs ?? 0,
+        random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** backoffAttempt),
+      );
       backoffAttempt++;
       if (now() + delay + this.minAttemptMs > this.deadlineAt) {
         this.fail(problem);

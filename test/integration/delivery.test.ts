@@ -3,6 +3,8 @@
  * through AWS_ENDPOINT_URL_SECRETS_MANAGER, as in a deployed function), real fetch against the
  * Candu stand-in. Asserts outcomes, never timings.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDelivery, type DeliveryItem } from '../../lib/delivery/index.js';
 import { createLogger } from '../../lib/logger.js';
@@ -181,6 +183,38 @@ describe('delivery over HTTP', () => {
     expect(result.failure?.statusCode).toBe(503);
     expect(result.failure?.message).toBe('Candu refused the API key (401)');
     expect(result.delivered).toBe(0);
+  });
+
+  it('never follows a redirect: a 302 fails the call (503) instead of counting a bodiless GET as delivered', async () => {
+    // A server that redirects every POST and answers 200 to the GET a following client would make.
+    const methods: string[] = [];
+    const server = createServer((req, res) => {
+      methods.push(req.method ?? '');
+      req.resume();
+      if (req.method === 'POST') res.writeHead(302, { location: '/api/eventWebhook' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const delivery = createDelivery({
+        config: {
+          canduApiUrl: `http://127.0.0.1:${port}/api`,
+          canduBatchSize: 100,
+          canduConcurrency: 1,
+          canduTimeoutMs: 1_000,
+        },
+        secrets: secretStore(),
+        logger: createLogger('ERROR', () => {}),
+      });
+      const result = await delivery.deliver(items(2), { deadlineAt: Date.now() + 3_000 });
+      expect(result.delivered).toBe(0);
+      expect(result.failure?.statusCode).toBe(503);
+      expect(methods).toEqual(['POST']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('retries a dropped connection', async () => {

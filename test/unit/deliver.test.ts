@@ -478,6 +478,16 @@ describe('createDelivery: retries', () => {
     expect(h.calls[1]?.at).toBe(START + 2_000);
   });
 
+  it('keeps the jittered backoff as a floor under a short Retry-After', async () => {
+    const h = harness({
+      random: () => 0.5,
+      reply: (_c, n) => (n === 1 ? { status: 429, headers: { 'retry-after': '0' } } : 200),
+    });
+    const result = await h.deliver(items(3));
+    expect(result.delivered).toBe(3);
+    expect(h.sleeps).toEqual([0.5 * BACKOFF_BASE_MS]);
+  });
+
   it('honours Retry-After as an HTTP date', async () => {
     const at = new Date(START + 3_000).toUTCString();
     const h = harness({
