@@ -50,7 +50,9 @@ export function toResponse(outcome: Outcome): APIGatewayProxyStructuredResultV2 
   const { error } = outcome;
   if (error instanceof HttpError) {
     const body: Record<string, unknown> = { ok: false, error: error.message };
-    if (error.issues.length > 0) body.issues = error.issues;
+    // A 400 always names its issues (the contract's shape); other client errors need only `error`.
+    if (error.statusCode === 400) body.issues = error.issues.length > 0 ? error.issues : [error.message];
+    else if (error.issues.length > 0) body.issues = error.issues;
     const headers: Record<string, string> =
       error.statusCode === 401 ? { 'www-authenticate': 'Basic, Bearer' } : {};
     return json(error.statusCode, body, headers);

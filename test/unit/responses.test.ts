@@ -27,7 +27,11 @@ describe('toResponse', () => {
   it('400: nothing in the body can be processed (not JSON, wrong shape)', () => {
     const response = toResponse({ kind: 'error', error: new BadRequestError('body is not valid JSON') });
     expect(response.statusCode).toBe(400);
-    expect(body(response)).toEqual({ ok: false, error: 'body is not valid JSON' });
+    expect(body(response)).toEqual({
+      ok: false,
+      error: 'body is not valid JSON',
+      issues: ['body is not valid JSON'],
+    });
   });
 
   it('400: every message invalid, with the issues', () => {
