@@ -27,6 +27,15 @@ export interface InvocationContext {
 
 /** Time kept back from the Lambda's remaining time to answer the sender after delivery. */
 const ANSWER_RESERVE_MS = 500;
+/**
+ * Messages one request may carry. Every skipped or rejected message adds a line to the answer,
+ * and Lambda cannot return more than 6 MB: past this the answer could not be sent at all, and the
+ * sender would retry the whole body for hours. Segment and RudderStack batches are far smaller.
+ */
+export const MAX_MESSAGES_PER_REQUEST = 10_000;
+/** A `messageId` is echoed in reports and logs up to this many characters. */
+const MAX_REPORTED_ID_LENGTH = 200;
+
 /** How long the sender should wait before retrying when no inbound credential is configured. */
 const MISCONFIGURED_RETRY_AFTER_SECONDS = 300;
 
@@ -220,7 +229,10 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
 }
 
 function report(index: number, messageId: string | undefined, reason: string): MessageReport {
-  return messageId === undefined ? { index, reason } : { index, messageId, reason };
+  if (messageId === undefined) return { index, reason };
+  const shown =
+    messageId.length > MAX_REPORTED_ID_LENGTH ? `${messageId.slice(0, MAX_REPORTED_ID_LENGTH)}…` : messageId;
+  return { index, messageId: shown, reason };
 }
 
 function* startingWith<T>(first: T, rest: Iterable<T>): Generator<T, void, undefined> {
@@ -250,5 +262,11 @@ function messagesOf(route: MessageRoute, body: unknown): unknown[] {
     );
   }
   if (messages.length === 0) throw new BadRequestError('body holds no messages');
+  if (messages.length > MAX_MESSAGES_PER_REQUEST) {
+    throw new HttpError(
+      413,
+      `body holds ${messages.length} messages; send at most ${MAX_MESSAGES_PER_REQUEST} per request`,
+    );
+  }
   return messages;
 }

@@ -5,6 +5,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { MAX_MESSAGES_PER_REQUEST } from '../../lib/process-request.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH } from '../../lib/routes.js';
 import { nested } from './arbitraries.js';
 import { createHarness, prototypeSnapshot, prototypesUnchanged } from './handler-harness.js';
@@ -82,15 +83,25 @@ describe('numbers', () => {
 });
 
 describe('huge arrays', () => {
-  it('accounts for 50,000 non-messages with one 400, and delivers 20,000 messages', async () => {
+  it('answers 413 past MAX_MESSAGES_PER_REQUEST, accounts for a full batch of non-messages with one 400, and delivers a full batch', async () => {
     const env = { MAX_BODY_BYTES: String(4 * 1_048_576) };
-    const junk = await post(`[${Array(50_000).fill('1').join(',')}]`, { env });
+    const tooMany = await post(
+      `[${Array(MAX_MESSAGES_PER_REQUEST + 1)
+        .fill('1')
+        .join(',')}]`,
+      { env },
+    );
+    expect(tooMany.status).toBe(413);
+    const junk = await post(`[${Array(MAX_MESSAGES_PER_REQUEST).fill('1').join(',')}]`, { env });
     expect(junk.status).toBe(400);
-    expect(junk.body.rejected).toHaveLength(50_000);
-    const many = Array.from({ length: 20_000 }, (_, i) => `{"type":"track","userId":"u${i}","event":"E"}`);
+    expect(junk.body.rejected).toHaveLength(MAX_MESSAGES_PER_REQUEST);
+    const many = Array.from(
+      { length: MAX_MESSAGES_PER_REQUEST },
+      (_, i) => `{"type":"track","userId":"u${i}","event":"E"}`,
+    );
     const ok = await post(`[${many.join(',')}]`, { env });
     expect(ok.status).toBe(200);
-    expect(ok.body.delivered).toBe(20_000);
+    expect(ok.body.delivered).toBe(MAX_MESSAGES_PER_REQUEST);
   });
 });
 

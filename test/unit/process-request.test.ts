@@ -9,7 +9,7 @@ import {
 import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
 import { hmacHex } from '../../lib/http/inbound-auth.js';
 import { createLogger } from '../../lib/logger.js';
-import { createMessageRequestHandler } from '../../lib/process-request.js';
+import { createMessageRequestHandler, MAX_MESSAGES_PER_REQUEST } from '../../lib/process-request.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
 import { readItems } from '../support/delivery-items.js';
@@ -147,6 +147,26 @@ describe('message request pipeline', () => {
     });
     expect(response.statusCode).toBe(401);
     expect(calls).toHaveLength(0);
+  });
+
+  it('answers 413 to a body of more messages than one answer can account for', async () => {
+    const { handle, calls } = setup();
+    const body = JSON.stringify(
+      Array.from({ length: MAX_MESSAGES_PER_REQUEST + 1 }, () => ({ type: 'alias' })),
+    );
+    const response = await handle(SEGMENT_WEBHOOK, signed(body));
+    expect(response.statusCode).toBe(413);
+    expect(parse(response).error).toContain(String(MAX_MESSAGES_PER_REQUEST));
+    expect(calls).toHaveLength(0);
+  });
+
+  it('echoes at most 200 characters of a messageId in the report', async () => {
+    const { handle } = setup();
+    const longId = 'x'.repeat(5_000);
+    const body = parse(
+      await handle(SEGMENT_WEBHOOK, signed(JSON.stringify([{ type: 'alias', messageId: longId }]))),
+    );
+    expect(body.skipped[0].messageId).toBe(`${'x'.repeat(200)}…`);
   });
 
   it('answers 400 to a body that is not JSON', async () => {
