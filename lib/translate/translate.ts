@@ -65,8 +65,9 @@ function translate(message: unknown, options: TranslateOptions): Translation {
   const anonymousId = nonBlank(data.anonymousId);
   let userId = userIdOf(data);
   if (userId === undefined) {
-    if (anonymousId === undefined) return reject(`${type}: userId or anonymousId is required`);
+    // No userId: skipped as anonymous (the policy table), whether or not an anonymousId came too.
     if (options.anonymousEvents !== 'anonymousId') return skip(`${type} is anonymous (no userId)`);
+    if (anonymousId === undefined) return skip(`${type} is anonymous (no userId and no anonymousId)`);
     userId = anonymousId;
   }
   const timestamp = (

@@ -405,13 +405,15 @@ describe('translateMessage: userId', () => {
     });
   });
 
-  it('rejects a message with neither userId nor anonymousId, in both modes', () => {
-    for (const anonymousEvents of ['skip', 'anonymousId'] as const) {
-      expect(translate({ type: 'identify', traits: { a: 1 } }, { anonymousEvents })).toEqual({
-        outcome: 'reject',
-        reason: 'identify: userId or anonymousId is required',
-      });
-    }
+  it('skips a message with neither userId nor anonymousId as anonymous, in both modes', () => {
+    expect(translate({ type: 'identify', traits: { a: 1 } }, { anonymousEvents: 'skip' })).toEqual({
+      outcome: 'skip',
+      reason: 'identify is anonymous (no userId)',
+    });
+    expect(translate({ type: 'identify', traits: { a: 1 } }, { anonymousEvents: 'anonymousId' })).toEqual({
+      outcome: 'skip',
+      reason: 'identify is anonymous (no userId and no anonymousId)',
+    });
   });
 
   it('rejects a userId of the wrong type', () => {
