@@ -56,16 +56,16 @@ const ConfigSchema = z.object({
       try {
         url = new URL(value);
       } catch {
-        ctx.addIssue({
-          code: 'custom',
-          message: `CANDU_API_URL must be an http(s) URL, got ${JSON.stringify(raw)}`,
-        });
+        ctx.addIssue({ code: 'custom', message: 'CANDU_API_URL must be an https URL' });
         return z.NEVER;
       }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      // Plain http only to this machine (the sandbox, local stand-ins): anywhere else the
+      // Bearer key would travel in clear. The value is not quoted: a URL can carry credentials.
+      const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
         ctx.addIssue({
           code: 'custom',
-          message: `CANDU_API_URL must be an http(s) URL, got ${JSON.stringify(raw)}`,
+          message: 'CANDU_API_URL must be an https URL (plain http only for 127.0.0.1, localhost or [::1])',
         });
         return z.NEVER;
       }
@@ -106,6 +106,7 @@ export interface Config {
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
+/** The outcome of `parseConfig`: the configuration, or every problem found. */
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
 /**
@@ -143,4 +144,12 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       logLevel: e.LOG_LEVEL,
     },
   };
+}
+
+/** The configuration of an empty environment: every documented default. */
+export function defaultConfig(): Config {
+  const result = parseConfig({});
+  // The defaults are valid by construction (and by test), so this cannot happen.
+  if (!result.ok) throw new Error(`invalid defaults: ${result.problems.join('; ')}`);
+  return result.config;
 }

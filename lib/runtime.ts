@@ -1,7 +1,6 @@
-import { parseConfig } from './config.js';
+import { defaultConfig, parseConfig } from './config.js';
 import { createDelivery } from './delivery/index.js';
 import { RetryLaterError } from './errors.js';
-import { toResponse } from './http/responses.js';
 import { createLogger } from './logger.js';
 import { createMessageRequestHandler, type MessageRequestHandler } from './process-request.js';
 import { createSecretStore } from './secrets/index.js';
@@ -19,16 +18,22 @@ export function createRuntimeHandler(env: Record<string, string | undefined>): M
   if (!parsed.ok) {
     const logger = createLogger('INFO');
     logger.error('invalid configuration', { problems: parsed.problems });
-    return async (route) => {
-      logger.error('request refused: invalid configuration', {
-        route: route.name,
-        problems: parsed.problems,
-      });
-      return toResponse({
-        kind: 'error',
-        error: new RetryLaterError(503, 'invalid configuration', BROKEN_CONFIG_RETRY_AFTER_SECONDS),
-      });
+    // The same pipeline, with nothing behind it but the refusal: each request is still decoded,
+    // answered and logged like any other (summary line, "not delivered" line for the alarms).
+    const unavailable = new RetryLaterError(
+      503,
+      'invalid configuration (the cold-start log line names each problem)',
+      BROKEN_CONFIG_RETRY_AFTER_SECONDS,
+    );
+    const refuse = async (): Promise<never> => {
+      throw unavailable;
     };
+    return createMessageRequestHandler({
+      config: defaultConfig(),
+      secrets: { get: refuse, refresh: refuse },
+      delivery: { deliver: refuse },
+      logger,
+    });
   }
   const { config } = parsed;
   const logger = createLogger(config.logLevel);

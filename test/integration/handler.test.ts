@@ -124,5 +124,17 @@ describe('createRuntimeHandler with real Secrets Manager and Candu over HTTP', (
     expect(line).toContain('CANDU_BATCH_SIZE');
     expect(line).toContain('TRAIT_VALUES');
     expect(candu.requests).toHaveLength(0);
+    // Each refused request is logged like any other, so the delivery-failure alarm sees it.
+    const records = output
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(records).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ message: 'request not delivered; the sender will retry', status: 503 }),
+        expect.objectContaining({ message: 'request', route: 'POST /v1/segment', status: 503 }),
+      ]),
+    );
   });
 });

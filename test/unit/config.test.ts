@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config.js';
+import { defaultConfig, parseConfig } from '../../lib/config.js';
 
 describe('parseConfig', () => {
   it('applies the documented defaults to an empty environment', () => {
@@ -64,6 +64,21 @@ describe('parseConfig', () => {
         logLevel: 'DEBUG',
       },
     });
+  });
+
+  it('takes plain http for CANDU_API_URL only on this machine, and never quotes the URL', () => {
+    for (const url of ['http://127.0.0.1:4000/api', 'http://localhost/api', 'http://[::1]:9/api']) {
+      expect(parseConfig({ CANDU_API_URL: url }).ok).toBe(true);
+    }
+    const remote = parseConfig({ CANDU_API_URL: 'http://user:secret-token@api.candu.ai/api' });
+    expect(remote.ok).toBe(false);
+    expect(remote.ok ? '' : remote.problems.join()).not.toContain('secret-token');
+  });
+
+  it('has valid defaults', () => {
+    const parsed = parseConfig({});
+    expect(parsed.ok).toBe(true);
+    if (parsed.ok) expect(defaultConfig()).toEqual(parsed.config);
   });
 
   it('treats empty strings as unset', () => {
