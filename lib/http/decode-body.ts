@@ -57,7 +57,7 @@ function checkContentType(header: string | undefined): void {
   if (header === undefined || header.trim() === '') return;
   const type = header.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   if (type === '' || JSON_TYPES.has(type) || type.endsWith('+json')) return;
-  throw new UnsupportedMediaTypeError(`content type ${type} is not supported: send application/json`);
+  throw new UnsupportedMediaTypeError(`content type ${shown(type)} is not supported: send application/json`);
 }
 
 function decompress(bytes: Buffer, encoding: string, maxBodyBytes: number): Buffer {
@@ -71,7 +71,9 @@ function decompress(bytes: Buffer, encoding: string, maxBodyBytes: number): Buff
           ? brotliDecompressSync
           : undefined;
   if (inflate === undefined) {
-    throw new UnsupportedMediaTypeError(`content encoding ${encoding} is not supported: use gzip or none`);
+    throw new UnsupportedMediaTypeError(
+      `content encoding ${shown(encoding)} is not supported: use gzip or none`,
+    );
   }
   try {
     // maxOutputLength stops inflating at the cap, so a small gzip bomb cannot exhaust memory.
@@ -97,4 +99,9 @@ export function parseJsonBody(body: BodyBytes): unknown {
   } catch (error) {
     throw new BadRequestError('body is not valid JSON', [], { cause: error });
   }
+}
+
+/** A header value as echoed in an answer and a log line: cut short, since the sender chose it. */
+function shown(value: string): string {
+  return value.length > 64 ? `${value.slice(0, 64)}…` : value;
 }

@@ -103,8 +103,8 @@ function eventOf(data: Sendable, userId: string, timestamp: string, options: Tra
         timestamp,
       };
     case 'page': {
-      const name = nonBlank(data.name);
-      const category = nonBlank(data.category);
+      const name = nonBlank(data.name)?.trim();
+      const category = nonBlank(data.category)?.trim();
       const title = [category, name].filter((part) => part !== undefined).join(' ');
       const properties = mergeAttributes(pageFieldsOf(data.context?.page), data.properties, {
         name,
@@ -119,7 +119,7 @@ function eventOf(data: Sendable, userId: string, timestamp: string, options: Tra
       );
     }
     case 'screen': {
-      const name = nonBlank(data.name);
+      const name = nonBlank(data.name)?.trim();
       const properties = mergeAttributes(data.properties, { name });
       return track(
         userId,

@@ -103,6 +103,13 @@ describe('decodeBody', () => {
     },
   );
 
+  it('echoes at most 64 characters of a refused content type', () => {
+    const type = `application/${'x'.repeat(10_000)}`;
+    expect(() => decodeBody({ body: json, headers: { 'content-type': type } }, limits)).toThrow(
+      /^content type application\/x{52}… is not supported/,
+    );
+  });
+
   it('reads every content type as JSON on tracking-API routes (the SDKs mislabel)', () => {
     const gz = gzipSync(json);
     const { body } = decodeBody(

@@ -216,6 +216,18 @@ describe('translateMessage: page', () => {
   });
 });
 
+describe('translateMessage: page and screen names', () => {
+  it('trims the name and category it builds the event name from', () => {
+    const page = translate({ type: 'page', userId: 'u1', name: ' Pricing ', category: '  Docs' });
+    expect(page.outcome === 'send' && page.candu).toMatchObject({
+      event: 'Viewed Docs Pricing Page',
+      properties: { name: 'Pricing', category: 'Docs' },
+    });
+    const screen = translate({ type: 'screen', userId: 'u1', name: ' Home ' });
+    expect(screen.outcome === 'send' && screen.candu).toMatchObject({ event: 'Viewed Home Screen' });
+  });
+});
+
 describe('translateMessage: screen', () => {
   it('sends track "Viewed {name} Screen" with the name in the properties', () => {
     expect(translate(loadFixture('segment-classic/screen.json'))).toEqual({
