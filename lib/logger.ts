@@ -2,11 +2,14 @@
  * Structured JSON logs, one line per call. Callers pass keys, counts, ids and reasons only:
  * never a secret, an `Authorization` header, or a trait or property value.
  */
+/** `LOG_LEVEL`: lines below it are not written. */
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+/** The fields of a log line: keys, counts, ids and reasons, never values from events or secrets. */
 export type LogFields = Record<string, string | number | boolean | null | undefined | readonly unknown[]>;
 
 const RANK: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
 
+/** Writes one JSON line per call, at the level named. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;

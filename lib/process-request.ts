@@ -39,6 +39,7 @@ const MAX_REPORTED_ID_LENGTH = 200;
 /** How long the sender should wait before retrying when no inbound credential is configured. */
 const MISCONFIGURED_RETRY_AFTER_SECONDS = 300;
 
+/** Handles one request on a message route; never throws (see `createMessageRequestHandler`). */
 export type MessageRequestHandler = (
   route: MessageRoute,
   request: RawRequest,

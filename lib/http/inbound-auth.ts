@@ -22,8 +22,9 @@ export interface InboundRequest {
   parsed: () => unknown;
 }
 
+/** Which credential let the sender in, or that the route has nothing configured to check against. */
 export type AuthResult =
-  | { ok: true; method: 'signature' | 'bearer' | 'basic' | 'write-key' | 'unauthenticated' }
+  | { ok: true; method: 'signature' | 'bearer' | 'basic' | 'write-key' }
   | { ok: false; reason: 'no-credential-configured' };
 
 /**

@@ -39,8 +39,11 @@ export type Translation =
   | { outcome: 'skip'; reason: string }
   | { outcome: 'reject'; reason: string };
 
+/** `ANONYMOUS_EVENTS`: skip messages without a userId, or send their anonymousId as the userId. */
 export type AnonymousEvents = 'skip' | 'anonymousId';
+/** `TRAIT_VALUES`: flatten values to Candu's primitives, or send them as received. */
 export type TraitValues = 'flatten' | 'passthrough';
+/** Which sender's dialect a route receives (both are accepted everywhere; see `translateMessage`). */
 export type MessageSource = 'segment' | 'rudderstack';
 
 export interface TranslateOptions {
