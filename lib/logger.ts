@@ -35,11 +35,13 @@ export function createLogger(
   };
 }
 
-/** Describes an unexpected error for a log line by its class and code only: messages may carry data. */
+/**
+ * Describes an error for a log line by its class and code only, since messages may carry data:
+ * `ThrottlingException`, `TypeError (ECONNRESET)` (undici wraps the socket error as `cause`).
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${error.name} (${code})` : error.name;
-  }
-  return typeof error;
+  if (!(error instanceof Error)) return typeof error;
+  const cause = error.cause as { code?: unknown; name?: unknown } | undefined;
+  const code = (error as { code?: unknown }).code ?? cause?.code ?? cause?.name;
+  return typeof code === 'string' ? `${error.name} (${code})` : error.name;
 }

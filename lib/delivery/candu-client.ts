@@ -1,5 +1,7 @@
 /** One HTTP attempt against Candu's `POST {CANDU_API_URL}/eventWebhook`; retries and batching live in `deliver.ts`. */
 
+import { describeError } from '../logger.js';
+
 /** What one POST to Candu came to. */
 export type CanduAttempt =
   /** Candu answered; `retryAfterMs` is its `Retry-After`, when it sent a readable one. */
@@ -51,7 +53,7 @@ export function createCanduClient(deps: CanduClientDeps): CanduClient {
         return { kind: 'answered', status: response.status, retryAfterMs };
       } catch (error) {
         if (controller.signal.aborted) return { kind: 'timeout' };
-        return { kind: 'network', error: describeNetworkError(error) };
+        return { kind: 'network', error: describeError(error) };
       } finally {
         clearTimeout(timer);
       }
@@ -70,12 +72,4 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);
-}
-
-/** `TypeError (ECONNRESET)`: undici wraps the socket error as `cause`. Names only: messages may carry data. */
-function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return typeof error;
-  const cause = error.cause as { code?: unknown; name?: unknown } | undefined;
-  const code = (error as { code?: unknown }).code ?? cause?.code ?? cause?.name;
-  return typeof code === 'string' ? `${error.name} (${code})` : error.name;
 }

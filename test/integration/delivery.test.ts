@@ -241,7 +241,9 @@ describe('delivery over HTTP', () => {
     candu.reset();
     const result = await setup().deliver(items(1));
     expect(result.failure?.statusCode).toBe(503);
-    expect(result.failure?.message).toBe('Candu key unavailable: SecretsUnavailableError');
+    expect(result.failure?.message).toBe(
+      'Candu key unavailable: SecretsUnavailableError (ThrottlingException)',
+    );
     expect(candu.requests).toHaveLength(0);
   });
 
