@@ -34,6 +34,7 @@ import {
 } from '../lib/replay/index.js';
 import { createSecretStore } from '../lib/secrets/index.js';
 import type { MessageSource } from '../lib/translate/index.js';
+import { optionChoice, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent replay -- [FILE...] [options]
        npx candu-destination replay [FILE...] [options]
@@ -69,11 +70,6 @@ Exit status: 0 when every line was sent, skipped or rejected; 1 when events coul
 delivered; 2 for a usage error, unreadable input or configuration; 130 when interrupted.
 `;
 
-/** A failure that ends the command with exit status 2 and a one-line message. */
-class UsageError extends Error {
-  override name = 'UsageError';
-}
-
 interface Arguments {
   files: string[];
   source: MessageSource;
@@ -103,10 +99,7 @@ function parseArguments(argv: string[]): Arguments | 'help' {
     },
   });
   if (values.help === true) return 'help';
-  const source = (values.source ?? 'segment').trim().toLowerCase();
-  if (source !== 'segment' && source !== 'rudderstack') {
-    throw new UsageError(`--source must be segment or rudderstack, got ${JSON.stringify(values.source)}`);
-  }
+  const source = optionChoice('source', values.source, ['segment', 'rudderstack'], 'segment');
   const selection: ReplaySelection = {};
   if (values.types !== undefined) selection.types = option('types', () => parseTypes(values.types ?? ''));
   if (values.since !== undefined) selection.since = option('since', () => parseInstant(values.since ?? ''));

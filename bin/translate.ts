@@ -17,6 +17,7 @@ import {
   type TranslateOptions,
   translateMessage,
 } from '../lib/translate/index.js';
+import { optionChoice, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent translate -- [FILE] [options]
 
@@ -34,24 +35,6 @@ Options:
 
 Exit status: 0 when the input was read, 2 when it could not be read or parsed, or for a bad option.
 `;
-
-/** A failure that ends the command with exit status 2 and a one-line message. */
-class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-function choice<const T extends string>(
-  option: string,
-  value: string | undefined,
-  values: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  const found = values.find((v) => v.toLowerCase() === value.trim().toLowerCase());
-  if (found === undefined)
-    throw new UsageError(`--${option} must be one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
-  return found;
-}
 
 function readInput(file: string | undefined): string {
   if (file === undefined && process.stdin.isTTY)
@@ -132,19 +115,19 @@ function parseCommandLine(argv: string[]): Invocation {
     help: values.help === true,
     file: positionals[0],
     options: {
-      anonymousEvents: choice<AnonymousEvents>(
+      anonymousEvents: optionChoice<AnonymousEvents>(
         'anonymous-events',
         values['anonymous-events'],
         ['skip', 'anonymousId'],
         'skip',
       ),
-      traitValues: choice<TraitValues>(
+      traitValues: optionChoice<TraitValues>(
         'trait-values',
         values['trait-values'],
         ['flatten', 'passthrough'],
         'flatten',
       ),
-      source: choice<MessageSource>('source', values.source, ['segment', 'rudderstack'], 'segment'),
+      source: optionChoice<MessageSource>('source', values.source, ['segment', 'rudderstack'], 'segment'),
       now: new Date(),
     },
   };
