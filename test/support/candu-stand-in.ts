@@ -12,7 +12,7 @@
  * ```
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback } from './loopback-server.js';
 
 /** One event as received: whatever JSON object the client sent. */
 export type ReceivedEvent = Record<string, unknown>;
@@ -122,7 +122,6 @@ export async function startCanduStandIn(options: CanduStandInOptions = {}): Prom
   let scripted: StandInAction[] = [];
   let requests: RecordedRequest[] = [];
   const attemptsByBody = new Map<string, number>();
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
   const decide = async (record: RecordedRequest): Promise<StandInAction> => {
@@ -209,19 +208,8 @@ export async function startCanduStandIn(options: CanduStandInOptions = {}): Prom
       );
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const listener = await listenOnLoopback(server, options.port);
+  const { port } = listener;
 
   return {
     url: `http://127.0.0.1:${port}/api`,
@@ -255,8 +243,7 @@ export async function startCanduStandIn(options: CanduStandInOptions = {}): Prom
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listener.close();
     },
   };
 }

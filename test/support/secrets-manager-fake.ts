@@ -12,7 +12,7 @@
  * ```
  */
 import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback } from './loopback-server.js';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -61,7 +61,6 @@ export async function startSecretsManagerFake(
   let versions = 0;
   const failures: { status: number; type: string }[] = [];
   const log: SecretsManagerCall[] = [];
-  const sockets = new Set<Socket>();
 
   const arnOf = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
   const setSecret = (name: string, value: string | Uint8Array) => {
@@ -126,19 +125,8 @@ export async function startSecretsManagerFake(
       });
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const listener = await listenOnLoopback(server, options.port);
+  const { port } = listener;
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -160,8 +148,7 @@ export async function startSecretsManagerFake(
       for (let i = 0; i < count; i++) failures.push({ status, type });
     },
     close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listener.close();
     },
   };
 }
