@@ -39,29 +39,34 @@ export function authenticate(
   request: InboundRequest,
   secrets: Secrets,
 ): AuthResult {
-  const token = secrets.inboundToken;
-  const sharedSecret = scheme === 'segment-webhook' ? secrets.segmentSharedSecret : undefined;
-  if (token === undefined && sharedSecret === undefined)
+  // The current value and, during a rotation, the previous one: senders switch one at a time.
+  const tokens = defined(secrets.inboundToken, secrets.previousInboundToken);
+  const sharedSecrets =
+    scheme === 'segment-webhook'
+      ? defined(secrets.segmentSharedSecret, secrets.previousSegmentSharedSecret)
+      : [];
+  if (tokens.length === 0 && sharedSecrets.length === 0)
     return { ok: false, reason: 'no-credential-configured' };
 
-  if (sharedSecret !== undefined) {
-    const signature = request.headers['x-signature'];
-    if (signature !== undefined && signatureMatches(signature, sharedSecret, request)) {
-      return { ok: true, method: 'signature' };
-    }
+  const signature = request.headers['x-signature'];
+  if (
+    signature !== undefined &&
+    sharedSecrets.some((secret) => signatureMatches(signature, secret, request))
+  ) {
+    return { ok: true, method: 'signature' };
   }
-  if (token !== undefined) {
+  if (tokens.length > 0) {
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const [scheme_, value = ''] = splitAuthorization(authorization);
-      if (scheme_ === 'bearer' && scheme !== 'write-key' && equalSecrets(value, token)) {
+      if (scheme_ === 'bearer' && scheme !== 'write-key' && matchesAny(value, tokens)) {
         return { ok: true, method: 'bearer' };
       }
-      if (scheme_ === 'basic' && equalSecrets(basicUser(value), token)) return { ok: true, method: 'basic' };
+      if (scheme_ === 'basic' && matchesAny(basicUser(value), tokens)) return { ok: true, method: 'basic' };
     }
     if (scheme === 'write-key') {
       const writeKey = bodyWriteKey(request.parsed());
-      if (writeKey !== undefined && equalSecrets(writeKey, token)) return { ok: true, method: 'write-key' };
+      if (writeKey !== undefined && matchesAny(writeKey, tokens)) return { ok: true, method: 'write-key' };
     }
   }
   throw new UnauthorizedError();
@@ -96,6 +101,17 @@ function serialiseFirstElement(element: unknown): string | undefined {
 /** Hex HMAC-SHA1 of `body` keyed with `secret`: Segment's `X-Signature`. */
 export function hmacHex(secret: string, body: BodyBytes): string {
   return createHmac('sha1', secret).update(body).digest('hex');
+}
+
+function defined(...values: (string | undefined)[]): string[] {
+  return values.filter((value): value is string => value !== undefined);
+}
+
+/** Compares `given` with every accepted value (no early exit, so timing says nothing about which). */
+function matchesAny(given: string, accepted: readonly string[]): boolean {
+  let matched = false;
+  for (const value of accepted) matched = equalSecrets(given, value) || matched;
+  return matched;
 }
 
 /** Compares two secrets in constant time, whatever their lengths. */

@@ -12,6 +12,10 @@ export interface Secrets {
   canduApiKey?: string;
   segmentSharedSecret?: string;
   inboundToken?: string;
+  /** Still accepted while the senders move to the new `segmentSharedSecret` (rotation). */
+  previousSegmentSharedSecret?: string;
+  /** Still accepted while the senders move to the new `inboundToken` (rotation). */
+  previousInboundToken?: string;
 }
 
 /**
@@ -47,7 +51,13 @@ export interface SecretStoreDeps {
 }
 
 /** JSON fields of the secret, in the order they are read. */
-const SECRET_FIELDS = ['canduApiKey', 'segmentSharedSecret', 'inboundToken'] as const;
+const SECRET_FIELDS = [
+  'canduApiKey',
+  'segmentSharedSecret',
+  'inboundToken',
+  'previousSegmentSharedSecret',
+  'previousInboundToken',
+] as const;
 
 /**
  * Creates the store. With `canduSecretId` set it reads that Secrets Manager secret (JSON

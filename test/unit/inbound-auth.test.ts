@@ -136,6 +136,40 @@ describe('authenticate, tracking API', () => {
   });
 });
 
+describe('authenticate, during a rotation of the inbound credentials', () => {
+  const rotating = {
+    canduApiKey: 'k',
+    segmentSharedSecret: 'new-shared',
+    previousSegmentSharedSecret: SHARED,
+    inboundToken: 'new-token',
+    previousInboundToken: TOKEN,
+  };
+  const body = '{"type":"identify","userId":"u1"}';
+
+  it('accepts the new and the previous token and shared secret', () => {
+    for (const token of ['new-token', TOKEN]) {
+      expect(authenticate('token', request('{}', { authorization: `Bearer ${token}` }), rotating).ok).toBe(
+        true,
+      );
+      expect(authenticate('write-key', request('{}', { authorization: basic(token) }), rotating).ok).toBe(
+        true,
+      );
+    }
+    for (const secret of ['new-shared', SHARED]) {
+      const signed = request(body, { 'x-signature': hmacHex(secret, body) });
+      expect(authenticate('segment-webhook', signed, rotating).ok).toBe(true);
+    }
+  });
+
+  it('still refuses anything else', () => {
+    expect(() => authenticate('token', request('{}', { authorization: 'Bearer old-old' }), rotating)).toThrow(
+      UnauthorizedError,
+    );
+    const forged = request(body, { 'x-signature': hmacHex('old-old', body) });
+    expect(() => authenticate('segment-webhook', forged, rotating)).toThrow(UnauthorizedError);
+  });
+});
+
 describe('authenticate, nothing configured', () => {
   it('says so, leaving the decision to the caller', () => {
     expect(authenticate('segment-webhook', request('{}'), { canduApiKey: 'k' })).toEqual({

@@ -54,6 +54,18 @@ describe('createSecretStore with CANDU_SECRET_ID', () => {
     });
   });
 
+  it('reads the previous inbound credentials kept during a rotation', async () => {
+    const secret = {
+      canduApiKey: KEY,
+      segmentSharedSecret: 'shared-2',
+      inboundToken: 'token-2',
+      previousSegmentSharedSecret: 'shared-1',
+      previousInboundToken: 'token-1',
+    };
+    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(secret) });
+    await expect(storeWith().get()).resolves.toEqual(secret);
+  });
+
   it('needs only canduApiKey in a JSON secret', async () => {
     sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ canduApiKey: KEY }) });
     await expect(storeWith().get()).resolves.toEqual({ canduApiKey: KEY });
