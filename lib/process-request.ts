@@ -181,13 +181,13 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       const message = messages[index];
       messages[index] = undefined;
       const translation = translateMessage(message, options);
-      const messageId = messageIdOf(message);
       if (translation.outcome === 'send') {
-        yield { index, messageId, event: translation.candu };
+        // The event carries the messageId already; it is read again only for reports.
+        yield { index, messageId: translation.candu.messageId, event: translation.candu };
       } else if (translation.outcome === 'skip') {
-        reports.skipped.push(report(index, messageId, translation.reason));
+        reports.skipped.push(report(index, messageIdOf(message), translation.reason));
       } else {
-        const rejection = report(index, messageId, translation.reason);
+        const rejection = report(index, messageIdOf(message), translation.reason);
         reports.rejected.push(rejection);
         logger.warn('message rejected', { ...rejection });
       }
