@@ -45,8 +45,12 @@ const optionalText = z
   .optional()
   .transform((raw) => (raw === undefined || raw.trim() === '' ? undefined : raw.trim()));
 
+/**
+ * Every variable, once: the key is the field the code reads, the environment variable is its
+ * name in UPPER_SNAKE_CASE (`canduApiUrl` ← `CANDU_API_URL`). `Config` is derived from it.
+ */
 const ConfigSchema = z.object({
-  CANDU_API_URL: z
+  canduApiUrl: z
     .string()
     .trim()
     .optional()
@@ -71,40 +75,39 @@ const ConfigSchema = z.object({
       }
       return value.replace(/\/+$/, '');
     }),
-  CANDU_SECRET_ID: optionalText,
-  CANDU_API_KEY: optionalText,
-  SEGMENT_SHARED_SECRET: optionalText,
-  INBOUND_TOKEN: optionalText,
-  SECRET_TTL_SECONDS: integer('SECRET_TTL_SECONDS', 300, 0, 86_400),
-  CANDU_BATCH_SIZE: integer('CANDU_BATCH_SIZE', 100, 1, 1_000),
-  CANDU_CONCURRENCY: integer('CANDU_CONCURRENCY', 4, 1, 64),
-  CANDU_TIMEOUT_MS: integer('CANDU_TIMEOUT_MS', 2_000, 50, 60_000),
-  DELIVERY_DEADLINE_MS: integer('DELIVERY_DEADLINE_MS', 4_000, 100, 900_000),
-  ANONYMOUS_EVENTS: choice('ANONYMOUS_EVENTS', ['skip', 'anonymousId'] as const, 'skip'),
-  TRAIT_VALUES: choice('TRAIT_VALUES', ['flatten', 'passthrough'] as const, 'flatten'),
-  MAX_BODY_BYTES: integer('MAX_BODY_BYTES', 5_242_880, 1_024, 100 * 1_048_576),
-  ALLOW_UNAUTHENTICATED: choice('ALLOW_UNAUTHENTICATED', ['false', 'true'] as const, 'false'),
-  LOG_LEVEL: choice('LOG_LEVEL', ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const, 'INFO'),
+  canduSecretId: optionalText,
+  canduApiKey: optionalText,
+  segmentSharedSecret: optionalText,
+  inboundToken: optionalText,
+  secretTtlSeconds: integer('SECRET_TTL_SECONDS', 300, 0, 86_400),
+  canduBatchSize: integer('CANDU_BATCH_SIZE', 100, 1, 1_000),
+  canduConcurrency: integer('CANDU_CONCURRENCY', 4, 1, 64),
+  canduTimeoutMs: integer('CANDU_TIMEOUT_MS', 2_000, 50, 60_000),
+  deliveryDeadlineMs: integer('DELIVERY_DEADLINE_MS', 4_000, 100, 900_000),
+  anonymousEvents: choice('ANONYMOUS_EVENTS', ['skip', 'anonymousId'] as const, 'skip'),
+  traitValues: choice('TRAIT_VALUES', ['flatten', 'passthrough'] as const, 'flatten'),
+  maxBodyBytes: integer('MAX_BODY_BYTES', 5_242_880, 1_024, 100 * 1_048_576),
+  maxEventBytes: integer('MAX_EVENT_BYTES', 65_536, 1_024, 1_048_576),
+  segmentSignatureScope: choice('SEGMENT_SIGNATURE_SCOPE', ['body', 'first-element'] as const, 'body'),
+  deliveryMode: choice('DELIVERY_MODE', ['direct', 'queued'] as const, 'direct'),
+  queueUrl: optionalText,
+  queueRetryBaseSeconds: integer('QUEUE_RETRY_BASE_SECONDS', 10, 0, 43_200),
+  queueRetryMaxSeconds: integer('QUEUE_RETRY_MAX_SECONDS', 900, 0, 43_200),
+  allowUnauthenticated: choice('ALLOW_UNAUTHENTICATED', ['false', 'true'] as const, 'false').transform(
+    (value) => value === 'true',
+  ),
+  logLevel: choice('LOG_LEVEL', ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const, 'INFO'),
 });
 
 /** The validated configuration the functions and commands run with. */
-export interface Config {
-  canduApiUrl: string;
-  canduSecretId: string | undefined;
-  canduApiKey: string | undefined;
-  segmentSharedSecret: string | undefined;
-  inboundToken: string | undefined;
-  secretTtlSeconds: number;
-  canduBatchSize: number;
-  canduConcurrency: number;
-  canduTimeoutMs: number;
-  deliveryDeadlineMs: number;
-  anonymousEvents: 'skip' | 'anonymousId';
-  traitValues: 'flatten' | 'passthrough';
-  maxBodyBytes: number;
-  allowUnauthenticated: boolean;
-  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type Config = z.output<typeof ConfigSchema>;
+
+/** `canduApiUrl` → `CANDU_API_URL`. */
+export function envName(field: keyof Config): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase();
 }
+
+const FIELDS = Object.keys(ConfigSchema.shape) as (keyof Config)[];
 
 /** The outcome of `parseConfig`: the configuration, or every problem found. */
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -114,36 +117,29 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
  * reported at once in `problems`, each naming its variable.
  */
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
-  const parsed = ConfigSchema.safeParse(env);
+  const input = Object.fromEntries(FIELDS.map((field) => [field, env[envName(field)]]));
+  const parsed = ConfigSchema.safeParse(input);
   if (!parsed.success) {
     return {
       ok: false,
-      problems: parsed.error.issues.map((issue) =>
-        issue.code === 'custom' ? issue.message : `${issue.path.join('.')}: ${issue.message}`,
-      ),
+      problems: parsed.error.issues.map((issue) => {
+        if (issue.code === 'custom') return issue.message;
+        const [field] = issue.path;
+        const name = typeof field === 'string' ? envName(field as keyof Config) : issue.path.join('.');
+        return `${name}: ${issue.message}`;
+      }),
     };
   }
-  const e = parsed.data;
-  return {
-    ok: true,
-    config: {
-      canduApiUrl: e.CANDU_API_URL,
-      canduSecretId: e.CANDU_SECRET_ID,
-      canduApiKey: e.CANDU_API_KEY,
-      segmentSharedSecret: e.SEGMENT_SHARED_SECRET,
-      inboundToken: e.INBOUND_TOKEN,
-      secretTtlSeconds: e.SECRET_TTL_SECONDS,
-      canduBatchSize: e.CANDU_BATCH_SIZE,
-      canduConcurrency: e.CANDU_CONCURRENCY,
-      canduTimeoutMs: e.CANDU_TIMEOUT_MS,
-      deliveryDeadlineMs: e.DELIVERY_DEADLINE_MS,
-      anonymousEvents: e.ANONYMOUS_EVENTS,
-      traitValues: e.TRAIT_VALUES,
-      maxBodyBytes: e.MAX_BODY_BYTES,
-      allowUnauthenticated: e.ALLOW_UNAUTHENTICATED === 'true',
-      logLevel: e.LOG_LEVEL,
-    },
-  };
+  const config = parsed.data;
+  if (config.queueRetryBaseSeconds > config.queueRetryMaxSeconds) {
+    return {
+      ok: false,
+      problems: [
+        `QUEUE_RETRY_BASE_SECONDS (${config.queueRetryBaseSeconds}) must not exceed QUEUE_RETRY_MAX_SECONDS (${config.queueRetryMaxSeconds})`,
+      ],
+    };
+  }
+  return { ok: true, config };
 }
 
 /** The configuration of an empty environment: every documented default. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, parseConfig } from '../../lib/config.js';
+import { defaultConfig, envName, parseConfig } from '../../lib/config.js';
 
 describe('parseConfig', () => {
   it('applies the documented defaults to an empty environment', () => {
@@ -20,6 +20,12 @@ describe('parseConfig', () => {
         anonymousEvents: 'skip',
         traitValues: 'flatten',
         maxBodyBytes: 5_242_880,
+        maxEventBytes: 65_536,
+        segmentSignatureScope: 'body',
+        deliveryMode: 'direct',
+        queueUrl: undefined,
+        queueRetryBaseSeconds: 10,
+        queueRetryMaxSeconds: 900,
         allowUnauthenticated: false,
         logLevel: 'INFO',
       },
@@ -41,6 +47,12 @@ describe('parseConfig', () => {
       ANONYMOUS_EVENTS: 'anonymousid',
       TRAIT_VALUES: 'PASSTHROUGH',
       MAX_BODY_BYTES: '2048',
+      MAX_EVENT_BYTES: '4096',
+      SEGMENT_SIGNATURE_SCOPE: 'first-element',
+      DELIVERY_MODE: 'queued',
+      QUEUE_URL: 'http://127.0.0.1:9324/000000000000/candu',
+      QUEUE_RETRY_BASE_SECONDS: '5',
+      QUEUE_RETRY_MAX_SECONDS: '60',
       ALLOW_UNAUTHENTICATED: 'true',
       LOG_LEVEL: 'debug',
     });
@@ -60,6 +72,12 @@ describe('parseConfig', () => {
         anonymousEvents: 'anonymousId',
         traitValues: 'passthrough',
         maxBodyBytes: 2048,
+        maxEventBytes: 4096,
+        segmentSignatureScope: 'first-element',
+        deliveryMode: 'queued',
+        queueUrl: 'http://127.0.0.1:9324/000000000000/candu',
+        queueRetryBaseSeconds: 5,
+        queueRetryMaxSeconds: 60,
         allowUnauthenticated: true,
         logLevel: 'DEBUG',
       },
@@ -113,5 +131,19 @@ describe('parseConfig', () => {
       expect(problems.some((p) => p.startsWith(name))).toBe(true);
     }
     expect(problems).toHaveLength(8);
+  });
+
+  it('derives each variable name from its field', () => {
+    expect(envName('canduApiUrl')).toBe('CANDU_API_URL');
+    expect(envName('segmentSignatureScope')).toBe('SEGMENT_SIGNATURE_SCOPE');
+    expect(envName('queueRetryBaseSeconds')).toBe('QUEUE_RETRY_BASE_SECONDS');
+  });
+
+  it('refuses a queue retry base above its maximum', () => {
+    const result = parseConfig({ QUEUE_RETRY_BASE_SECONDS: '60', QUEUE_RETRY_MAX_SECONDS: '30' });
+    expect(result).toEqual({
+      ok: false,
+      problems: ['QUEUE_RETRY_BASE_SECONDS (60) must not exceed QUEUE_RETRY_MAX_SECONDS (30)'],
+    });
   });
 });
