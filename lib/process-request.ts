@@ -6,6 +6,7 @@ import { decodeBody, parseJsonBody, type RawRequest } from './http/decode-body.j
 import { authenticate } from './http/inbound-auth.js';
 import { type Accounting, type MessageReport, type Outcome, toResponse } from './http/responses.js';
 import { describeError, type Logger } from './logger.js';
+import type { MetricsPublisher } from './metrics.js';
 import { type MessageRoute, routeForTrackingPath } from './routes.js';
 import type { SecretStore } from './secrets/index.js';
 import { extractMessages, messageIdOf, type TranslateOptions, translateMessage } from './translate/index.js';
@@ -16,6 +17,8 @@ export interface RequestDependencies {
   secrets: SecretStore;
   delivery: Delivery;
   logger: Logger;
+  /** Receives each request's summary as metrics; none are published without it. */
+  metrics?: MetricsPublisher;
   now?: () => number;
 }
 
@@ -68,13 +71,15 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       logFailure(error);
     }
     const response = toResponse(outcome);
+    const durationMs = now() - started;
     logger.info('request', {
       route: route.name,
       requestId: context?.awsRequestId,
       ...summary,
-      durationMs: now() - started,
+      durationMs,
       status: response.statusCode,
     });
+    deps.metrics?.publish(route.name, { ...summary, durationMs, status: response.statusCode });
     return response;
   };
 

@@ -2,6 +2,7 @@ import { defaultConfig, parseConfig } from './config.js';
 import { createDelivery } from './delivery/index.js';
 import { RetryLaterError } from './errors.js';
 import { createLogger } from './logger.js';
+import { createMetricsPublisher } from './metrics.js';
 import { createMessageRequestHandler, type MessageRequestHandler } from './process-request.js';
 import { createSecretStore } from './secrets/index.js';
 
@@ -15,6 +16,9 @@ const BROKEN_CONFIG_RETRY_AFTER_SECONDS = 300;
  */
 export function createRuntimeHandler(env: Record<string, string | undefined>): MessageRequestHandler {
   const parsed = parseConfig(env);
+  // Powertools' own variable (the stack sets it per stage); read here so that a stage with broken
+  // configuration still publishes its failures where the alarms look.
+  const metrics = createMetricsPublisher({ namespace: env.POWERTOOLS_METRICS_NAMESPACE });
   if (!parsed.ok) {
     const logger = createLogger('INFO');
     logger.error('invalid configuration', { problems: parsed.problems });
@@ -33,11 +37,12 @@ export function createRuntimeHandler(env: Record<string, string | undefined>): M
       secrets: { get: refuse, refresh: refuse },
       delivery: { deliver: refuse },
       logger,
+      metrics,
     });
   }
   const { config } = parsed;
   const logger = createLogger(config.logLevel);
   const secrets = createSecretStore({ config });
   const delivery = createDelivery({ config, secrets, logger });
-  return createMessageRequestHandler({ config, secrets, delivery, logger });
+  return createMessageRequestHandler({ config, secrets, delivery, logger, metrics });
 }

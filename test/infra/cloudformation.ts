@@ -1,7 +1,8 @@
 /**
- * Just enough CloudFormation to read a packaged template the way a deployment would: evaluate
- * its Conditions (osls writes the stage parameters in as literals) and resolve `Fn::If` and
- * `AWS::NoValue`, so tests assert on what would actually be deployed.
+ * Just enough CloudFormation to read a packaged template the way a deployment would: take each
+ * template Parameter at its default (osls writes the stage's params in as defaults), evaluate
+ * the Conditions, and resolve `Ref` to a Parameter, `Fn::If` and `AWS::NoValue`, so tests assert
+ * on what would actually be deployed.
  */
 
 export interface Resource {
@@ -12,6 +13,7 @@ export interface Resource {
 }
 
 export interface Template {
+  Parameters?: Record<string, { Type: string; Default?: string }>;
   Conditions?: Record<string, unknown>;
   Resources: Record<string, Resource>;
   Outputs?: Record<string, unknown>;
@@ -22,42 +24,53 @@ const NO_VALUE = Symbol('AWS::NoValue');
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Evaluates a condition expression built from literals; throws on anything it cannot decide. */
-function evaluate(expression: unknown, conditions: Record<string, unknown>): boolean {
+type Parameters = Record<string, string>;
+
+/** The value of a literal or of a `Ref` to a template Parameter; throws on anything else. */
+function literal(value: unknown, parameters: Parameters): string {
+  if (isObject(value) && typeof value.Ref === 'string' && value.Ref in parameters) {
+    return parameters[value.Ref] as string;
+  }
+  if (typeof value === 'object') throw new Error(`Fn::Equals on ${JSON.stringify(value)}`);
+  return String(value);
+}
+
+/** Evaluates a condition expression over literals and Parameters; throws on anything it cannot decide. */
+function evaluate(expression: unknown, conditions: Record<string, unknown>, parameters: Parameters): boolean {
   if (!isObject(expression)) throw new Error(`cannot evaluate condition ${JSON.stringify(expression)}`);
   const [[fn, args]] = Object.entries(expression) as [[string, unknown]];
-  if (fn === 'Condition') return evaluate(conditions[args as string], conditions);
+  const recurse = (e: unknown) => evaluate(e, conditions, parameters);
+  if (fn === 'Condition') return recurse(conditions[args as string]);
   if (!Array.isArray(args)) throw new Error(`cannot evaluate ${fn}`);
   switch (fn) {
     case 'Fn::Not':
-      return !evaluate(args[0], conditions);
+      return !recurse(args[0]);
     case 'Fn::And':
-      return args.every((arg) => evaluate(arg, conditions));
+      return args.every(recurse);
     case 'Fn::Or':
-      return args.some((arg) => evaluate(arg, conditions));
+      return args.some(recurse);
     case 'Fn::Equals':
-      if (args.some((arg) => typeof arg === 'object')) throw new Error('Fn::Equals on a non-literal');
-      return String(args[0]) === String(args[1]);
+      return literal(args[0], parameters) === literal(args[1], parameters);
     default:
       throw new Error(`cannot evaluate ${fn}`);
   }
 }
 
-function resolveValue(value: unknown, truth: Record<string, boolean>): unknown {
-  if (Array.isArray(value)) {
-    return value.map((item) => resolveValue(item, truth)).filter((item) => item !== NO_VALUE);
-  }
+function resolveValue(value: unknown, truth: Record<string, boolean>, parameters: Parameters): unknown {
+  const recurse = (item: unknown) => resolveValue(item, truth, parameters);
+  if (Array.isArray(value)) return value.map(recurse).filter((item) => item !== NO_VALUE);
   if (!isObject(value)) return value;
   if (value.Ref === 'AWS::NoValue') return NO_VALUE;
+  if (typeof value.Ref === 'string' && value.Ref in parameters) return parameters[value.Ref];
   const ifArgs = value['Fn::If'];
   if (Array.isArray(ifArgs)) {
     const [name, whenTrue, whenFalse] = ifArgs as [string, unknown, unknown];
     if (!(name in truth)) throw new Error(`unknown condition ${name}`);
-    return resolveValue(truth[name] ? whenTrue : whenFalse, truth);
+    return recurse(truth[name] ? whenTrue : whenFalse);
   }
   const resolved: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    const r = resolveValue(item, truth);
+    const r = recurse(item);
     if (r !== NO_VALUE) resolved[key] = r;
   }
   return resolved;
@@ -68,14 +81,20 @@ export function resolveTemplate(template: Template): {
   conditions: Record<string, boolean>;
   template: Template;
 } {
+  const parameters: Parameters = Object.fromEntries(
+    Object.entries(template.Parameters ?? {}).map(([name, parameter]) => [name, parameter.Default ?? '']),
+  );
   const expressions = template.Conditions ?? {};
   const conditions = Object.fromEntries(
-    Object.entries(expressions).map(([name, expression]) => [name, evaluate(expression, expressions)]),
+    Object.entries(expressions).map(([name, expression]) => [
+      name,
+      evaluate(expression, expressions, parameters),
+    ]),
   );
   const resources: Record<string, Resource> = {};
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Condition !== undefined && !conditions[resource.Condition]) continue;
-    resources[id] = resolveValue(resource, conditions) as Resource;
+    resources[id] = resolveValue(resource, conditions, parameters) as Resource;
   }
   return { conditions, template: { ...template, Resources: resources } };
 }

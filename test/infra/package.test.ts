@@ -1,10 +1,11 @@
 /**
  * Packages the stack with `osls package` (offline: no AWS account, no credentials) and checks
- * the generated CloudFormation template and function zips against ARCHITECTURE.md and issue 4:
- * routes → handlers that exist, least-privilege IAM, throttling, log retention, alarms,
- * runtime, no secrets in the environment, no test code in the bundles.
+ * the generated CloudFormation template and function zips against ARCHITECTURE.md and issues 4
+ * and 12: routes → handlers that exist, least privilege per function, throttling, access
+ * logging, log retention, alarms and dashboard, runtime, tags, no secrets in the environment,
+ * no test code in the bundles; and that cfn-lint finds no error in either template.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -14,6 +15,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -23,7 +25,14 @@ import { type Resource, resolveTemplate, resourcesOfType, type Template } from '
 import { listZipEntries } from './zip-entries.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:candu-destination-AbCdEf';
+const SECRET_NAME = 'candu-destination/test';
+/** The secret's ARN with the six characters Secrets Manager appends, in the stack's own account and region. */
+const SECRET_ARN_PATTERN = [
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
+  'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:',
+  SECRET_NAME,
+  '-??????',
+].join('');
 const KMS_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:candu-alarms';
 
@@ -36,6 +45,7 @@ const ROUTE_KEYS = [
   'GET /health',
 ];
 const MESSAGE_FUNCTIONS = ['SegmentLambdaFunction', 'RudderstackLambdaFunction', 'TrackingLambdaFunction'];
+const TAGS = { service: 'candu-destination', stage: 'test' };
 const FORBIDDEN_ENV = ['CANDU_API_KEY', 'INBOUND_TOKEN', 'SEGMENT_SHARED_SECRET', 'ALLOW_UNAUTHENTICATED'];
 
 interface Packaged {
@@ -47,7 +57,16 @@ interface Packaged {
 
 const work = mkdtempSync(join(tmpdir(), 'candu-package-'));
 /** What `osls package` reads from the repository. */
-const SERVICE_FILES = ['serverless.yml', 'package.json', 'tsconfig.json', 'infra', 'functions', 'lib'];
+const SERVICE_FILES = [
+  'serverless.yml',
+  'package.json',
+  'tsconfig.json',
+  'config',
+  'infra',
+  'tools',
+  'functions',
+  'lib',
+];
 
 /**
  * A copy of the service in its own folder. osls always works in `<service>/.serverless` (it
@@ -78,13 +97,16 @@ function offlineEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** Packages stage "test" with `params` as its committed config/stages/test.yml. */
 async function osPackage(name: string, params: Record<string, string>): Promise<Packaged> {
   const dir = join(work, name);
   const args = ['package', '--stage', 'test', '--package', dir];
-  for (const [key, value] of Object.entries(params)) args.push('--param', `${key}=${value}`);
+  const service = serviceCopy(name);
+  const stageFile = Object.entries(params).map(([key, value]) => `${key}: ${JSON.stringify(value)}\n`);
+  writeFileSync(join(service, 'config', 'stages', 'test.yml'), stageFile.join(''));
   try {
     await promisify(execFile)(join(root, 'node_modules', '.bin', 'osls'), args, {
-      cwd: serviceCopy(name),
+      cwd: service,
       env: offlineEnv(),
       timeout: 180_000,
     });
@@ -103,15 +125,17 @@ let tuned: Packaged;
 
 beforeAll(async () => {
   [base, tuned] = await Promise.all([
-    osPackage('base', { canduSecretArn: SECRET_ARN }),
+    osPackage('base', { canduSecretName: SECRET_NAME, kmsKeyArn: '', alarmTopicArn: '' }),
+    // Every option set. (queue.yml's options join this list when queued delivery lands.)
     osPackage('tuned', {
-      canduSecretArn: SECRET_ARN,
+      canduSecretName: SECRET_NAME,
       kmsKeyArn: KMS_KEY_ARN,
       reservedConcurrency: '5',
       alarmTopicArn: TOPIC_ARN,
       throttleRateLimit: '200',
       throttleBurstLimit: '400',
       logRetentionDays: '90',
+      rejectedMessagesThreshold: '25',
     }),
   ]);
 }, 240_000);
@@ -142,6 +166,12 @@ type Statement = Record<string, unknown>;
 function statements(template: Template): Statement[] {
   return propertiesOf(template, 'AWS::IAM::Role').flatMap((role) =>
     list(role.Policies).flatMap((policy) => list(at(policy, 'PolicyDocument', 'Statement')) as Statement[]),
+  );
+}
+/** The statements of the role `id`, as deployed. */
+function roleStatements(template: Template, id: string): Statement[] {
+  return list(resource(template, id).Properties.Policies).flatMap(
+    (policy) => list(at(policy, 'PolicyDocument', 'Statement')) as Statement[],
   );
 }
 const actionsOf = (statement: Statement | undefined): string[] => list(statement?.Action) as string[];
@@ -187,29 +217,35 @@ describe('osls package', () => {
     }
   });
 
-  it('runs every function on nodejs22.x, arm64, with the one role', () => {
+  it('runs every function on nodejs24.x, arm64; the message functions share a role, health has its own', () => {
     const fns = functions(base.template);
     expect(fns.map(([id]) => id).sort()).toEqual([...MESSAGE_FUNCTIONS, 'HealthLambdaFunction'].sort());
-    const roles = resourcesOfType(base.template, 'AWS::IAM::Role');
-    expect(roles).toHaveLength(1);
-    for (const [, lambda] of fns) {
-      expect(lambda.Properties.Runtime).toBe('nodejs22.x');
+    expect(
+      resourcesOfType(base.template, 'AWS::IAM::Role')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['HealthRole', 'MessageFunctionsRole']);
+    for (const [id, lambda] of fns) {
+      expect(lambda.Properties.Runtime, id).toBe('nodejs24.x');
       expect(lambda.Properties.Architectures).toEqual(['arm64']);
-      expect(lambda.Properties.Role).toEqual({ 'Fn::GetAtt': [roles[0]?.[0], 'Arn'] });
+      const role = id === 'HealthLambdaFunction' ? 'HealthRole' : 'MessageFunctionsRole';
+      expect(lambda.Properties.Role, id).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
     }
   });
 
-  it('carries no secret in any function environment; the secret is read by ARN', () => {
+  it('carries no secret in any function environment; only the message functions know the secret name', () => {
     for (const packaged of [base, tuned]) {
       for (const [id, lambda] of functions(packaged.template)) {
         const variables = at(lambda.Properties, 'Environment', 'Variables');
         for (const name of FORBIDDEN_ENV) expect(variables, `${id} ${name}`).not.toHaveProperty(name);
-        expect(at(variables, 'CANDU_SECRET_ID')).toBe(SECRET_ARN);
+        if (MESSAGE_FUNCTIONS.includes(id)) expect(at(variables, 'CANDU_SECRET_ID')).toBe(SECRET_NAME);
+        else expect(variables, id).not.toHaveProperty('CANDU_SECRET_ID');
+        expect(at(variables, 'POWERTOOLS_METRICS_NAMESPACE')).toBe('CanduDestination/test');
       }
     }
   });
 
-  it('grants Secrets Manager GetSecretValue on the configured secret only, and no KMS without kmsKeyArn', () => {
+  it('grants GetSecretValue on the one secret (its name and any suffix) to the message functions only, no KMS without kmsKeyArn', () => {
     expect(resourcesOfType(base.raw, 'AWS::IAM::Policy')).toEqual([]);
     expect(resourcesOfType(base.raw, 'AWS::IAM::ManagedPolicy')).toEqual([]);
     for (const role of propertiesOf(base.template, 'AWS::IAM::Role')) {
@@ -217,40 +253,56 @@ describe('osls package', () => {
       expect(role.PermissionsBoundary).toBeUndefined();
     }
     expect(base.conditions.HasKmsKey).toBe(false);
-    const all = statements(base.template);
-    for (const statement of all) {
+    for (const statement of statements(base.template)) {
       expect(statement.Effect).toBe('Allow');
       for (const action of actionsOf(statement)) expect(action).not.toContain('*');
       expect(statement.NotAction).toBeUndefined();
       expect(statement.NotResource).toBeUndefined();
     }
-    const secrets = all.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+    const messages = roleStatements(base.template, 'MessageFunctionsRole');
+    const secrets = messages.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
     expect(secrets).toHaveLength(1);
     expect(actionsOf(secrets[0])).toEqual(['secretsmanager:GetSecretValue']);
-    expect([secrets[0]?.Resource].flat()).toEqual([SECRET_ARN]);
-    expect(all.flatMap(actionsOf).filter((a) => a.startsWith('kms:'))).toEqual([]);
-    // Besides the secret: only writing to the functions' own log groups.
-    const others = all.filter((s) => s !== secrets[0]);
-    expect(others.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
-    const logGroups = resourcesOfType(base.template, 'AWS::Logs::LogGroup').map(([id]) => id);
-    for (const statement of others) {
-      expect([statement.Resource].flat()).toEqual(
-        expect.arrayContaining(logGroups.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }))),
-      );
-      expect([statement.Resource].flat()).toHaveLength(logGroups.length);
+    expect(secrets[0]?.Resource).toEqual({ 'Fn::Sub': SECRET_ARN_PATTERN });
+    expect(
+      statements(base.template)
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith('kms:')),
+    ).toEqual([]);
+    // Besides the secret: only writing to each function's own log groups.
+    const logs = (template: Template, role: string) =>
+      roleStatements(template, role).filter((s) => s !== secrets[0]);
+    const logStatements = logs(base.template, 'MessageFunctionsRole');
+    expect(logStatements.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(list(logStatements[0]?.Resource)).toEqual(
+      ['SegmentLogGroup', 'RudderstackLogGroup', 'TrackingLogGroup'].map((id) => ({
+        'Fn::GetAtt': [id, 'Arn'],
+      })),
+    );
+  });
+
+  it('gives health a role that may only write its own logs: no secretsmanager or kms action', () => {
+    for (const packaged of [base, tuned]) {
+      const health = roleStatements(packaged.template, 'HealthRole');
+      expect(health.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(list(health[0]?.Resource)).toEqual([{ 'Fn::GetAtt': ['HealthLogGroup', 'Arn'] }]);
     }
   });
 
-  it('adds kms:Decrypt on kmsKeyArn (via Secrets Manager only) when it is given', () => {
+  it('adds kms:Decrypt on kmsKeyArn, only via Secrets Manager and for the one secret, when it is given', () => {
     expect(tuned.conditions.HasKmsKey).toBe(true);
-    const all = statements(tuned.template);
+    expect(roleStatements(tuned.template, 'HealthRole').flatMap(actionsOf)).not.toContain('kms:Decrypt');
+    const all = roleStatements(tuned.template, 'MessageFunctionsRole');
     const kms = all.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
     expect(kms).toHaveLength(1);
     expect(actionsOf(kms[0])).toEqual(['kms:Decrypt']);
     expect([kms[0]?.Resource].flat()).toEqual([KMS_KEY_ARN]);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder
     const viaSecretsManager = { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' };
-    expect(kms[0]?.Condition).toEqual({ StringEquals: { 'kms:ViaService': viaSecretsManager } });
+    expect(kms[0]?.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': viaSecretsManager },
+      StringLike: { 'kms:EncryptionContext:SecretARN': { 'Fn::Sub': SECRET_ARN_PATTERN } },
+    });
     const secrets = all.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
     expect(secrets.flatMap(actionsOf)).toEqual(['secretsmanager:GetSecretValue']);
   });
@@ -268,14 +320,35 @@ describe('osls package', () => {
     expect(settings(tuned)).toEqual([200, 400]);
   });
 
-  it('keeps every function log group for logRetentionDays', () => {
+  it('logs every API request as one JSON line (request id, route, status, integration error, latency) to its own log group', () => {
+    const stage = resource(base.template, 'HttpApiStage').Properties;
+    expect(at(stage, 'AccessLogSettings', 'DestinationArn')).toEqual({
+      'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'],
+    });
+    const format = JSON.parse(String(at(stage, 'AccessLogSettings', 'Format'))) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      integrationError: '$context.integrationErrorMessage',
+      latencyMs: '$context.responseLatency',
+    });
+  });
+
+  it('keeps every function log group and the API access log for logRetentionDays', () => {
     for (const [packaged, days] of [
       [base, 30],
       [tuned, 90],
     ] as const) {
       const groups = resourcesOfType(packaged.template, 'AWS::Logs::LogGroup');
       expect(groups.map(([id]) => id).sort()).toEqual(
-        ['SegmentLogGroup', 'RudderstackLogGroup', 'TrackingLogGroup', 'HealthLogGroup'].sort(),
+        [
+          'SegmentLogGroup',
+          'RudderstackLogGroup',
+          'TrackingLogGroup',
+          'HealthLogGroup',
+          'HttpApiLogGroup',
+        ].sort(),
       );
       for (const [, group] of groups) expect(Number(group.Properties.RetentionInDays)).toBe(days);
     }
@@ -292,56 +365,147 @@ describe('osls package', () => {
     }
   });
 
-  describe('alarms', () => {
-    const source = readFileSync(join(root, 'lib', 'process-request.ts'), 'utf8');
-    const logged = (message: string) => expect(source).toContain(`'${message}'`);
+  it('tags the functions, the API, its stage and the roles with service and stage', () => {
+    const asPairs = (tags: unknown) =>
+      Array.isArray(tags) ? Object.fromEntries(tags.map((t) => [at(t, 'Key'), at(t, 'Value')])) : tags;
+    for (const id of [...MESSAGE_FUNCTIONS, 'HealthLambdaFunction', 'MessageFunctionsRole', 'HealthRole']) {
+      expect(asPairs(resource(base.template, id).Properties.Tags), id).toEqual(TAGS);
+    }
+    for (const id of ['HttpApi', 'HttpApiStage']) {
+      expect(resource(base.template, id).Properties.Tags, id).toEqual(TAGS);
+    }
+  });
+
+  describe('alarms and dashboard', () => {
+    const alarms = (packaged: Packaged) => propertiesOf(packaged.template, 'AWS::CloudWatch::Alarm');
+    const alarm = (packaged: Packaged, name: string) => {
+      const found = alarms(packaged).find((a) => a.AlarmName === `candu-destination-test-${name}`);
+      if (found === undefined) throw new Error(`no alarm ${name}`);
+      return found;
+    };
+    /** The metrics a metric-math alarm reads, as `namespace metric dimension=value`. */
+    const mathInputs = (props: Record<string, unknown>) =>
+      list(props.Metrics)
+        .filter((query) => at(query, 'MetricStat') !== undefined)
+        .map((query) => {
+          const metric = at(query, 'MetricStat', 'Metric');
+          const [dimension] = list(at(metric, 'Dimensions'));
+          return `${at(metric, 'Namespace')} ${at(metric, 'MetricName')} ${at(dimension, 'Name')}=${JSON.stringify(at(dimension, 'Value'))}`;
+        })
+        .sort();
+    const lambdaInputs = (metric: string) =>
+      MESSAGE_FUNCTIONS.map(
+        (id) => `AWS/Lambda ${metric} FunctionName=${JSON.stringify({ Ref: id })}`,
+      ).sort();
 
     it('alarms on API 5xx answers', () => {
-      const api = propertiesOf(base.template, 'AWS::CloudWatch::Alarm').find(
-        (alarm) => alarm.Namespace === 'AWS/ApiGateway',
-      );
-      expect(api).toMatchObject({
+      expect(alarm(base, 'api-5xx')).toMatchObject({
+        Namespace: 'AWS/ApiGateway',
         MetricName: '5xx',
         Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }],
         Statistic: 'Sum',
+        Threshold: 1,
       });
     });
 
-    it.each([
-      ['DeliveryFailures', ['request not delivered; the sender will retry']],
-      ['RejectedMessages', ['message rejected', 'message rejected by Candu']],
-    ])('counts %s from each message function log lines, and alarms on it', (metric, messages) => {
-      for (const message of messages) logged(message);
-      const filters = propertiesOf(base.template, 'AWS::Logs::MetricFilter').filter((filter) =>
-        list(filter.MetricTransformations).some((t) => at(t, 'MetricName') === metric),
-      );
-      expect(filters.map((filter) => at(filter, 'LogGroupName', 'Ref')).sort()).toEqual(
-        ['SegmentLogGroup', 'RudderstackLogGroup', 'TrackingLogGroup'].sort(),
-      );
-      const namespaces = new Set<unknown>();
-      for (const filter of filters) {
-        for (const message of messages) expect(filter.FilterPattern).toContain(`$.message = "${message}"`);
-        for (const t of list(filter.MetricTransformations)) namespaces.add(at(t, 'MetricNamespace'));
-      }
-      expect([...namespaces]).toEqual(['CanduDestination/test']);
-      const alarm = propertiesOf(base.template, 'AWS::CloudWatch::Alarm').find(
-        (a) => a.MetricName === metric,
-      );
-      expect(alarm).toMatchObject({ Namespace: 'CanduDestination/test', Statistic: 'Sum' });
+    it('alarms on the API 4xx rate (throttled or refused senders), not on a single 4xx', () => {
+      const rate = alarm(base, 'api-4xx-rate');
+      expect(mathInputs(rate)).toEqual([
+        'AWS/ApiGateway 4xx ApiId={"Ref":"HttpApi"}',
+        'AWS/ApiGateway Count ApiId={"Ref":"HttpApi"}',
+      ]);
+      expect(list(rate.Metrics).find((q) => at(q, 'ReturnData') === true)).toMatchObject({
+        Expression: 'IF(requests >= 20, 100 * clientErrors / requests, 0)',
+      });
+      expect(rate).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanThreshold' });
     });
 
+    it.each([
+      ['lambda-errors', 'Errors'],
+      ['lambda-throttles', 'Throttles'],
+    ])('alarm %s sums Lambda %s of every message function', (name, metric) => {
+      const props = alarm(base, name);
+      expect(mathInputs(props)).toEqual(lambdaInputs(metric));
+      expect(props).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    });
+
+    it.each([
+      ['delivery-failures', 'DeliveryFailures', 1, 1],
+      ['rejected-messages', 'Rejected', 10, 25],
+    ])(
+      'alarm %s reads the EMF metric %s over all routes, at its threshold',
+      (name, metric, threshold, tunedThreshold) => {
+        for (const [packaged, expected] of [
+          [base, threshold],
+          [tuned, tunedThreshold],
+        ] as const) {
+          const props = alarm(packaged, name);
+          expect(props).toMatchObject({
+            Namespace: 'CanduDestination/test',
+            MetricName: metric,
+            Dimensions: [{ Name: 'service', Value: 'candu-destination' }],
+            Statistic: 'Sum',
+          });
+          expect(Number(props.Threshold)).toBe(expected);
+        }
+      },
+    );
+
     it('notifies alarmTopicArn only when it is given', () => {
-      const alarms = (packaged: Packaged) => propertiesOf(packaged.template, 'AWS::CloudWatch::Alarm');
-      expect(alarms(base)).toHaveLength(3);
-      for (const alarm of alarms(base)) {
-        expect(alarm.AlarmActions).toBeUndefined();
-        expect(alarm.OKActions).toBeUndefined();
+      expect(alarms(base)).toHaveLength(6);
+      for (const props of alarms(base)) {
+        expect(props.AlarmActions).toBeUndefined();
+        expect(props.OKActions).toBeUndefined();
       }
-      for (const alarm of alarms(tuned)) {
-        expect(alarm.AlarmActions).toEqual([TOPIC_ARN]);
-        expect(alarm.OKActions).toEqual([TOPIC_ARN]);
+      expect(alarms(tuned)).toHaveLength(6);
+      for (const props of alarms(tuned)) {
+        expect(props.AlarmActions).toEqual([TOPIC_ARN]);
+        expect(props.OKActions).toEqual([TOPIC_ARN]);
       }
     });
+
+    it('has a dashboard: messages per route, API 4xx/5xx, Lambda errors, throttles and duration', () => {
+      const dashboards = propertiesOf(base.template, 'AWS::CloudWatch::Dashboard');
+      expect(dashboards).toHaveLength(1);
+      const body = String(at(dashboards[0], 'DashboardBody', 'Fn::Sub'));
+      const { widgets } = JSON.parse(body) as { widgets: { properties: { metrics?: unknown[][] } }[] };
+      const metrics = JSON.stringify(widgets.flatMap((widget) => widget.properties.metrics ?? []));
+      for (const name of ['Delivered', 'Skipped', 'Rejected', 'Retries']) {
+        expect(metrics).toContain(`{CanduDestination/test,service,route} MetricName=\\"${name}\\"`);
+      }
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder
+      expect(metrics).toContain('["AWS/ApiGateway","Count","ApiId","${HttpApi}"]');
+      for (const name of ['4xx', '5xx']) expect(metrics).toContain(`[".","${name}",".","."]`);
+      for (const name of ['Errors', 'Throttles', 'Duration']) {
+        for (const id of MESSAGE_FUNCTIONS) {
+          expect(metrics).toContain(`["AWS/Lambda","${name}","FunctionName","\${${id}}"]`);
+        }
+      }
+    });
+  });
+
+  describe('cfn-lint', () => {
+    const cfnLint = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
+    const available = cfnLint.status === 0;
+    if (!available && !process.env.CI)
+      console.log('cfn-lint is not on PATH: skipping the template lint (CI runs it)');
+
+    it.skipIf(!available && !process.env.CI).each([['base'], ['tuned']])(
+      'finds no error in the %s template',
+      (name) => {
+        const packaged = name === 'base' ? base : tuned;
+        const template = join(packaged.dir, 'cloudformation-template-update-stack.json');
+        const run = spawnSync('cfn-lint', ['--format', 'json', template], { encoding: 'utf8' });
+        expect(run.error, 'cfn-lint runs (it must be on PATH in CI)').toBeUndefined();
+        const findings = JSON.parse(run.stdout || '[]') as {
+          Level: string;
+          Rule: { Id: string };
+          Message: string;
+        }[];
+        const errors = findings.filter((finding) => finding.Level === 'Error');
+        expect(errors.map((e) => `${e.Rule.Id} ${e.Message}`)).toEqual([]);
+      },
+    );
   });
 
   it('zips only the bundled handler: no test code, fixtures or sources', () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { answerFailuresLikeApiGateway, apiGatewayErrorResponse } from '../../infra/offline-lambda-errors.js';
+import {
+  answerFailuresLikeApiGateway,
+  apiGatewayErrorResponse,
+} from '../../tools/offline/offline-lambda-errors.js';
 
 class LambdaTimeoutError extends Error {}
 

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalServer, startLocalServer } from '../support/local-server.js';
+
+// One request through `npm start` prints the EMF line CloudWatch would turn into metrics
+// (lib/metrics.ts): the same numbers as the summary log line, per route and over all routes.
+
+let server: LocalServer;
+
+beforeAll(async () => {
+  server = await startLocalServer({});
+}, 90_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** The EMF lines printed so far. */
+const emfLines = () =>
+  server
+    .output()
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('{"_aws"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('npm start metrics', () => {
+  it('prints one EMF line per request with the request summary as metrics', async () => {
+    const body = JSON.stringify([
+      { type: 'identify', userId: 'u1', messageId: 'm1', traits: { plan: 'pro' } },
+      { type: 'alias', userId: 'u1', previousId: 'a1', messageId: 'm2' },
+      { type: 'track', userId: 'u1', messageId: 'm3' },
+    ]);
+    const response = await fetch(`${server.url}/v1/rudderstack`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(response.status).toBe(200);
+    // The line is written before the answer; the output pipe may deliver it a moment later.
+    for (let waited = 0; emfLines().length === 0 && waited < 5_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const lines = emfLines();
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(line).toMatchObject({
+      _aws: {
+        CloudWatchMetrics: [
+          { Namespace: 'CanduDestination/local', Dimensions: [['service', 'route'], ['service']] },
+        ],
+      },
+      service: 'candu-destination',
+      route: 'POST /v1/rudderstack',
+      status: '200',
+      Received: 3,
+      Delivered: 1,
+      Queued: 0,
+      Skipped: 1,
+      Rejected: 1,
+      CanduRequests: 1,
+      Retries: 0,
+      DeliveryFailures: 0,
+      Duration: expect.any(Number),
+    });
+    const cloudWatch = line?._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } | undefined;
+    const names = cloudWatch?.CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name) ?? [];
+    expect(names.sort()).toEqual(
+      [
+        'CanduRequests',
+        'DeliveryFailures',
+        'Delivered',
+        'Duration',
+        'Queued',
+        'Received',
+        'Rejected',
+        'Retries',
+        'Skipped',
+      ].sort(),
+    );
+  });
+});
