@@ -20,8 +20,12 @@ export interface WorkerDeliveryResult {
   /** Events Candu refused on their own: logged and counted, never retried. */
   rejected: { index: number; messageId?: string; reason: string }[];
   failure?: Error;
-  /** Indexes of the items neither delivered nor rejected: their SQS messages are retried. */
-  undelivered: number[];
+  /**
+   * Indexes of the items neither delivered nor rejected: their SQS messages are retried. When
+   * absent (a delivery that does not report it), a result with `failure` retries every record
+   * holding an event Candu did not reject.
+   */
+  undelivered?: number[];
   canduRequests: number;
   retries: number;
 }
@@ -127,7 +131,7 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
         reason: rejection.reason,
       });
     }
-    let undelivered = result.undelivered;
+    let undelivered = result.undelivered ?? [];
     if (result.delivered + result.rejected.length + undelivered.length < batch.items.length) {
       // A result that does not account for every event cannot say which landed: retrying them
       // all may deliver some twice, but loses none.
