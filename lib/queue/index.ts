@@ -19,6 +19,7 @@ export {
   MAX_BATCH_ENTRIES,
   MAX_ENTRY_ATTEMPTS,
   MAX_MESSAGE_BYTES,
+  MESSAGE_TARGET_BYTES,
   type QueueWriteOptions,
   type QueueWriteResult,
   type QueueWriter,

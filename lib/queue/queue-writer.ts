@@ -12,11 +12,18 @@ import { ENVELOPE_BYTES, messageBody, serializeQueuedEvent } from './queue-messa
 /**
  * The largest message body written, in bytes. 256 KiB is SQS's classic limit for one message
  * and for the sum of a `SendMessageBatch`; queues have accepted up to 1 MiB since 2025, but
- * 256 KiB holds everywhere (older queues, other regions' defaults, local SQS servers), keeps
- * a worker batch of many records well under Lambda's 6 MB invocation payload, and already
- * packs four 64 KiB events (`MAX_EVENT_BYTES`) or thousands of small ones.
+ * 256 KiB holds everywhere (older queues, other regions' defaults, local SQS servers) and
+ * carries any event the ingest accepts at the default `MAX_EVENT_BYTES` (64 KiB).
  */
 export const MAX_MESSAGE_BYTES = 256 * 1_024;
+/**
+ * Events are packed into a message until it would pass this size; only a single event larger
+ * than it gets a message of its own, up to `MAX_MESSAGE_BYTES`. 64 KiB is SQS's billing unit
+ * (each 64 KiB of a request is charged as one request, so smaller messages cost nothing more
+ * per event), and it bounds what one failed event makes the worker retry: its whole message,
+ * a few hundred small events rather than a thousand.
+ */
+export const MESSAGE_TARGET_BYTES = 64 * 1_024;
 /** The most bytes of message bodies in one `SendMessageBatch` (SQS's classic batch limit). */
 export const MAX_BATCH_BYTES = 256 * 1_024;
 /** The most entries in one `SendMessageBatch` (SQS's limit). */
@@ -58,7 +65,8 @@ export interface QueueWriteResult {
 
 export interface QueueWriter {
   /**
-   * Packs `items` several to a message (each message at most `MAX_MESSAGE_BYTES`) and writes
+   * Packs `items` several to a message (up to `MESSAGE_TARGET_BYTES`; one larger event alone,
+   * up to `MAX_MESSAGE_BYTES`) and writes
    * them with `SendMessageBatch` (at most 10 entries and `MAX_BATCH_BYTES` per call,
    * `WRITE_CONCURRENCY` calls in flight), re-sending entries SQS reports as failed up to
    * `MAX_ENTRY_ATTEMPTS` times. An event too large for a message on its own is rejected.
@@ -146,7 +154,7 @@ class QueueWrite {
         continue;
       }
       // The comma before every event but the first.
-      if (events.length > 0 && bytes + 1 + size > MAX_MESSAGE_BYTES) {
+      if (events.length > 0 && bytes + 1 + size > MESSAGE_TARGET_BYTES) {
         await addMessage({ body: messageBody(events), events: events.length });
         events = [];
         bytes = ENVELOPE_BYTES;
@@ -191,6 +199,7 @@ class QueueWrite {
       if (this.failure !== undefined) return;
       const remaining = this.options.deadlineAt - ctx.now();
       if (remaining <= 0) throw new QueueWriteProblem('queue write deadline reached');
+      this.options.signal?.throwIfAborted();
       const signals = [AbortSignal.timeout(remaining)];
       if (this.options.signal !== undefined) signals.push(this.options.signal);
       const entries: SendMessageBatchRequestEntry[] = pending.map(({ id, message }) => ({
