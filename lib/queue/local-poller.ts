@@ -83,27 +83,37 @@ export function createLocalQueuePoller(deps: LocalQueuePollerDeps): LocalQueuePo
     return queueArn;
   }
 
+  /**
+   * Receives until `batchSize` records are gathered, or a receive comes back short once the
+   * batching window (from the first record) has passed; with a window, waits for more records
+   * until it ends.
+   */
   async function gather(signal: AbortSignal): Promise<Message[]> {
     const messages: Message[] = [];
     let windowEnds = Number.POSITIVE_INFINITY;
     while (messages.length < batchSize && !signal.aborted) {
+      const requested = Math.min(SQS_BATCH_LIMIT, batchSize - messages.length);
       const output = await client.send(
         new ReceiveMessageCommand({
           QueueUrl: queueUrl,
-          MaxNumberOfMessages: Math.min(SQS_BATCH_LIMIT, batchSize - messages.length),
+          MaxNumberOfMessages: requested,
           WaitTimeSeconds: messages.length === 0 ? waitSeconds : 0,
           MessageSystemAttributeNames: ['All'],
         }),
         { abortSignal: signal },
       );
       const received = output.Messages ?? [];
-      if (messages.length === 0 && received.length > 0) windowEnds = Date.now() + batchingWindowMs;
+      if (messages.length === 0) {
+        if (received.length === 0) break;
+        windowEnds = Date.now() + batchingWindowMs;
+      }
       messages.push(...received);
-      if (messages.length === 0) break;
-      if (Date.now() >= windowEnds) break;
-      if (received.length === 0) {
-        if (batchingWindowMs <= 0) break;
+      const windowOver = Date.now() >= windowEnds;
+      if (received.length < requested) {
+        if (windowOver) break;
         await new Promise((resolve) => setTimeout(resolve, Math.min(50, windowEnds - Date.now())));
+      } else if (windowOver && batchingWindowMs > 0) {
+        break;
       }
     }
     return messages;
