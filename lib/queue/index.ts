@@ -42,4 +42,4 @@ export {
   type WorkerDelivery,
   type WorkerDeliveryResult,
 } from './worker.js';
-export { createWorkerRuntime } from './worker-runtime.js';
+export { createWorkerRuntime, type WorkerRuntimeOverrides } from './worker-runtime.js';

@@ -5,6 +5,14 @@ import { createLogger } from '../logger.js';
 import { createSecretStore } from '../secrets/index.js';
 import { createQueueWorker, type QueueWorker } from './worker.js';
 
+/** What a caller other than Lambda (`npm start`, tests) may replace. */
+export interface WorkerRuntimeOverrides {
+  /** The SQS client for visibility changes; built from the SDK's defaults when absent. */
+  client?: SQSClient;
+  /** Where log lines go; stdout when absent. */
+  write?: (line: string) => void;
+}
+
 /**
  * Wires the queue worker from `env`, once per cold start: the same configuration, secret store
  * and delivery (one retry policy) as the ingest functions. With invalid configuration it logs
@@ -26,8 +34,8 @@ export function createWorkerRuntime(
     };
   }
   const { config } = parsed;
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, overrides.write);
   const secrets = createSecretStore({ config });
   const delivery = createDelivery({ config, secrets, logger });
-  return createQueueWorker({ config, delivery, logger, client: client ?? new SQSClient({}) });
+  return createQueueWorker({ config, delivery, logger, client: overrides.client ?? new SQSClient({}) });
 }

@@ -20,6 +20,7 @@ import {
 } from '../../lib/queue/index.js';
 import { createSecretStore } from '../../lib/secrets/index.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { useFakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { type SqsFake, startSqsFake } from '../support/sqs-fake.js';
 
 const START = Date.UTC(2026, 0, 5, 9, 0, 0);
@@ -235,5 +236,73 @@ describe('queued delivery over the real SDK', () => {
         .sort(),
     );
     expect(sqs.counts('candu-queue')).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('runs continuously until stopped: batches gathered in the window, each batch coalesced', async () => {
+    const sqs = await startSqsFake();
+    const candu = await startCanduStandIn({ acceptedKey: KEY });
+    stops.push(
+      () => sqs.close(),
+      () => candu.close(),
+    );
+    const { url } = sqs.createQueue('live', { deadLetter: { queueName: 'live-dlq', maxReceiveCount: 5 } });
+    const parsed = parseConfig({ CANDU_API_URL: candu.url, CANDU_API_KEY: KEY, QUEUE_URL: url });
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    const { config } = parsed;
+    const client = new SQSClient({
+      endpoint: sqs.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' },
+    });
+    const logger = createLogger('ERROR', () => {});
+    const delivery = createDelivery({ config, secrets: createSecretStore({ config }), logger });
+    const worker = createQueueWorker({ config, delivery, logger, client });
+    const poller = createLocalQueuePoller({
+      client,
+      queueUrl: url,
+      worker,
+      logger,
+      batchSize: 100,
+      batchingWindowMs: 500,
+    });
+    const writer = createQueueWriter({ queueUrl: url, client, logger });
+    // queued before the poller starts, so the first batch finds them all
+    for (const item of items('live', 60))
+      await writer.write([{ ...item, index: 0 }], { deadlineAt: Date.now() + 10_000 });
+    poller.start();
+    for (let i = 0; i < 200 && candu.acceptedEvents().length < 60; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await poller.stop();
+
+    expect(
+      candu
+        .acceptedEvents()
+        .map((event) => String(event.messageId))
+        .sort(),
+    ).toEqual(
+      items('live', 60)
+        .map((item) => item.messageId)
+        .sort(),
+    );
+    expect(candu.requests).toHaveLength(1);
+    expect(sqs.counts('live')).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('the writer and the worker build their SQS client from the environment, as a deployed function does', async () => {
+    const sqs = await startSqsFake();
+    stops.push(() => sqs.close());
+    const { url } = sqs.createQueue('from-env');
+    const restore = useFakeAwsEnvironment('http://127.0.0.1:9');
+    process.env.AWS_ENDPOINT_URL_SQS = sqs.endpoint;
+    stops.push(async () => {
+      delete process.env.AWS_ENDPOINT_URL_SQS;
+      restore();
+    });
+    const logger = createLogger('ERROR', () => {});
+    const writer = createQueueWriter({ queueUrl: url, logger });
+    expect((await writer.write(items('env', 3), { deadlineAt: Date.now() + 10_000 })).queued).toBe(3);
+    expect(
+      sqs.log.filter((call) => call.operation === 'SendMessageBatch' && call.error === undefined),
+    ).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import { createDelivery, type DeliveryItem } from '../../lib/delivery/index.js';
 import { createLogger } from '../../lib/logger.js';
 import {
   createQueueWorker,
+  createWorkerRuntime,
   messageBody,
   type QueueWorkerDeps,
   serializeQueuedEvent,
@@ -314,5 +315,18 @@ describe('queue worker', () => {
     await worker({ Records: [record('r1', ['a'])] }, { getRemainingTimeInMillis: () => 60_000 });
     await worker({ Records: [record('r1', ['a'])] }, { getRemainingTimeInMillis: () => 3_000 });
     expect(calls.map((call) => call.deadlineAt - NOW)).toEqual([4_000, 1_000]);
+  });
+});
+
+describe('worker runtime', () => {
+  it('with invalid configuration keeps every record in the queue instead of dropping or crashing', async () => {
+    const writes: string[] = [];
+    const worker = createWorkerRuntime(
+      { CANDU_BATCH_SIZE: 'lots', QUEUE_URL: QUEUE_URL },
+      { write: (line) => writes.push(line) },
+    );
+    const response = await worker({ Records: [record('r1', ['a']), record('r2', ['b'])] });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }, { itemIdentifier: 'r2' }]);
+    expect(writes.join('')).toContain('CANDU_BATCH_SIZE must be an integer');
   });
 });
