@@ -22,11 +22,11 @@ export interface WorkerRuntimeOverrides {
  */
 export function createWorkerRuntime(
   env: Record<string, string | undefined>,
-  client?: SQSClient,
+  overrides: WorkerRuntimeOverrides = {},
 ): QueueWorker {
   const parsed = parseConfig(env);
   if (!parsed.ok) {
-    const logger = createLogger('INFO');
+    const logger = createLogger('INFO', overrides.write);
     logger.error('invalid configuration', { problems: parsed.problems });
     return async (event) => {
       logger.error('queue batch not delivered: invalid configuration', { records: event.Records.length });
