@@ -63,68 +63,47 @@ export interface LocalQueuePoller {
  * (`MaximumConcurrency` 1). Retry spacing comes from the worker's visibility changes.
  */
 export function createLocalQueuePoller(deps: LocalQueuePollerDeps): LocalQueuePoller {
-  const { client, queueUrl, worker, logger } = deps;
-  const batchSize = deps.batchSize ?? 100;
-  const batchingWindowMs = deps.batchingWindowMs ?? 1_000;
-  const waitSeconds = deps.waitSeconds ?? 1;
-  const invocationTimeoutMs = deps.invocationTimeoutMs ?? 30_000;
-  const region = deps.region ?? 'us-east-1';
-  let queueArn: string | undefined;
-  let running: Promise<void> | undefined;
-  let stopping = new AbortController();
+  return new QueuePolling(deps);
+}
 
-  async function arn(): Promise<string> {
-    if (queueArn === undefined) {
-      const output = await client.send(
-        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-      );
-      queueArn = output.Attributes?.QueueArn ?? queueUrl;
-    }
-    return queueArn;
+/** The state of one poller: its settings, the queue's ARN once known, the loop while it runs. */
+class QueuePolling implements LocalQueuePoller {
+  private readonly batchSize: number;
+  private readonly batchingWindowMs: number;
+  private readonly waitSeconds: number;
+  private readonly invocationTimeoutMs: number;
+  private queueArn: string | undefined;
+  private running: Promise<void> | undefined;
+  private stopping = new AbortController();
+
+  constructor(private readonly deps: LocalQueuePollerDeps) {
+    this.batchSize = deps.batchSize ?? 100;
+    this.batchingWindowMs = deps.batchingWindowMs ?? 1_000;
+    this.waitSeconds = deps.waitSeconds ?? 1;
+    this.invocationTimeoutMs = deps.invocationTimeoutMs ?? 30_000;
   }
 
-  /**
-   * Receives until `batchSize` records are gathered, or a receive comes back short once the
-   * batching window (from the first record) has passed; with a window, waits for more records
-   * until it ends.
-   */
-  async function gather(signal: AbortSignal): Promise<Message[]> {
-    const messages: Message[] = [];
-    let windowEnds = Number.POSITIVE_INFINITY;
-    while (messages.length < batchSize && !signal.aborted) {
-      const requested = Math.min(SQS_BATCH_LIMIT, batchSize - messages.length);
-      const output = await client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: requested,
-          WaitTimeSeconds: messages.length === 0 ? waitSeconds : 0,
-          MessageSystemAttributeNames: ['All'],
-        }),
-        { abortSignal: signal },
-      );
-      const received = output.Messages ?? [];
-      if (messages.length === 0) {
-        if (received.length === 0) break;
-        windowEnds = Date.now() + batchingWindowMs;
-      }
-      messages.push(...received);
-      const windowOver = Date.now() >= windowEnds;
-      if (received.length < requested) {
-        if (windowOver) break;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(50, windowEnds - Date.now())));
-      } else if (windowOver && batchingWindowMs > 0) {
-        break;
-      }
-    }
-    return messages;
+  start(): void {
+    if (this.running !== undefined) return;
+    this.stopping = new AbortController();
+    this.running = this.loop(this.stopping.signal);
   }
 
-  async function pollOnce(signal: AbortSignal = new AbortController().signal): Promise<PollResult> {
-    const messages = await gather(signal);
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running;
+    this.running = undefined;
+  }
+
+  async pollOnce(signal: AbortSignal = new AbortController().signal): Promise<PollResult> {
+    const { client, queueUrl, worker, logger } = this.deps;
+    const messages = await this.gather(signal);
     if (messages.length === 0) return { records: 0, failed: 0, deleted: 0 };
-    const eventSourceARN = await arn();
-    const records = messages.map((message) => toRecord(message, eventSourceARN, region));
-    const deadline = Date.now() + invocationTimeoutMs;
+    const eventSourceARN = await this.arn();
+    const records = messages.map((message) =>
+      toRecord(message, eventSourceARN, this.deps.region ?? 'us-east-1'),
+    );
+    const deadline = Date.now() + this.invocationTimeoutMs;
     let failedIds: Set<string>;
     try {
       const response = await worker(
@@ -149,31 +128,65 @@ export function createLocalQueuePoller(deps: LocalQueuePollerDeps): LocalQueuePo
     return { records: records.length, failed: records.length - done.length, deleted: done.length };
   }
 
-  async function loop(signal: AbortSignal): Promise<void> {
+  private async loop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        await pollOnce(signal);
+        await this.pollOnce(signal);
       } catch (error) {
         if (signal.aborted) return;
-        logger.warn('local queue: poll failed; retrying', { error: describeError(error) });
+        this.deps.logger.warn('local queue: poll failed; retrying', { error: describeError(error) });
         await new Promise((resolve) => setTimeout(resolve, POLL_ERROR_PAUSE_MS));
       }
     }
   }
 
-  return {
-    pollOnce: () => pollOnce(),
-    start: () => {
-      if (running !== undefined) return;
-      stopping = new AbortController();
-      running = loop(stopping.signal);
-    },
-    stop: async () => {
-      stopping.abort();
-      await running;
-      running = undefined;
-    },
-  };
+  private async arn(): Promise<string> {
+    if (this.queueArn === undefined) {
+      const { client, queueUrl } = this.deps;
+      const output = await client.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+      );
+      this.queueArn = output.Attributes?.QueueArn ?? queueUrl;
+    }
+    return this.queueArn;
+  }
+
+  /**
+   * Receives until `batchSize` records are gathered, or a receive comes back short once the
+   * batching window (from the first record) has passed; with a window, waits for more records
+   * until it ends.
+   */
+  private async gather(signal: AbortSignal): Promise<Message[]> {
+    const { client, queueUrl } = this.deps;
+    const messages: Message[] = [];
+    let windowEnds = Number.POSITIVE_INFINITY;
+    while (messages.length < this.batchSize && !signal.aborted) {
+      const requested = Math.min(SQS_BATCH_LIMIT, this.batchSize - messages.length);
+      const output = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: requested,
+          WaitTimeSeconds: messages.length === 0 ? this.waitSeconds : 0,
+          MessageSystemAttributeNames: ['All'],
+        }),
+        { abortSignal: signal },
+      );
+      const received = output.Messages ?? [];
+      if (messages.length === 0) {
+        if (received.length === 0) break;
+        windowEnds = Date.now() + this.batchingWindowMs;
+      }
+      messages.push(...received);
+      const windowOver = Date.now() >= windowEnds;
+      if (received.length < requested) {
+        if (windowOver) break;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50, windowEnds - Date.now())));
+      } else if (windowOver && this.batchingWindowMs > 0) {
+        break;
+      }
+    }
+    return messages;
+  }
 }
 
 /** An SQS message as Lambda's event source hands it to the function. */

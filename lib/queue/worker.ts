@@ -80,20 +80,25 @@ interface MergedBatch {
  * reports every readable record as failed.
  */
 export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
-  const { config, delivery, logger } = deps;
+  const { config, logger } = deps;
   const now = deps.now ?? Date.now;
   let client = deps.client;
-  const sqs = () => {
-    client ??= new SQSClient({});
-    return client;
+  const parts: WorkerParts = {
+    config,
+    delivery: deps.delivery,
+    logger,
+    sqs: () => {
+      client ??= new SQSClient({});
+      return client;
+    },
   };
 
   return async (event, context) => {
     const started = now();
     const batch = mergeBatch(event.Records, logger);
-    const outcome = await deliverBatch(batch, deadline(started, context));
+    const outcome = await deliverBatch(parts, batch, deadline(config, started, context));
     const failed = failedRecords(batch, outcome.undelivered);
-    await spaceRetries(failed);
+    await spaceRetries(parts, failed);
     logger.info('queue batch', {
       requestId: context?.awsRequestId,
       records: batch.records.length,
@@ -109,102 +114,118 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
     });
     return { batchItemFailures: failed.map((record) => ({ itemIdentifier: record.messageId })) };
   };
+}
 
-  async function deliverBatch(batch: MergedBatch, deadlineAt: number) {
-    const none = { delivered: 0, rejected: 0, undelivered: [] as number[], canduRequests: 0, retries: 0 };
-    if (batch.items.length === 0) return none;
-    let result: WorkerDeliveryResult;
-    try {
-      result = await delivery.deliver(batch.items, { deadlineAt });
-    } catch (error) {
-      logger.error('queue batch: delivery threw; every record will be retried', {
-        error: describeError(error),
-      });
-      return { ...none, undelivered: batch.items.map((_, index) => index) };
-    }
-    for (const rejection of result.rejected) {
-      const owners = batch.owners[rejection.index] ?? [];
-      logger.warn('event rejected by Candu', {
-        messageId: rejection.messageId,
-        sqsMessageIds: owners.map((record) => record.messageId),
-        index: batch.senderIndexes[rejection.index],
-        reason: rejection.reason,
-      });
-    }
-    let undelivered = result.undelivered ?? [];
-    if (result.delivered + result.rejected.length + undelivered.length < batch.items.length) {
-      // A result that does not account for every event cannot say which landed: retrying them
-      // all may deliver some twice, but loses none.
-      logger.error('queue batch: the delivery result does not account for every event; retrying all', {
-        events: batch.items.length,
-        delivered: result.delivered,
-      });
-      const refused = new Set(result.rejected.map((rejection) => rejection.index));
-      undelivered = batch.items.map((_, index) => index).filter((index) => !refused.has(index));
-    }
-    if (result.failure !== undefined) {
-      logger.warn('queue batch: some events did not land; their records will be retried', {
-        problem: result.failure.message,
-        undelivered: undelivered.length,
-      });
-    }
-    return {
-      delivered: result.delivered,
-      rejected: result.rejected.length,
-      undelivered,
-      canduRequests: result.canduRequests,
-      retries: result.retries,
-    };
+/** What the worker's steps share. */
+interface WorkerParts {
+  config: QueueWorkerDeps['config'];
+  delivery: WorkerDelivery;
+  logger: Logger;
+  sqs: () => SQSClient;
+}
+
+/** Delivers the batch's events and logs what Candu refused; never throws. */
+async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: number) {
+  const { delivery, logger } = parts;
+  const none = { delivered: 0, rejected: 0, undelivered: [] as number[], canduRequests: 0, retries: 0 };
+  if (batch.items.length === 0) return none;
+  let result: WorkerDeliveryResult;
+  try {
+    result = await delivery.deliver(batch.items, { deadlineAt });
+  } catch (error) {
+    logger.error('queue batch: delivery threw; every record will be retried', {
+      error: describeError(error),
+    });
+    return { ...none, undelivered: batch.items.map((_, index) => index) };
   }
+  for (const rejection of result.rejected) {
+    const owners = batch.owners[rejection.index] ?? [];
+    logger.warn('event rejected by Candu', {
+      messageId: rejection.messageId,
+      sqsMessageIds: owners.map((record) => record.messageId),
+      index: batch.senderIndexes[rejection.index],
+      reason: rejection.reason,
+    });
+  }
+  let undelivered = result.undelivered ?? [];
+  if (result.delivered + result.rejected.length + undelivered.length < batch.items.length) {
+    // A result that does not account for every event cannot say which landed: retrying them
+    // all may deliver some twice, but loses none.
+    logger.error('queue batch: the delivery result does not account for every event; retrying all', {
+      events: batch.items.length,
+      delivered: result.delivered,
+    });
+    const refused = new Set(result.rejected.map((rejection) => rejection.index));
+    undelivered = batch.items.map((_, index) => index).filter((index) => !refused.has(index));
+  }
+  if (result.failure !== undefined) {
+    logger.warn('queue batch: some events did not land; their records will be retried', {
+      problem: result.failure.message,
+      undelivered: undelivered.length,
+    });
+  }
+  return {
+    delivered: result.delivered,
+    rejected: result.rejected.length,
+    undelivered,
+    canduRequests: result.canduRequests,
+    retries: result.retries,
+  };
+}
 
-  /** Hides each failed record for its retry delay; on failure it reappears after the queue's own visibility timeout. */
-  async function spaceRetries(failed: readonly SQSRecord[]): Promise<void> {
-    if (failed.length === 0) return;
-    const queueUrl = config.queueUrl;
-    if (queueUrl === undefined) {
-      logger.warn('QUEUE_URL is not set: failed records are retried after the queue visibility timeout');
-      return;
-    }
-    for (let start = 0; start < failed.length; start += VISIBILITY_BATCH_ENTRIES) {
-      const entries = failed.slice(start, start + VISIBILITY_BATCH_ENTRIES).map((record, i) => ({
-        Id: `r${start + i}`,
-        ReceiptHandle: record.receiptHandle,
-        VisibilityTimeout: retryDelaySeconds(
-          Number(record.attributes?.ApproximateReceiveCount),
-          config.queueRetryBaseSeconds,
-          config.queueRetryMaxSeconds,
-        ),
-      }));
-      try {
-        const output = await sqs().send(
-          new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
-          {
-            abortSignal: AbortSignal.timeout(WORKER_RESERVE_MS),
-          },
-        );
-        if ((output.Failed ?? []).length > 0) {
-          logger.warn('queue batch: retry spacing not set for some records', {
-            records: output.Failed?.length,
-            codes: [...new Set(output.Failed?.map((entry) => entry.Code ?? 'unknown'))],
-          });
-        }
-      } catch (error) {
-        logger.warn('queue batch: retry spacing not set', {
-          records: entries.length,
-          error: describeError(error),
+/** Hides each failed record for its retry delay; on failure it reappears after the queue's own visibility timeout. */
+async function spaceRetries(parts: WorkerParts, failed: readonly SQSRecord[]): Promise<void> {
+  const { config, logger, sqs } = parts;
+  if (failed.length === 0) return;
+  const queueUrl = config.queueUrl;
+  if (queueUrl === undefined) {
+    logger.warn('QUEUE_URL is not set: failed records are retried after the queue visibility timeout');
+    return;
+  }
+  for (let start = 0; start < failed.length; start += VISIBILITY_BATCH_ENTRIES) {
+    const entries = failed.slice(start, start + VISIBILITY_BATCH_ENTRIES).map((record, i) => ({
+      Id: `r${start + i}`,
+      ReceiptHandle: record.receiptHandle,
+      VisibilityTimeout: retryDelaySeconds(
+        Number(record.attributes?.ApproximateReceiveCount),
+        config.queueRetryBaseSeconds,
+        config.queueRetryMaxSeconds,
+      ),
+    }));
+    try {
+      const output = await sqs().send(
+        new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
+        {
+          abortSignal: AbortSignal.timeout(WORKER_RESERVE_MS),
+        },
+      );
+      if ((output.Failed ?? []).length > 0) {
+        logger.warn('queue batch: retry spacing not set for some records', {
+          records: output.Failed?.length,
+          codes: [...new Set(output.Failed?.map((entry) => entry.Code ?? 'unknown'))],
         });
       }
+    } catch (error) {
+      logger.warn('queue batch: retry spacing not set', {
+        records: entries.length,
+        error: describeError(error),
+      });
     }
   }
+}
 
-  function deadline(started: number, context: WorkerContext | undefined): number {
-    const remaining = context?.getRemainingTimeInMillis?.();
-    const budget =
-      remaining === undefined
-        ? config.deliveryDeadlineMs
-        : Math.min(config.deliveryDeadlineMs, remaining - WORKER_RESERVE_MS);
-    return started + Math.max(0, budget);
-  }
+/** When delivery must stop: `DELIVERY_DEADLINE_MS`, and the Lambda time left less `WORKER_RESERVE_MS`. */
+function deadline(
+  config: WorkerParts['config'],
+  started: number,
+  context: WorkerContext | undefined,
+): number {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const budget =
+    remaining === undefined
+      ? config.deliveryDeadlineMs
+      : Math.min(config.deliveryDeadlineMs, remaining - WORKER_RESERVE_MS);
+  return started + Math.max(0, budget);
 }
 
 /**
