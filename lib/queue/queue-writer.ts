@@ -1,0 +1,262 @@
+import {
+  type BatchResultErrorEntry,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { DEFAULT_RETRY_AFTER_SECONDS, type DeliveryItem, type DeliveryRejection } from '../delivery/index.js';
+import { RetryLaterError } from '../errors.js';
+import { describeError, type Logger } from '../logger.js';
+import { ENVELOPE_BYTES, messageBody, serializeQueuedEvent } from './queue-message.js';
+
+/**
+ * The largest message body written, in bytes. 256 KiB is SQS's classic limit for one message
+ * and for the sum of a `SendMessageBatch`; queues have accepted up to 1 MiB since 2025, but
+ * 256 KiB holds everywhere (older queues, other regions' defaults, local SQS servers) and
+ * carries any event the ingest accepts at the default `MAX_EVENT_BYTES` (64 KiB).
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1_024;
+/**
+ * Events are packed into a message until it would pass this size; only a single event larger
+ * than it gets a message of its own, up to `MAX_MESSAGE_BYTES`. 64 KiB is SQS's billing unit
+ * (each 64 KiB of a request is charged as one request, so smaller messages cost nothing more
+ * per event), and it bounds what one failed event makes the worker retry: its whole message,
+ * a few hundred small events rather than a thousand.
+ */
+export const MESSAGE_TARGET_BYTES = 64 * 1_024;
+/** The most bytes of message bodies in one `SendMessageBatch` (SQS's classic batch limit). */
+export const MAX_BATCH_BYTES = 256 * 1_024;
+/** The most entries in one `SendMessageBatch` (SQS's limit). */
+export const MAX_BATCH_ENTRIES = 10;
+/** `SendMessageBatch` calls in flight at once for one write. */
+export const WRITE_CONCURRENCY = 4;
+/** Attempts for an entry SQS reports as failed (not the sender's fault) before the write fails. */
+export const MAX_ENTRY_ATTEMPTS = 3;
+/** Pause before re-sending failed entries, doubled each time. */
+const ENTRY_RETRY_BASE_MS = 50;
+
+/** A write that cannot complete, described by this module (the SDK's own errors keep their class). */
+class QueueWriteProblem extends Error {
+  override name = 'QueueWriteProblem';
+}
+
+/** One SQS message to write: its body and how many events it carries. */
+interface PackedMessage {
+  body: string;
+  events: number;
+}
+
+export interface QueueWriteOptions {
+  /** Epoch milliseconds after which no call is started and calls in flight are aborted. */
+  deadlineAt: number;
+  /** Aborts the write (calls in flight included) when signalled. */
+  signal?: AbortSignal;
+}
+
+/** What became of a write: every item is queued or rejected, or `write()` threw. */
+export interface QueueWriteResult {
+  /** Events now in the queue. */
+  queued: number;
+  /** Events too large for one queue message, rejected on their own (sorted by index). */
+  rejected: DeliveryRejection[];
+  /** `SendMessageBatch` calls made, re-sends of failed entries included. */
+  sqsRequests: number;
+}
+
+export interface QueueWriter {
+  /**
+   * Packs `items` several to a message (up to `MESSAGE_TARGET_BYTES`; one larger event alone,
+   * up to `MAX_MESSAGE_BYTES`) and writes
+   * them with `SendMessageBatch` (at most 10 entries and `MAX_BATCH_BYTES` per call,
+   * `WRITE_CONCURRENCY` calls in flight), re-sending entries SQS reports as failed up to
+   * `MAX_ENTRY_ATTEMPTS` times. An event too large for a message on its own is rejected.
+   *
+   * @throws RetryLaterError (503, `Retry-After` 30 s) when some message could not be written
+   * before the deadline or the signal: the sender must resend. Messages written before the
+   * failure stay queued, so a resend can deliver those events twice (at least once, never lost).
+   */
+  write(
+    items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
+    options: QueueWriteOptions,
+  ): Promise<QueueWriteResult>;
+}
+
+export interface QueueWriterDeps {
+  /** `QUEUE_URL`. */
+  queueUrl: string;
+  /** Built on first use when absent, from the SDK's defaults (region, credentials, endpoint). */
+  client?: SQSClient;
+  logger: Logger;
+  /** Epoch milliseconds; `Date.now` by default. */
+  now?: () => number;
+  /** Waits `ms`; a `setTimeout` by default. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Creates the writer the ingest functions use in queued mode. Never throws; does no I/O until `write()`. */
+export function createQueueWriter(deps: QueueWriterDeps): QueueWriter {
+  let client = deps.client;
+  const context: WriteContext = {
+    queueUrl: deps.queueUrl,
+    client: () => {
+      client ??= new SQSClient({});
+      return client;
+    },
+    logger: deps.logger,
+    now: deps.now ?? Date.now,
+    sleep: deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+  };
+  return { write: (items, options) => new QueueWrite(context, options).run(items) };
+}
+
+interface WriteContext {
+  queueUrl: string;
+  client: () => SQSClient;
+  logger: Logger;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** The state of one `write()` call. */
+class QueueWrite {
+  private queued = 0;
+  private sqsRequests = 0;
+  private readonly rejected: DeliveryRejection[] = [];
+  private failure: RetryLaterError | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly ctx: WriteContext,
+    private readonly options: QueueWriteOptions,
+  ) {}
+
+  async run(items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>): Promise<QueueWriteResult> {
+    let batch: PackedMessage[] = [];
+    let batchBytes = 0;
+    const addMessage = async (message: PackedMessage) => {
+      const bytes = Buffer.byteLength(message.body);
+      if (batch.length === MAX_BATCH_ENTRIES || batchBytes + bytes > MAX_BATCH_BYTES) {
+        await this.dispatch(batch);
+        batch = [];
+        batchBytes = 0;
+      }
+      batch.push(message);
+      batchBytes += bytes;
+    };
+    let events: string[] = [];
+    let bytes = ENVELOPE_BYTES;
+    for await (const item of items) {
+      if (this.failure !== undefined) break;
+      const serialized = serializeQueuedEvent(item);
+      const size = Buffer.byteLength(serialized);
+      if (ENVELOPE_BYTES + size > MAX_MESSAGE_BYTES) {
+        this.reject(item);
+        continue;
+      }
+      // The comma before every event but the first.
+      if (events.length > 0 && bytes + 1 + size > MESSAGE_TARGET_BYTES) {
+        await addMessage({ body: messageBody(events), events: events.length });
+        events = [];
+        bytes = ENVELOPE_BYTES;
+      }
+      bytes += (events.length > 0 ? 1 : 0) + size;
+      events.push(serialized);
+    }
+    if (events.length > 0 && this.failure === undefined) {
+      await addMessage({ body: messageBody(events), events: events.length });
+    }
+    if (batch.length > 0 && this.failure === undefined) await this.dispatch(batch);
+    await Promise.all(this.inFlight);
+    if (this.failure !== undefined) throw this.failure;
+    this.rejected.sort((a, b) => a.index - b.index);
+    return { queued: this.queued, rejected: this.rejected, sqsRequests: this.sqsRequests };
+  }
+
+  /** Starts sending `batch`, first waiting for a free slot when `WRITE_CONCURRENCY` calls are in flight. */
+  private async dispatch(batch: PackedMessage[]): Promise<void> {
+    while (this.inFlight.size >= WRITE_CONCURRENCY) await Promise.race(this.inFlight);
+    if (this.failure !== undefined) return;
+    const sending: Promise<void> = this.send(batch).then(
+      () => {
+        this.inFlight.delete(sending);
+      },
+      (error: unknown) => {
+        this.inFlight.delete(sending);
+        this.fail(error);
+      },
+    );
+    this.inFlight.add(sending);
+  }
+
+  /** Sends one batch, re-sending the entries SQS reports as failed; throws when some never land. */
+  private async send(batch: readonly PackedMessage[]): Promise<void> {
+    const { ctx } = this;
+    let pending: { id: string; message: PackedMessage }[] = batch.map((message, i) => ({
+      id: `m${i}`,
+      message,
+    }));
+    for (let attempt = 1; ; attempt++) {
+      if (this.failure !== undefined) return;
+      const remaining = this.options.deadlineAt - ctx.now();
+      if (remaining <= 0) throw new QueueWriteProblem('queue write deadline reached');
+      this.options.signal?.throwIfAborted();
+      const signals = [AbortSignal.timeout(remaining)];
+      if (this.options.signal !== undefined) signals.push(this.options.signal);
+      const entries: SendMessageBatchRequestEntry[] = pending.map(({ id, message }) => ({
+        Id: id,
+        MessageBody: message.body,
+      }));
+      this.sqsRequests++;
+      const output = await ctx
+        .client()
+        .send(new SendMessageBatchCommand({ QueueUrl: ctx.queueUrl, Entries: entries }), {
+          abortSignal: AbortSignal.any(signals),
+        });
+      const landed = new Set((output.Successful ?? []).map((entry) => entry.Id));
+      const failed = new Map((output.Failed ?? []).map((entry) => [entry.Id, entry]));
+      for (const { id, message } of pending) if (landed.has(id)) this.queued += message.events;
+      pending = pending.filter(({ id }) => !landed.has(id));
+      if (pending.length === 0) return;
+      const reasons = pending.map(({ id }) => describeEntryFailure(failed.get(id)));
+      const final = pending.some(({ id }) => failed.get(id)?.SenderFault === true);
+      if (final || attempt >= MAX_ENTRY_ATTEMPTS) {
+        throw new QueueWriteProblem(
+          `SQS refused ${pending.length} queue message(s): ${[...new Set(reasons)].join(', ')}`,
+        );
+      }
+      ctx.logger.warn('queue write: entries failed; re-sending', {
+        entries: pending.length,
+        reasons: [...new Set(reasons)],
+        attempt,
+      });
+      await ctx.sleep(ENTRY_RETRY_BASE_MS * 2 ** (attempt - 1));
+    }
+  }
+
+  private reject(item: DeliveryItem): void {
+    const reason = `event larger than a queue message (${MAX_MESSAGE_BYTES} bytes)`;
+    this.rejected.push(
+      item.messageId === undefined
+        ? { index: item.index, reason }
+        : { index: item.index, messageId: item.messageId, reason },
+    );
+  }
+
+  /** Records the first failure; no new call starts after it. */
+  private fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    const what =
+      error instanceof QueueWriteProblem ? error.message : `queue write failed: ${describeError(error)}`;
+    this.failure = new RetryLaterError(503, what, DEFAULT_RETRY_AFTER_SECONDS[503], { cause: error });
+    this.ctx.logger.error('queue write failed; the sender must retry', {
+      problem: what,
+      queued: this.queued,
+      sqsRequests: this.sqsRequests,
+    });
+  }
+}
+
+function describeEntryFailure(entry: BatchResultErrorEntry | undefined): string {
+  if (entry === undefined) return 'no result for the entry';
+  return `${entry.Code ?? 'unknown'}${entry.SenderFault === true ? ' (sender fault)' : ''}`;
+}

@@ -1,0 +1,281 @@
+import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Config } from '../config.js';
+import type { DeliveryItem } from '../delivery/index.js';
+import { describeError, type Logger } from '../logger.js';
+import { parseQueueMessage } from './queue-message.js';
+import { retryDelaySeconds } from './retry-spacing.js';
+
+/** Time kept back from the Lambda's remaining time to set the retry spacing and answer. */
+export const WORKER_RESERVE_MS = 2_000;
+/** Entries in one `ChangeMessageVisibilityBatch` (SQS's limit). */
+const VISIBILITY_BATCH_ENTRIES = 10;
+
+/**
+ * What the worker reads from a delivery: the shape of lib/delivery's `DeliveryResult`, declared
+ * here so the worker depends on the fields it uses and any delivery with them fits.
+ */
+export interface WorkerDeliveryResult {
+  delivered: number;
+  /** Events Candu refused on their own: logged and counted, never retried. */
+  rejected: { index: number; messageId?: string; reason: string }[];
+  failure?: Error;
+  /**
+   * Indexes of the items neither delivered nor rejected: their SQS messages are retried. When
+   * absent (a delivery that does not report it), a result with `failure` retries every record
+   * holding an event Candu did not reject.
+   */
+  undelivered?: number[];
+  canduRequests: number;
+  retries: number;
+}
+
+/** The delivery the worker needs: lib/delivery's `Delivery` fits. */
+export interface WorkerDelivery {
+  deliver(items: DeliveryItem[], options: { deadlineAt: number }): Promise<WorkerDeliveryResult>;
+}
+
+/** The part of the Lambda context the worker reads. */
+export interface WorkerContext {
+  getRemainingTimeInMillis?: () => number;
+  awsRequestId?: string;
+}
+
+export interface QueueWorkerDeps {
+  config: Pick<Config, 'queueUrl' | 'queueRetryBaseSeconds' | 'queueRetryMaxSeconds' | 'deliveryDeadlineMs'>;
+  delivery: WorkerDelivery;
+  logger: Logger;
+  /** For `ChangeMessageVisibilityBatch`; built on first use when absent, from the SDK's defaults. */
+  client?: SQSClient;
+  /** Epoch milliseconds; `Date.now` by default. */
+  now?: () => number;
+}
+
+/** Handles one SQS batch; never throws (see `createQueueWorker`). */
+export type QueueWorker = (event: SQSEvent, context?: WorkerContext) => Promise<SQSBatchResponse>;
+
+/** The events of a batch as one delivery, and which records each event came from. */
+interface MergedBatch {
+  /** The events to deliver; an item's `index` is its position here, which the result refers to. */
+  items: DeliveryItem[];
+  /** `senderIndexes[i]`: item `i`'s position in the body its sender posted, for the logs. */
+  senderIndexes: number[];
+  /** `owners[i]`: the records holding item `i` (several when the same event was queued twice). */
+  owners: SQSRecord[][];
+  /** Records read, after dropping repeats of the same SQS message. */
+  records: SQSRecord[];
+  /** Records whose body is not a queue message: logged and dropped. */
+  unreadable: number;
+  /** Events skipped because another record of the batch holds the same `messageId`. */
+  duplicates: number;
+}
+
+/**
+ * Builds the queue worker (see ARCHITECTURE.md, "Queued delivery"): reads the events of every
+ * record, delivers them as one call (so single-event records reach Candu in chunks of
+ * `CANDU_BATCH_SIZE`), and answers `batchItemFailures` naming exactly the records holding an
+ * event that did not land. Each of those is hidden for `retryDelaySeconds(ApproximateReceiveCount)`
+ * so retries are spaced by the queue. A record that is not a queue message and an event Candu
+ * refuses on its own are logged and counted, never retried. Never throws: an unexpected failure
+ * reports every readable record as failed.
+ */
+export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  let client = deps.client;
+  const parts: WorkerParts = {
+    config,
+    delivery: deps.delivery,
+    logger,
+    sqs: () => {
+      client ??= new SQSClient({});
+      return client;
+    },
+  };
+
+  return async (event, context) => {
+    const started = now();
+    const batch = mergeBatch(event.Records, logger);
+    const outcome = await deliverBatch(parts, batch, deadline(config, started, context));
+    const failed = failedRecords(batch, outcome.undelivered);
+    await spaceRetries(parts, failed);
+    logger.info('queue batch', {
+      requestId: context?.awsRequestId,
+      records: batch.records.length,
+      events: batch.items.length,
+      delivered: outcome.delivered,
+      rejected: outcome.rejected,
+      unreadable: batch.unreadable,
+      duplicates: batch.duplicates,
+      failedRecords: failed.length,
+      canduRequests: outcome.canduRequests,
+      retries: outcome.retries,
+      durationMs: now() - started,
+    });
+    return { batchItemFailures: failed.map((record) => ({ itemIdentifier: record.messageId })) };
+  };
+}
+
+/** What the worker's steps share. */
+interface WorkerParts {
+  config: QueueWorkerDeps['config'];
+  delivery: WorkerDelivery;
+  logger: Logger;
+  sqs: () => SQSClient;
+}
+
+/** Delivers the batch's events and logs what Candu refused; never throws. */
+async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: number) {
+  const { delivery, logger } = parts;
+  const none = { delivered: 0, rejected: 0, undelivered: [] as number[], canduRequests: 0, retries: 0 };
+  if (batch.items.length === 0) return none;
+  let result: WorkerDeliveryResult;
+  try {
+    result = await delivery.deliver(batch.items, { deadlineAt });
+  } catch (error) {
+    logger.error('queue batch: delivery threw; every record will be retried', {
+      error: describeError(error),
+    });
+    return { ...none, undelivered: batch.items.map((_, index) => index) };
+  }
+  for (const rejection of result.rejected) {
+    const owners = batch.owners[rejection.index] ?? [];
+    logger.warn('event rejected by Candu', {
+      messageId: rejection.messageId,
+      sqsMessageIds: owners.map((record) => record.messageId),
+      index: batch.senderIndexes[rejection.index],
+      reason: rejection.reason,
+    });
+  }
+  let undelivered = result.undelivered ?? [];
+  if (result.delivered + result.rejected.length + undelivered.length < batch.items.length) {
+    // A result that does not account for every event cannot say which landed: retrying them
+    // all may deliver some twice, but loses none.
+    logger.error('queue batch: the delivery result does not account for every event; retrying all', {
+      events: batch.items.length,
+      delivered: result.delivered,
+    });
+    const refused = new Set(result.rejected.map((rejection) => rejection.index));
+    undelivered = batch.items.map((_, index) => index).filter((index) => !refused.has(index));
+  }
+  if (result.failure !== undefined) {
+    logger.warn('queue batch: some events did not land; their records will be retried', {
+      problem: result.failure.message,
+      undelivered: undelivered.length,
+    });
+  }
+  return {
+    delivered: result.delivered,
+    rejected: result.rejected.length,
+    undelivered,
+    canduRequests: result.canduRequests,
+    retries: result.retries,
+  };
+}
+
+/** Hides each failed record for its retry delay; on failure it reappears after the queue's own visibility timeout. */
+async function spaceRetries(parts: WorkerParts, failed: readonly SQSRecord[]): Promise<void> {
+  const { config, logger, sqs } = parts;
+  if (failed.length === 0) return;
+  const queueUrl = config.queueUrl;
+  if (queueUrl === undefined) {
+    logger.warn('QUEUE_URL is not set: failed records are retried after the queue visibility timeout');
+    return;
+  }
+  for (let start = 0; start < failed.length; start += VISIBILITY_BATCH_ENTRIES) {
+    const entries = failed.slice(start, start + VISIBILITY_BATCH_ENTRIES).map((record, i) => ({
+      Id: `r${start + i}`,
+      ReceiptHandle: record.receiptHandle,
+      VisibilityTimeout: retryDelaySeconds(
+        Number(record.attributes?.ApproximateReceiveCount),
+        config.queueRetryBaseSeconds,
+        config.queueRetryMaxSeconds,
+      ),
+    }));
+    try {
+      const output = await sqs().send(
+        new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
+        {
+          abortSignal: AbortSignal.timeout(WORKER_RESERVE_MS),
+        },
+      );
+      if ((output.Failed ?? []).length > 0) {
+        logger.warn('queue batch: retry spacing not set for some records', {
+          records: output.Failed?.length,
+          codes: [...new Set(output.Failed?.map((entry) => entry.Code ?? 'unknown'))],
+        });
+      }
+    } catch (error) {
+      logger.warn('queue batch: retry spacing not set', {
+        records: entries.length,
+        error: describeError(error),
+      });
+    }
+  }
+}
+
+/** When delivery must stop: `DELIVERY_DEADLINE_MS`, and the Lambda time left less `WORKER_RESERVE_MS`. */
+function deadline(
+  config: WorkerParts['config'],
+  started: number,
+  context: WorkerContext | undefined,
+): number {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const budget =
+    remaining === undefined
+      ? config.deliveryDeadlineMs
+      : Math.min(config.deliveryDeadlineMs, remaining - WORKER_RESERVE_MS);
+  return started + Math.max(0, budget);
+}
+
+/**
+ * Reads every record's events into one list. A repeat of the same SQS message is read once; an
+ * event whose `messageId` another record already holds is delivered once for both records.
+ */
+function mergeBatch(records: readonly SQSRecord[], logger: Logger): MergedBatch {
+  const batch: MergedBatch = {
+    items: [],
+    senderIndexes: [],
+    owners: [],
+    records: [],
+    unreadable: 0,
+    duplicates: 0,
+  };
+  const seenRecords = new Set<string>();
+  const byMessageId = new Map<string, number>();
+  for (const record of records) {
+    if (seenRecords.has(record.messageId)) continue;
+    seenRecords.add(record.messageId);
+    batch.records.push(record);
+    const parsed = parseQueueMessage(record.body);
+    if (!parsed.ok) {
+      batch.unreadable++;
+      logger.warn('queue message unreadable; dropped', {
+        sqsMessageId: record.messageId,
+        reason: parsed.reason,
+      });
+      continue;
+    }
+    for (const queued of parsed.events) {
+      const known = queued.messageId === undefined ? undefined : byMessageId.get(queued.messageId);
+      if (known !== undefined) {
+        batch.owners[known]?.push(record);
+        batch.duplicates++;
+        continue;
+      }
+      const index = batch.items.length;
+      if (queued.messageId !== undefined) byMessageId.set(queued.messageId, index);
+      batch.items.push({ index, messageId: queued.messageId, event: queued.event });
+      batch.senderIndexes.push(queued.index);
+      batch.owners.push([record]);
+    }
+  }
+  return batch;
+}
+
+/** The records holding at least one undelivered event, each once, in batch order. */
+function failedRecords(batch: MergedBatch, undelivered: readonly number[]): SQSRecord[] {
+  const failed = new Set<SQSRecord>();
+  for (const index of undelivered) for (const record of batch.owners[index] ?? []) failed.add(record);
+  return batch.records.filter((record) => failed.has(record));
+}

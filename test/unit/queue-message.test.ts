@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { messageBody, parseQueueMessage, serializeQueuedEvent } from '../../lib/queue/index.js';
+import type { CanduEvent } from '../../lib/translate/candu-event.js';
+
+const track = (messageId?: string): CanduEvent => ({
+  type: 'track',
+  userId: 'u1',
+  event: 'Signed Up',
+  properties: { plan: 'pro' },
+  timestamp: '2024-05-01T10:00:00.000Z',
+  ...(messageId === undefined ? {} : { messageId }),
+});
+
+describe('queue message format', () => {
+  it('round-trips events with their index and messageId, stating the messageId once', () => {
+    const first = serializeQueuedEvent({ index: 3, messageId: 'm3', event: track('m3') });
+    const second = serializeQueuedEvent({ index: 7, event: track() });
+    const third = serializeQueuedEvent({ index: 9, messageId: 'outer', event: track('inner') });
+    expect(first).toBe(
+      '{"index":3,"event":{"type":"track","userId":"u1","event":"Signed Up","properties":{"plan":"pro"},"timestamp":"2024-05-01T10:00:00.000Z","messageId":"m3"}}',
+    );
+    expect(parseQueueMessage(messageBody([first, second, third]))).toEqual({
+      ok: true,
+      events: [
+        { index: 3, messageId: 'm3', event: track('m3') },
+        { index: 7, event: track() },
+        { index: 9, messageId: 'outer', event: track('inner') },
+      ],
+    });
+  });
+
+  it('writes U+FFFE and U+FFFF (refused by SQS) as JSON escapes that parse back unchanged', () => {
+    const event = { ...track('m1'), properties: { note: 'a\uFFFFb\uFFFEc' } };
+    const serialized = serializeQueuedEvent({ index: 0, messageId: 'm1', event });
+    expect(serialized).not.toMatch(/[\uFFFE\uFFFF]/);
+    expect(serialized).toContain('a\\uffffb\\ufffec');
+    const parsed = parseQueueMessage(messageBody([serialized]));
+    expect(parsed.ok && parsed.events[0]?.event).toEqual(event);
+  });
+
+  it.each([
+    ['not json', 'body is not JSON'],
+    ['[]', 'not a queue message: body: invalid_type'],
+    ['{"v":2,"events":[]}', 'not a queue message: v: invalid_value'],
+    ['{"v":1,"events":[]}', 'not a queue message: events: too_small'],
+    ['{"v":1,"events":[{"index":-1,"event":{}}]}', 'not a queue message: events.0.index: too_small'],
+    [
+      '{"v":1,"events":[{"index":0,"event":{"type":"alias","userId":"u","timestamp":"t"}}]}',
+      'not a queue message: events.0.event.type: invalid_value',
+    ],
+  ])('refuses %s with a reason naming where', (body, reason) => {
+    expect(parseQueueMessage(body)).toEqual({ ok: false, reason });
+  });
+});

@@ -1,0 +1,332 @@
+import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createDelivery, type DeliveryItem } from '../../lib/delivery/index.js';
+import { createLogger } from '../../lib/logger.js';
+import {
+  createQueueWorker,
+  createWorkerRuntime,
+  messageBody,
+  type QueueWorkerDeps,
+  serializeQueuedEvent,
+  type WorkerDelivery,
+  type WorkerDeliveryResult,
+} from '../../lib/queue/index.js';
+import type { CanduEvent } from '../../lib/translate/candu-event.js';
+
+const sqs = mockClient(SQSClient);
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/candu-queue';
+const NOW = 1_700_000_000_000;
+
+const event = (id: string): CanduEvent => ({
+  type: 'track',
+  userId: `user-${id}`,
+  event: 'Signed Up',
+  properties: {},
+  timestamp: '2024-05-01T10:00:00.000Z',
+  messageId: id,
+});
+
+/** An SQS record holding the events `ids` (their messageIds), received `receiveCount` times. */
+function record(sqsId: string, ids: string[], receiveCount = 1): SQSRecord {
+  return {
+    messageId: sqsId,
+    receiptHandle: `handle-${sqsId}`,
+    body: messageBody(
+      ids.map((id, index) => serializeQueuedEvent({ index, messageId: id, event: event(id) })),
+    ),
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: String(NOW),
+      SenderId: 'AIDA',
+      ApproximateFirstReceiveTimestamp: String(NOW),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:candu-queue',
+    awsRegion: 'us-east-1',
+  };
+}
+
+/** A fake delivery: decides per messageId; records what it was given. */
+function fakeDelivery(outcome: (item: DeliveryItem) => 'delivered' | 'rejected' | 'undelivered') {
+  const calls: { items: DeliveryItem[]; deadlineAt: number }[] = [];
+  const delivery: WorkerDelivery = {
+    deliver: async (items, { deadlineAt }) => {
+      calls.push({ items: [...items], deadlineAt });
+      const result: WorkerDeliveryResult = {
+        delivered: 0,
+        rejected: [],
+        undelivered: [],
+        canduRequests: 1,
+        retries: 0,
+      };
+      for (const item of items) {
+        const verdict = outcome(item);
+        if (verdict === 'delivered') result.delivered++;
+        else if (verdict === 'rejected') {
+          result.rejected.push({
+            index: item.index,
+            messageId: item.messageId,
+            reason: 'candu rejected the event (400)',
+          });
+        } else result.undelivered?.push(item.index);
+      }
+      if (result.undelivered?.length) result.failure = new Error('Candu answered 503');
+      return result;
+    },
+  };
+  return { delivery, calls };
+}
+
+function setup(delivery: WorkerDelivery, config: Partial<QueueWorkerDeps['config']> = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const worker = createQueueWorker({
+    config: {
+      queueUrl: QUEUE_URL,
+      queueRetryBaseSeconds: 10,
+      queueRetryMaxSeconds: 900,
+      deliveryDeadlineMs: 4_000,
+      ...config,
+    },
+    delivery,
+    logger: createLogger('DEBUG', (line) => lines.push(JSON.parse(line))),
+    client: new SQSClient({ region: 'us-east-1' }),
+    now: () => NOW,
+  });
+  return { worker, lines };
+}
+
+/** The visibility changes asked for: receipt handle → seconds. */
+function visibilityChanges(): Record<string, number> {
+  const changes: Record<string, number> = {};
+  for (const call of sqs.commandCalls(ChangeMessageVisibilityBatchCommand)) {
+    expect(call.args[0].input.QueueUrl).toBe(QUEUE_URL);
+    for (const entry of call.args[0].input.Entries ?? [])
+      changes[entry.ReceiptHandle ?? ''] = entry.VisibilityTimeout ?? -1;
+  }
+  return changes;
+}
+
+beforeEach(() => {
+  sqs.reset();
+  sqs.on(ChangeMessageVisibilityBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
+    Successful: input.Entries.map((entry) => ({ Id: entry.Id })),
+    Failed: [],
+  }));
+});
+
+describe('queue worker', () => {
+  it('reports exactly the records holding an undelivered event, and hides only those', async () => {
+    const { delivery } = fakeDelivery((item) => (item.messageId === 'b2' ? 'undelivered' : 'delivered'));
+    const { worker } = setup(delivery);
+    const response = await worker({
+      Records: [record('r1', ['a1', 'a2']), record('r2', ['b1', 'b2']), record('r3', ['c1'])],
+    });
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'r2' }] });
+    expect(visibilityChanges()).toEqual({ 'handle-r2': 10 });
+  });
+
+  it('merges the events of every record into one delivery call, indexed by position', async () => {
+    const { delivery, calls } = fakeDelivery(() => 'delivered');
+    const { worker } = setup(delivery);
+    await worker({ Records: [record('r1', ['a1', 'a2']), record('r2', ['b1'])] });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.items.map((item) => [item.index, item.messageId])).toEqual([
+      [0, 'a1'],
+      [1, 'a2'],
+      [2, 'b1'],
+    ]);
+    expect(calls[0]?.items[2]?.event).toEqual(event('b1'));
+    expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)).toHaveLength(0);
+  });
+
+  it('drops unreadable records with a log line naming their SQS messageId, without retrying them', async () => {
+    const { delivery, calls } = fakeDelivery(() => 'delivered');
+    const { worker, lines } = setup(delivery);
+    const poison = { ...record('bad-1', ['x']), body: 'not json' };
+    const wrongVersion = { ...record('bad-2', ['y']), body: '{"v":9,"events":[]}' };
+    const response = await worker({ Records: [poison, record('r1', ['a1']), wrongVersion] });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(calls[0]?.items.map((item) => item.messageId)).toEqual(['a1']);
+    const dropped = lines.filter((line) => line.message === 'queue message unreadable; dropped');
+    expect(dropped.map((line) => line.sqsMessageId)).toEqual(['bad-1', 'bad-2']);
+    expect(lines.find((line) => line.message === 'queue batch')).toMatchObject({
+      records: 3,
+      unreadable: 2,
+      delivered: 1,
+    });
+  });
+
+  it('logs and counts events Candu rejects on their own, and does not retry their records', async () => {
+    const { delivery } = fakeDelivery((item) => (item.messageId === 'a2' ? 'rejected' : 'delivered'));
+    const { worker, lines } = setup(delivery);
+    const response = await worker({ Records: [record('r1', ['a1', 'a2'])] });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(lines.find((line) => line.message === 'event rejected by Candu')).toMatchObject({
+      messageId: 'a2',
+      sqsMessageIds: ['r1'],
+      index: 1,
+      reason: 'candu rejected the event (400)',
+    });
+    expect(lines.find((line) => line.message === 'queue batch')).toMatchObject({
+      delivered: 1,
+      rejected: 1,
+      failedRecords: 0,
+    });
+  });
+
+  it('delivers 200 single-event records in ceil(200 / CANDU_BATCH_SIZE) Candu requests', async () => {
+    const bodies: unknown[][] = [];
+    const delivery = createDelivery({
+      config: {
+        canduApiUrl: 'https://candu.test/api',
+        canduBatchSize: 100,
+        canduConcurrency: 4,
+        canduTimeoutMs: 2_000,
+      },
+      secrets: { get: async () => ({ canduApiKey: 'k' }), refresh: async () => ({ canduApiKey: 'k' }) },
+      logger: createLogger('ERROR', () => {}),
+      fetch: async (_url, init) => {
+        bodies.push(JSON.parse(String(init?.body)) as unknown[]);
+        return new Response('{"ok":true}', { status: 200 });
+      },
+      now: () => NOW,
+    });
+    const { worker } = setup(delivery);
+    const records = Array.from({ length: 200 }, (_, i) => record(`r${i}`, [`e${i}`]));
+    const response = await worker({ Records: records });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(bodies.length).toBeLessThanOrEqual(Math.ceil(200 / 100));
+    expect(
+      bodies
+        .flat()
+        .map((body) => (body as { messageId: string }).messageId)
+        .sort(),
+    ).toEqual(records.map((_, i) => `e${i}`).sort());
+  });
+
+  it('reads a record delivered twice in one batch once, and reports it once', async () => {
+    const { delivery, calls } = fakeDelivery(() => 'undelivered');
+    const { worker } = setup(delivery);
+    const twice = record('r1', ['a1']);
+    const response = await worker({ Records: [twice, { ...twice, receiptHandle: 'handle-r1-again' }] });
+    expect(calls[0]?.items).toHaveLength(1);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }]);
+  });
+
+  it('delivers an event queued twice (same messageId in two records) once, and retries both records when it fails', async () => {
+    const { delivery, calls } = fakeDelivery((item) =>
+      item.messageId === 'dup' ? 'undelivered' : 'delivered',
+    );
+    const { worker, lines } = setup(delivery);
+    const response = await worker({
+      Records: [record('r1', ['dup', 'a1']), record('r2', ['dup']), record('r3', ['c1'])],
+    });
+    expect(calls[0]?.items.map((item) => item.messageId)).toEqual(['dup', 'a1', 'c1']);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }, { itemIdentifier: 'r2' }]);
+    expect(lines.find((line) => line.message === 'queue batch')).toMatchObject({ duplicates: 1 });
+  });
+
+  it('maps results back whatever order the records arrive in', async () => {
+    const failing = new Set(['b1', 'd1']);
+    const records = ['a', 'b', 'c', 'd', 'e'].map((letter, i) =>
+      record(`r-${letter}`, [`${letter}1`], i + 1),
+    );
+    for (const order of [
+      records,
+      [...records].reverse(),
+      [records[3], records[0], records[4], records[1], records[2]],
+    ]) {
+      sqs.resetHistory();
+      const { delivery } = fakeDelivery((item) =>
+        failing.has(item.messageId ?? '') ? 'undelivered' : 'delivered',
+      );
+      const { worker } = setup(delivery);
+      const response = await worker({ Records: order as SQSRecord[] });
+      expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['r-b', 'r-d']);
+      expect(visibilityChanges()).toEqual({ 'handle-r-b': 20, 'handle-r-d': 80 });
+    }
+  });
+
+  it('spaces retries by receive count: 10 s doubling, capped at QUEUE_RETRY_MAX_SECONDS, 10 entries per call', async () => {
+    const { delivery } = fakeDelivery(() => 'undelivered');
+    const { worker } = setup(delivery);
+    const counts = [1, 2, 3, 5, 7, 8, 9, 50, 390, 1, 4, 6];
+    const response = await worker({ Records: counts.map((count, i) => record(`r${i}`, [`e${i}`], count)) });
+    expect(response.batchItemFailures).toHaveLength(12);
+    expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)).toHaveLength(2);
+    expect(Object.values(visibilityChanges())).toEqual([
+      10, 20, 40, 160, 640, 900, 900, 900, 900, 10, 80, 320,
+    ]);
+  });
+
+  it('honours other QUEUE_RETRY_BASE_SECONDS and QUEUE_RETRY_MAX_SECONDS', async () => {
+    const { delivery } = fakeDelivery(() => 'undelivered');
+    const { worker } = setup(delivery, { queueRetryBaseSeconds: 30, queueRetryMaxSeconds: 100 });
+    await worker({ Records: [record('r1', ['a'], 1), record('r2', ['b'], 2), record('r3', ['c'], 3)] });
+    expect(visibilityChanges()).toEqual({ 'handle-r1': 30, 'handle-r2': 60, 'handle-r3': 100 });
+  });
+
+  it('still reports the failures when the visibility change fails (the queue timeout then spaces the retry)', async () => {
+    sqs
+      .on(ChangeMessageVisibilityBatchCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'RequestThrottled' }));
+    const { delivery } = fakeDelivery(() => 'undelivered');
+    const { worker, lines } = setup(delivery);
+    const response = await worker({ Records: [record('r1', ['a'])] });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }]);
+    expect(lines.find((line) => line.message === 'queue batch: retry spacing not set')).toMatchObject({
+      error: 'RequestThrottled',
+    });
+  });
+
+  it('retries every readable record when the delivery throws', async () => {
+    const delivery: WorkerDelivery = { deliver: async () => Promise.reject(new TypeError('boom')) };
+    const { worker } = setup(delivery);
+    const response = await worker({
+      Records: [record('r1', ['a']), { ...record('bad', ['x']), body: '{' }, record('r2', ['b'])],
+    });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }, { itemIdentifier: 'r2' }]);
+  });
+
+  it('retries every record not rejected alone when a failed result does not say which events landed', async () => {
+    const delivery: WorkerDelivery = {
+      deliver: async (items) => ({
+        delivered: 1,
+        rejected: [{ index: items.length - 1, messageId: 'c1', reason: 'candu rejected the event (400)' }],
+        failure: new Error('Candu answered 503'),
+        canduRequests: 3,
+        retries: 2,
+      }),
+    };
+    const { worker } = setup(delivery);
+    const response = await worker({
+      Records: [record('r1', ['a1']), record('r2', ['b1']), record('r3', ['c1'])],
+    });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }, { itemIdentifier: 'r2' }]);
+  });
+
+  it('bounds delivery by DELIVERY_DEADLINE_MS and by the Lambda time left, keeping a reserve to answer', async () => {
+    const { delivery, calls } = fakeDelivery(() => 'delivered');
+    const { worker } = setup(delivery);
+    await worker({ Records: [record('r1', ['a'])] }, { getRemainingTimeInMillis: () => 60_000 });
+    await worker({ Records: [record('r1', ['a'])] }, { getRemainingTimeInMillis: () => 3_000 });
+    expect(calls.map((call) => call.deadlineAt - NOW)).toEqual([4_000, 1_000]);
+  });
+});
+
+describe('worker runtime', () => {
+  it('with invalid configuration keeps every record in the queue instead of dropping or crashing', async () => {
+    const writes: string[] = [];
+    const worker = createWorkerRuntime(
+      { CANDU_BATCH_SIZE: 'lots', QUEUE_URL: QUEUE_URL },
+      { write: (line) => writes.push(line) },
+    );
+    const response = await worker({ Records: [record('r1', ['a']), record('r2', ['b'])] });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }, { itemIdentifier: 'r2' }]);
+    expect(writes.join('')).toContain('CANDU_BATCH_SIZE must be an integer');
+  });
+});
