@@ -1,10 +1,24 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Config } from './config.js';
 import type { Delivery, DeliveryItem } from './delivery/index.js';
-import { BadRequestError, HttpError, RetryLaterError, SecretsUnavailableError } from './errors.js';
+import {
+  BadRequestError,
+  type FailedCredentialCheck,
+  HttpError,
+  RetryLaterError,
+  SecretsUnavailableError,
+  TooManyMessagesError,
+  UnauthorizedError,
+} from './errors.js';
 import { decodeBody, parseJsonBody, type RawRequest } from './http/decode-body.js';
 import { authenticate } from './http/inbound-auth.js';
-import { type Accounting, type MessageReport, type Outcome, toResponse } from './http/responses.js';
+import {
+  type Accounting,
+  type MessageReport,
+  type Outcome,
+  messageReport as report,
+  toResponse,
+} from './http/responses.js';
 import { describeError, type Logger } from './logger.js';
 import { type MessageRoute, routeForTrackingPath } from './routes.js';
 import type { SecretStore } from './secrets/index.js';
@@ -33,8 +47,6 @@ const ANSWER_RESERVE_MS = 500;
  * sender would retry the whole body for hours. Segment and RudderStack batches are far smaller.
  */
 export const MAX_MESSAGES_PER_REQUEST = 10_000;
-/** A `messageId` is echoed in reports and logs up to this many characters. */
-const MAX_REPORTED_ID_LENGTH = 200;
 
 /** How long the sender should wait before retrying when no inbound credential is configured. */
 const MISCONFIGURED_RETRY_AFTER_SECONDS = 300;
@@ -60,11 +72,13 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     const started = now();
     const summary = { received: 0, delivered: 0, skipped: 0, rejected: 0, canduRequests: 0, retries: 0 };
     let outcome: Outcome;
+    let failedCheck: FailedCredentialCheck | undefined;
     try {
       const accounting = await process(route, normaliseHeaders(request), context, started, summary);
       outcome = { kind: 'processed', accounting };
     } catch (error) {
       outcome = { kind: 'error', error };
+      if (error instanceof UnauthorizedError) failedCheck = error.check;
       logFailure(error);
     }
     const response = toResponse(outcome);
@@ -74,6 +88,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       ...summary,
       durationMs: now() - started,
       status: response.statusCode,
+      failedCheck,
     });
     return response;
   };
@@ -96,9 +111,17 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       maxBodyBytes: config.maxBodyBytes,
       contentTypes: route.contentTypes,
     });
-    let parsed: { value: unknown } | undefined;
+    // Parsed at most once, failure included: authentication may ask for it once per secret.
+    let parsed: { value: unknown } | { error: unknown } | undefined;
     const parse = () => {
-      parsed ??= { value: parseJsonBody(body) };
+      if (parsed === undefined) {
+        try {
+          parsed = { value: parseJsonBody(body) };
+        } catch (error) {
+          parsed = { error };
+        }
+      }
+      if ('error' in parsed) throw parsed.error;
       return parsed.value;
     };
     const parseForAuth = () => {
@@ -113,6 +136,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       route.credentials,
       { headers: request.headers, received, body, parsed: parseForAuth },
       await loadSecrets(),
+      config.segmentSignatureScope,
     );
     if (!auth.ok) {
       if (!config.allowUnauthenticated) {
@@ -216,7 +240,8 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
 
   function logFailure(error: unknown): void {
     if (error instanceof HttpError) {
-      logger.info('request refused', { status: error.statusCode, reason: error.message });
+      const check = error instanceof UnauthorizedError ? { failedCheck: error.check } : {};
+      logger.info('request refused', { status: error.statusCode, reason: error.message, ...check });
     } else if (error instanceof RetryLaterError) {
       logger.error('request not delivered; the sender will retry', {
         status: error.statusCode,
@@ -227,13 +252,6 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       logger.error('unexpected error', { error: describeError(error) });
     }
   }
-}
-
-function report(index: number, messageId: string | undefined, reason: string): MessageReport {
-  if (messageId === undefined) return { index, reason };
-  const shown =
-    messageId.length > MAX_REPORTED_ID_LENGTH ? `${messageId.slice(0, MAX_REPORTED_ID_LENGTH)}…` : messageId;
-  return { index, messageId: shown, reason };
 }
 
 function* startingWith<T>(first: T, rest: Iterable<T>): Generator<T, void, undefined> {
@@ -264,10 +282,7 @@ function messagesOf(route: MessageRoute, body: unknown): unknown[] {
   }
   if (messages.length === 0) throw new BadRequestError('body holds no messages');
   if (messages.length > MAX_MESSAGES_PER_REQUEST) {
-    throw new HttpError(
-      413,
-      `body holds ${messages.length} messages; send at most ${MAX_MESSAGES_PER_REQUEST} per request`,
-    );
+    throw new TooManyMessagesError(messages.length, MAX_MESSAGES_PER_REQUEST);
   }
   return messages;
 }
