@@ -10,7 +10,7 @@ import {
   TooManyMessagesError,
   UnauthorizedError,
 } from './errors.js';
-import { decodeBody, parseJsonBody, type RawRequest } from './http/decode-body.js';
+import { decodeBody, lazyJsonBody, type RawRequest } from './http/decode-body.js';
 import { authenticate } from './http/inbound-auth.js';
 import {
   type Accounting,
@@ -111,30 +111,10 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       maxBodyBytes: config.maxBodyBytes,
       contentTypes: route.contentTypes,
     });
-    // Parsed at most once, failure included: authentication may ask for it once per secret.
-    let parsed: { value: unknown } | { error: unknown } | undefined;
-    const parse = () => {
-      if (parsed === undefined) {
-        try {
-          parsed = { value: parseJsonBody(body) };
-        } catch (error) {
-          parsed = { error };
-        }
-      }
-      if ('error' in parsed) throw parsed.error;
-      return parsed.value;
-    };
-    const parseForAuth = () => {
-      try {
-        return parse();
-      } catch {
-        return undefined;
-      }
-    };
-
+    const json = lazyJsonBody(body);
     const auth = authenticate(
       route.credentials,
-      { headers: request.headers, received, body, parsed: parseForAuth },
+      { headers: request.headers, received, body, parsed: json.valueOrUndefined },
       await loadSecrets(),
       config.segmentSignatureScope,
     );
@@ -151,10 +131,10 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       });
     }
 
-    const messages = messagesOf(route, parse());
+    const messages = messagesOf(route, json.value());
     // From here on the messages are only reached through the translation below, which lets go
     // of each one once it is translated.
-    parsed = undefined;
+    json.release();
     const count = messages.length;
     summary.received = count;
     const skipped: MessageReport[] = [];

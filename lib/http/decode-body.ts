@@ -135,6 +135,49 @@ export function parseJsonBody(body: BodyBytes): unknown {
   }
 }
 
+/** A body parsed on first use, at most once. */
+export interface LazyJsonBody {
+  /** The parsed body. @throws BadRequestError as `parseJsonBody`, the same error on every call. */
+  value(): unknown;
+  /** The parsed body, or `undefined` when it is not JSON (for a credential that may be inside it). */
+  valueOrUndefined(): unknown;
+  /** Lets go of the parsed value, so a large body can be collected while its messages are used. */
+  release(): void;
+}
+
+/**
+ * Wraps `body` so that it is parsed only if asked for, and at most once, a failure included:
+ * authentication may ask once per configured secret, and a body that is not JSON must not be
+ * read again each time.
+ */
+export function lazyJsonBody(body: BodyBytes): LazyJsonBody {
+  let parsed: { value: unknown } | { error: unknown } | undefined;
+  const value = () => {
+    if (parsed === undefined) {
+      try {
+        parsed = { value: parseJsonBody(body) };
+      } catch (error) {
+        parsed = { error };
+      }
+    }
+    if ('error' in parsed) throw parsed.error;
+    return parsed.value;
+  };
+  return {
+    value,
+    valueOrUndefined: () => {
+      try {
+        return value();
+      } catch {
+        return undefined;
+      }
+    },
+    release: () => {
+      parsed = undefined;
+    },
+  };
+}
+
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 function withoutBom(bytes: Buffer): Buffer {

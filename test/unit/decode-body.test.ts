@@ -1,12 +1,18 @@
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   BadRequestError,
   NestingTooDeepError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '../../lib/errors.js';
-import { checkNestingDepth, decodeBody, MAX_JSON_DEPTH, parseJsonBody } from '../../lib/http/decode-body.js';
+import {
+  checkNestingDepth,
+  decodeBody,
+  lazyJsonBody,
+  MAX_JSON_DEPTH,
+  parseJsonBody,
+} from '../../lib/http/decode-body.js';
 
 const json = '{"type":"track","event":"Signed Up","userId":"u1"}';
 const limits = { maxBodyBytes: 1024, contentTypes: 'json-only' as const };
@@ -230,5 +236,24 @@ describe('nesting depth, checked before parsing', () => {
     const deep = Buffer.alloc(2_600_000, '[');
     expect(() => parseJsonBody(deep)).toThrow(NestingTooDeepError);
     expect(() => parseJsonBody(deep.toString())).toThrow(NestingTooDeepError);
+  });
+});
+
+describe('lazyJsonBody', () => {
+  it('parses only when asked, and a failure only once', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const broken = lazyJsonBody('{"type":');
+      expect(parse).not.toHaveBeenCalled();
+      expect(broken.valueOrUndefined()).toBeUndefined();
+      expect(broken.valueOrUndefined()).toBeUndefined();
+      expect(() => broken.value()).toThrow('body is not valid JSON');
+      expect(parse).toHaveBeenCalledTimes(1);
+      const good = lazyJsonBody(json);
+      expect(good.value()).toBe(good.valueOrUndefined());
+      expect(parse).toHaveBeenCalledTimes(2);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
