@@ -24,11 +24,21 @@ export class BadRequestError extends HttpError {
   }
 }
 
-/** Thrown when credentials are missing or wrong. The message never says which part was wrong. */
+/** Which inbound credential check refused a request: logged, never shown to the sender. */
+export type FailedCredentialCheck =
+  | 'no credential'
+  | 'unknown scheme'
+  | 'signature mismatch'
+  | 'token mismatch';
+
+/**
+ * Thrown when credentials are missing or wrong. The message never says which part was wrong;
+ * `check` names it for the log line (never a value).
+ */
 export class UnauthorizedError extends HttpError {
   override name = 'UnauthorizedError';
-  constructor(message = 'missing or invalid credentials') {
-    super(401, message);
+  constructor(readonly check: FailedCredentialCheck = 'no credential') {
+    super(401, 'missing or invalid credentials');
   }
 }
 
@@ -40,7 +50,23 @@ export class PayloadTooLargeError extends HttpError {
   }
 }
 
-/** Thrown for a declared non-JSON content type or an unknown content encoding. */
+/** Thrown when a body holds more messages than one answer can account for. */
+export class TooManyMessagesError extends HttpError {
+  override name = 'TooManyMessagesError';
+  constructor(count: number, limit: number) {
+    super(413, `body holds ${count} messages; send at most ${limit} per request`);
+  }
+}
+
+/** Thrown when JSON is nested deeper than the limit, found before parsing it. */
+export class NestingTooDeepError extends BadRequestError {
+  override name = 'NestingTooDeepError';
+  constructor(limit: number) {
+    super(`body is nested deeper than ${limit} levels`);
+  }
+}
+
+/** Thrown for a declared non-JSON content type or charset, or an unknown content encoding. */
 export class UnsupportedMediaTypeError extends HttpError {
   override name = 'UnsupportedMediaTypeError';
   constructor(message: string) {

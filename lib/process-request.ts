@@ -1,10 +1,24 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Config } from './config.js';
 import type { Delivery, DeliveryItem } from './delivery/index.js';
-import { BadRequestError, HttpError, RetryLaterError, SecretsUnavailableError } from './errors.js';
-import { decodeBody, parseJsonBody, type RawRequest } from './http/decode-body.js';
+import {
+  BadRequestError,
+  type FailedCredentialCheck,
+  HttpError,
+  RetryLaterError,
+  SecretsUnavailableError,
+  TooManyMessagesError,
+  UnauthorizedError,
+} from './errors.js';
+import { decodeBody, lazyJsonBody, type RawRequest } from './http/decode-body.js';
 import { authenticate } from './http/inbound-auth.js';
-import { type Accounting, type MessageReport, type Outcome, toResponse } from './http/responses.js';
+import {
+  type Accounting,
+  type MessageReport,
+  type Outcome,
+  messageReport as report,
+  toResponse,
+} from './http/responses.js';
 import { describeError, type Logger } from './logger.js';
 import type { MetricsPublisher } from './metrics.js';
 import { type MessageRoute, routeForTrackingPath } from './routes.js';
@@ -36,8 +50,6 @@ const ANSWER_RESERVE_MS = 500;
  * sender would retry the whole body for hours. Segment and RudderStack batches are far smaller.
  */
 export const MAX_MESSAGES_PER_REQUEST = 10_000;
-/** A `messageId` is echoed in reports and logs up to this many characters. */
-const MAX_REPORTED_ID_LENGTH = 200;
 
 /** How long the sender should wait before retrying when no inbound credential is configured. */
 const MISCONFIGURED_RETRY_AFTER_SECONDS = 300;
@@ -63,11 +75,13 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     const started = now();
     const summary = { received: 0, delivered: 0, skipped: 0, rejected: 0, canduRequests: 0, retries: 0 };
     let outcome: Outcome;
+    let failedCheck: FailedCredentialCheck | undefined;
     try {
       const accounting = await process(route, normaliseHeaders(request), context, started, summary);
       outcome = { kind: 'processed', accounting };
     } catch (error) {
       outcome = { kind: 'error', error };
+      if (error instanceof UnauthorizedError) failedCheck = error.check;
       logFailure(error);
     }
     const response = toResponse(outcome);
@@ -78,6 +92,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       ...summary,
       durationMs,
       status: response.statusCode,
+      failedCheck,
     });
     deps.metrics?.publish(route.name, { ...summary, durationMs, status: response.statusCode });
     return response;
@@ -101,23 +116,12 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       maxBodyBytes: config.maxBodyBytes,
       contentTypes: route.contentTypes,
     });
-    let parsed: { value: unknown } | undefined;
-    const parse = () => {
-      parsed ??= { value: parseJsonBody(body) };
-      return parsed.value;
-    };
-    const parseForAuth = () => {
-      try {
-        return parse();
-      } catch {
-        return undefined;
-      }
-    };
-
+    const json = lazyJsonBody(body);
     const auth = authenticate(
       route.credentials,
-      { headers: request.headers, received, body, parsed: parseForAuth },
+      { headers: request.headers, received, body, parsed: json.valueOrUndefined },
       await loadSecrets(),
+      config.segmentSignatureScope,
     );
     if (!auth.ok) {
       if (!config.allowUnauthenticated) {
@@ -132,10 +136,10 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       });
     }
 
-    const messages = messagesOf(route, parse());
+    const messages = messagesOf(route, json.value());
     // From here on the messages are only reached through the translation below, which lets go
     // of each one once it is translated.
-    parsed = undefined;
+    json.release();
     const count = messages.length;
     summary.received = count;
     const skipped: MessageReport[] = [];
@@ -221,7 +225,8 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
 
   function logFailure(error: unknown): void {
     if (error instanceof HttpError) {
-      logger.info('request refused', { status: error.statusCode, reason: error.message });
+      const check = error instanceof UnauthorizedError ? { failedCheck: error.check } : {};
+      logger.info('request refused', { status: error.statusCode, reason: error.message, ...check });
     } else if (error instanceof RetryLaterError) {
       logger.error('request not delivered; the sender will retry', {
         status: error.statusCode,
@@ -232,13 +237,6 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       logger.error('unexpected error', { error: describeError(error) });
     }
   }
-}
-
-function report(index: number, messageId: string | undefined, reason: string): MessageReport {
-  if (messageId === undefined) return { index, reason };
-  const shown =
-    messageId.length > MAX_REPORTED_ID_LENGTH ? `${messageId.slice(0, MAX_REPORTED_ID_LENGTH)}…` : messageId;
-  return { index, messageId: shown, reason };
 }
 
 function* startingWith<T>(first: T, rest: Iterable<T>): Generator<T, void, undefined> {
@@ -269,10 +267,7 @@ function messagesOf(route: MessageRoute, body: unknown): unknown[] {
   }
   if (messages.length === 0) throw new BadRequestError('body holds no messages');
   if (messages.length > MAX_MESSAGES_PER_REQUEST) {
-    throw new HttpError(
-      413,
-      `body holds ${messages.length} messages; send at most ${MAX_MESSAGES_PER_REQUEST} per request`,
-    );
+    throw new TooManyMessagesError(messages.length, MAX_MESSAGES_PER_REQUEST);
   }
   return messages;
 }

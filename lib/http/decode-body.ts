@@ -1,5 +1,10 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import {
+  BadRequestError,
+  NestingTooDeepError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from '../errors.js';
 
 /** How a route reads `Content-Type`. */
 export type ContentTypePolicy =
@@ -23,6 +28,10 @@ export interface RawRequest {
 export type BodyBytes = Buffer | string;
 
 const JSON_TYPES = new Set(['application/json', 'text/plain', 'text/json']);
+/** Charsets whose bytes are UTF-8 as declared (`utf8` is the WHATWG label for UTF-8). */
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+/** JSON nesting accepted in a body (ARCHITECTURE.md, Limits). */
+export const MAX_JSON_DEPTH = 64;
 
 /**
  * Checks the content type and returns the body as received (after API Gateway's base64) and
@@ -30,7 +39,8 @@ const JSON_TYPES = new Set(['application/json', 'text/plain', 'text/json']);
  * returned as the string itself, whose UTF-8 encoding is the bytes received: a batch of several
  * megabytes is then neither copied into a Buffer nor decoded back into a second string.
  *
- * @throws UnsupportedMediaTypeError for a declared non-JSON type under `json-only`, or an unknown encoding.
+ * @throws UnsupportedMediaTypeError for a declared non-JSON type under `json-only`, a declared
+ *   charset other than UTF-8 or US-ASCII (on every route), or an unknown encoding.
  * @throws PayloadTooLargeError when the body, compressed or not, exceeds `maxBodyBytes`.
  * @throws BadRequestError when a compressed body cannot be decompressed.
  */
@@ -38,7 +48,9 @@ export function decodeBody(
   request: RawRequest,
   options: { maxBodyBytes: number; contentTypes: ContentTypePolicy },
 ): { received: BodyBytes; body: BodyBytes } {
-  if (options.contentTypes === 'json-only') checkContentType(request.headers['content-type']);
+  const contentType = request.headers['content-type'];
+  if (options.contentTypes === 'json-only') checkContentType(contentType);
+  checkCharset(contentType);
   const text = request.body ?? '';
   const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
   if (!request.isBase64Encoded && (encoding === '' || encoding === 'identity')) {
@@ -58,6 +70,25 @@ function checkContentType(header: string | undefined): void {
   const type = header.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   if (type === '' || JSON_TYPES.has(type) || type.endsWith('+json')) return;
   throw new UnsupportedMediaTypeError(`content type ${shown(type)} is not supported: send application/json`);
+}
+
+/**
+ * A declared charset other than UTF-8 is refused on every route, the tracking API's included:
+ * whatever the type label says, bytes in another charset would be read as UTF-8 and deliver
+ * changed ids and names. The real SDKs declare none or UTF-8.
+ */
+function checkCharset(header: string | undefined): void {
+  for (const parameter of (header ?? '').split(';').slice(1)) {
+    const [name = '', value = ''] = parameter.split('=', 2).map((part) => part.trim());
+    if (name.toLowerCase() !== 'charset') continue;
+    const charset = value
+      .replace(/^"(.*)"$/, '$1')
+      .trim()
+      .toLowerCase();
+    if (!UTF8_CHARSETS.has(charset)) {
+      throw new UnsupportedMediaTypeError(`charset ${shown(charset)} is not supported: send UTF-8`);
+    }
+  }
 }
 
 function decompress(bytes: Buffer, encoding: string, maxBodyBytes: number): Buffer {
@@ -86,18 +117,110 @@ function decompress(bytes: Buffer, encoding: string, maxBodyBytes: number): Buff
 }
 
 /**
- * Parses the body as JSON.
+ * Parses the body as JSON, ignoring a leading UTF-8 byte-order mark. The nesting is checked
+ * first by a linear scan, so deep nesting costs no parse and no stack.
  *
- * @throws BadRequestError when it is empty or not JSON.
+ * @throws BadRequestError when it is empty or not JSON; NestingTooDeepError (a BadRequestError)
+ *   when it nests deeper than `MAX_JSON_DEPTH`.
  */
 export function parseJsonBody(body: BodyBytes): unknown {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
+  checkNestingDepth(body, MAX_JSON_DEPTH);
+  const text = typeof body === 'string' ? withoutBomText(body) : withoutBom(body).toString('utf8');
   if (text.trim() === '')
     throw new BadRequestError('body is empty: send a JSON message or array of messages');
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new BadRequestError('body is not valid JSON', [], { cause: error });
+  }
+}
+
+/** A body parsed on first use, at most once. */
+export interface LazyJsonBody {
+  /** The parsed body. @throws BadRequestError as `parseJsonBody`, the same error on every call. */
+  value(): unknown;
+  /** The parsed body, or `undefined` when it is not JSON (for a credential that may be inside it). */
+  valueOrUndefined(): unknown;
+  /** Lets go of the parsed value, so a large body can be collected while its messages are used. */
+  release(): void;
+}
+
+/**
+ * Wraps `body` so that it is parsed only if asked for, and at most once, a failure included:
+ * authentication may ask once per configured secret, and a body that is not JSON must not be
+ * read again each time.
+ */
+export function lazyJsonBody(body: BodyBytes): LazyJsonBody {
+  let parsed: { value: unknown } | { error: unknown } | undefined;
+  const value = () => {
+    if (parsed === undefined) {
+      try {
+        parsed = { value: parseJsonBody(body) };
+      } catch (error) {
+        parsed = { error };
+      }
+    }
+    if ('error' in parsed) throw parsed.error;
+    return parsed.value;
+  };
+  return {
+    value,
+    valueOrUndefined: () => {
+      try {
+        return value();
+      } catch {
+        return undefined;
+      }
+    },
+    release: () => {
+      parsed = undefined;
+    },
+  };
+}
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+function withoutBom(bytes: Buffer): Buffer {
+  return bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes;
+}
+
+function withoutBomText(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Refuses JSON nested deeper than `limit`, in one pass over the text or bytes and constant
+ * memory: brackets inside strings (escaped quotes included) do not count. The structural
+ * characters are ASCII, which never occurs inside a multi-byte UTF-8 sequence, so bytes and
+ * UTF-16 code units are read alike. It stops at the first level past the limit.
+ *
+ * @throws NestingTooDeepError past the limit.
+ */
+export function checkNestingDepth(body: BodyBytes, limit: number): void {
+  const text = typeof body === 'string' ? body : undefined;
+  const length = body.length;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < length; i++) {
+    const code = text === undefined ? (body as Buffer)[i] : text.charCodeAt(i);
+    if (inString) {
+      if (code === BACKSLASH) i++;
+      else if (code === QUOTE) inString = false;
+    } else if (code === QUOTE) {
+      inString = true;
+    } else if (code === OPEN_ARRAY || code === OPEN_OBJECT) {
+      if (++depth > limit) throw new NestingTooDeepError(limit);
+    } else if (code === CLOSE_ARRAY || code === CLOSE_OBJECT) {
+      // An unmatched closer is invalid JSON anyway; it must not buy extra levels for what follows.
+      depth = Math.max(0, depth - 1);
+    }
   }
 }
 

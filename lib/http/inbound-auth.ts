@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { UnauthorizedError } from '../errors.js';
+import { type FailedCredentialCheck, UnauthorizedError } from '../errors.js';
 import type { Secrets } from '../secrets/index.js';
 import type { BodyBytes } from './decode-body.js';
 
@@ -28,16 +28,27 @@ export type AuthResult =
   | { ok: false; reason: 'no-credential-configured' };
 
 /**
+ * What a Segment `X-Signature` covers (`SEGMENT_SIGNATURE_SCOPE`): the raw body only, or also,
+ * for an array body, `JSON.stringify(body[0])` (Segment Actions batches), which leaves the other
+ * elements unsigned.
+ */
+export type SignatureScope = 'body' | 'first-element';
+
+/**
  * Checks the sender's credentials against the configured secrets, in constant time.
  * Returns `no-credential-configured` when the route has nothing to check against, so the
  * caller decides between the sandbox's `ALLOW_UNAUTHENTICATED` and refusing to serve.
+ * The body is parsed (`request.parsed`) only for a `writeKey` in it, or for a signature under
+ * the `first-element` scope.
  *
- * @throws UnauthorizedError when credentials are missing or wrong.
+ * @throws UnauthorizedError when credentials are missing or wrong, naming the check that failed
+ *   (the first credential presented that did not pass).
  */
 export function authenticate(
   scheme: CredentialScheme,
   request: InboundRequest,
   secrets: Secrets,
+  signatureScope: SignatureScope = 'body',
 ): AuthResult {
   // The current value and, during a rotation, the previous one: senders switch one at a time.
   const tokens = defined(secrets.inboundToken, secrets.previousInboundToken);
@@ -48,34 +59,44 @@ export function authenticate(
   if (tokens.length === 0 && sharedSecrets.length === 0)
     return { ok: false, reason: 'no-credential-configured' };
 
+  const failures: FailedCredentialCheck[] = [];
   const signature = request.headers['x-signature'];
-  if (
-    signature !== undefined &&
-    sharedSecrets.some((secret) => signatureMatches(signature, secret, request))
-  ) {
-    return { ok: true, method: 'signature' };
-  }
-  if (tokens.length > 0) {
-    const authorization = request.headers.authorization;
-    if (authorization !== undefined) {
-      const [scheme_, value = ''] = splitAuthorization(authorization);
-      if (scheme_ === 'bearer' && scheme !== 'write-key' && matchesAny(value, tokens)) {
-        return { ok: true, method: 'bearer' };
-      }
-      if (scheme_ === 'basic' && matchesAny(basicUser(value), tokens)) return { ok: true, method: 'basic' };
+  if (signature !== undefined) {
+    if (sharedSecrets.some((secret) => signatureMatches(signature, secret, request, signatureScope))) {
+      return { ok: true, method: 'signature' };
     }
-    if (scheme === 'write-key') {
-      const writeKey = bodyWriteKey(request.parsed());
-      if (writeKey !== undefined && matchesAny(writeKey, tokens)) return { ok: true, method: 'write-key' };
+    failures.push(scheme === 'segment-webhook' ? 'signature mismatch' : 'unknown scheme');
+  }
+  const authorization = request.headers.authorization?.trim() ?? '';
+  if (authorization !== '') {
+    const [kind, value] = splitAuthorization(authorization);
+    if (kind === 'basic' || (kind === 'bearer' && scheme !== 'write-key')) {
+      if (matchesAny(kind === 'basic' ? basicUser(value) : value, tokens)) return { ok: true, method: kind };
+      failures.push('token mismatch');
+    } else {
+      failures.push('unknown scheme');
     }
   }
-  throw new UnauthorizedError();
+  if (scheme === 'write-key') {
+    const writeKey = bodyWriteKey(request.parsed());
+    if (writeKey !== undefined) {
+      if (matchesAny(writeKey, tokens)) return { ok: true, method: 'write-key' };
+      failures.push('token mismatch');
+    }
+  }
+  throw new UnauthorizedError(failures[0] ?? 'no credential');
 }
 
-function signatureMatches(signature: string, secret: string, request: InboundRequest): boolean {
+function signatureMatches(
+  signature: string,
+  secret: string,
+  request: InboundRequest,
+  scope: SignatureScope,
+): boolean {
   const given = signature.trim().toLowerCase();
   if (equalSecrets(given, hmacHex(secret, request.received))) return true;
   if (request.body !== request.received && equalSecrets(given, hmacHex(secret, request.body))) return true;
+  if (scope !== 'first-element') return false;
   // Segment Actions batches sign only the first element, serialised with JSON.stringify.
   const parsed = request.parsed();
   if (Array.isArray(parsed) && parsed.length > 0) {
@@ -107,7 +128,10 @@ function defined(...values: (string | undefined)[]): string[] {
   return values.filter((value): value is string => value !== undefined);
 }
 
-/** Compares `given` with every accepted value (no early exit, so timing says nothing about which). */
+/**
+ * Compares `given` with every accepted value (no early exit, so timing says nothing about which).
+ * No accepted value: no match.
+ */
 function matchesAny(given: string, accepted: readonly string[]): boolean {
   let matched = false;
   for (const value of accepted) matched = equalSecrets(given, value) || matched;

@@ -8,6 +8,31 @@ export interface MessageReport {
   reason: string;
 }
 
+/** The largest answer body, in UTF-8 bytes as serialized (ARCHITECTURE.md, Responses). */
+export const MAX_ANSWER_BYTES = 1_048_576;
+/** An echoed `messageId` is cut to this many characters. */
+export const MAX_ECHOED_ID_CHARS = 200;
+/** An echoed reason is cut to this many characters. */
+export const MAX_ECHOED_REASON_CHARS = 300;
+
+/**
+ * One message's report, with its `messageId` and reason cut to what an answer echoes
+ * (`MAX_ECHOED_ID_CHARS`, `MAX_ECHOED_REASON_CHARS`): both may come from the sender.
+ */
+export function messageReport(index: number, messageId: string | undefined, reason: string): MessageReport {
+  const shownReason = cut(reason, MAX_ECHOED_REASON_CHARS);
+  if (messageId === undefined) return { index, reason: shownReason };
+  return { index, messageId: cut(messageId, MAX_ECHOED_ID_CHARS), reason: shownReason };
+}
+
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Never end on half a surrogate pair.
+  const last = text.charCodeAt(max - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
+}
+
 /** What happened to a request whose messages were processed. */
 export interface Accounting {
   received: number;
@@ -29,6 +54,7 @@ function json(statusCode: number, body: unknown, headers: Record<string, string>
  * Maps an outcome to the HTTP answer. The one place that decides a status:
  * - processed with at least one message not rejected: 200 with the accounting;
  * - processed with every message rejected: 400 naming the issues;
+ *   either way the body stays within `MAX_ANSWER_BYTES` (see `bounded`);
  * - `HttpError` (bad input, credentials, size, media type): its status and its message;
  * - `RetryLaterError` (Candu or Secrets Manager trouble, broken configuration): 429/503 with
  *   `Retry-After` and a generic message;
@@ -38,14 +64,12 @@ export function toResponse(outcome: Outcome): APIGatewayProxyStructuredResultV2 
   if (outcome.kind === 'processed') {
     const { accounting } = outcome;
     if (accounting.received > 0 && accounting.rejected.length === accounting.received) {
-      return json(400, {
-        ok: false,
-        error: 'no message in the body could be processed',
-        issues: accounting.rejected.map((r) => `message ${r.index}: ${r.reason}`),
-        ...accounting,
-      });
+      return json(
+        400,
+        bounded({ ok: false, error: 'no message in the body could be processed', issues: [] }, accounting),
+      );
     }
-    return json(200, { ok: true, ...accounting });
+    return json(200, bounded({ ok: true }, accounting));
   }
   const { error } = outcome;
   if (error instanceof HttpError) {
@@ -69,4 +93,57 @@ export function toResponse(outcome: Outcome): APIGatewayProxyStructuredResultV2 
     );
   }
   return json(500, { ok: false, error: 'internal error' });
+}
+
+/**
+ * The accounting under `head`, within `MAX_ANSWER_BYTES` however much the reports echo: the
+ * rejected entries are kept first (they need the sender's attention), then the skipped ones, each
+ * list cut where the budget ends, and `omitted` counts what was left out, so that `received`
+ * still adds up. When `head` has `issues` (the 400 answer), each kept rejection adds its issue.
+ */
+function bounded(head: { ok: boolean; error?: string; issues?: string[] }, accounting: Accounting) {
+  const { skipped, rejected } = accounting;
+  const withIssues = head.issues !== undefined;
+  const largestEnvelope = {
+    ...head,
+    ...accounting,
+    skipped: [],
+    rejected: [],
+    omitted: { skipped: skipped.length, rejected: rejected.length },
+  };
+  let budget = MAX_ANSWER_BYTES - utf8Bytes(JSON.stringify(largestEnvelope));
+  const keep = (reports: MessageReport[], withIssue: boolean): MessageReport[] => {
+    let kept = 0;
+    for (const report of reports) {
+      // Each entry costs its JSON and a comma (one more than needed, a safe side to err on).
+      let cost = utf8Bytes(JSON.stringify(report)) + 1;
+      if (withIssue) cost += utf8Bytes(JSON.stringify(issueOf(report))) + 1;
+      if (cost > budget) break;
+      budget -= cost;
+      kept++;
+    }
+    return kept === reports.length ? reports : reports.slice(0, kept);
+  };
+  const keptRejected = keep(rejected, withIssues);
+  const keptSkipped = keep(skipped, false);
+  const omitted = {
+    skipped: skipped.length - keptSkipped.length,
+    rejected: rejected.length - keptRejected.length,
+  };
+  return {
+    ...head,
+    ...(withIssues ? { issues: keptRejected.map(issueOf) } : {}),
+    ...accounting,
+    skipped: keptSkipped,
+    rejected: keptRejected,
+    ...(omitted.skipped > 0 || omitted.rejected > 0 ? { omitted } : {}),
+  };
+}
+
+function issueOf(report: MessageReport): string {
+  return `message ${report.index}: ${report.reason}`;
+}
+
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
 }

@@ -156,12 +156,11 @@ describe('webhooks in the documented formats', () => {
     ]);
   });
 
-  it('Segment Webhooks (Actions) "Send a batch": a JSON array signed over its first element on /v1/segment', async () => {
+  it('Segment Webhooks (Actions) "Send a batch": a JSON array with a Bearer header on /v1/segment', async () => {
     const body = loadFixture<Record<string, unknown>[]>('webhooks/segment-actions-send-a-batch.json');
-    const signature = createHmac('sha1', SHARED_SECRET).update(JSON.stringify(body[0])).digest('hex');
     const response = await fetch(`${server.url}/v1/segment`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-signature': signature },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITE_KEY}` },
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(200);
@@ -179,6 +178,19 @@ describe('webhooks in the documented formats', () => {
       { type: 'track', userId: 'seg-user-1', event: 'Viewed Home Screen' },
       { type: 'group', userId: 'seg-user-1', groupId: 'seg-group-7' },
     ]);
+  });
+
+  it('refuses by default a Segment batch signed over its first element only, and sends Candu nothing', async () => {
+    // The signature does not cover the other elements (SEGMENT_SIGNATURE_SCOPE=first-element opts in).
+    const body = loadFixture<Record<string, unknown>[]>('webhooks/segment-actions-send-a-batch.json');
+    const signature = createHmac('sha1', SHARED_SECRET).update(JSON.stringify(body[0])).digest('hex');
+    const response = await fetch(`${server.url}/v1/segment`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-signature': signature },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(401);
+    expect(candu.requests).toEqual([]);
   });
 
   it('refuses a Segment batch whose signature was made with another secret, and sends Candu nothing', async () => {

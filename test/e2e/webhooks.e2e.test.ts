@@ -138,15 +138,21 @@ describe('npm start, Segment webhook', () => {
     expect(candu.requests.every((r) => r.authorization === `Bearer ${CANDU_KEY}`)).toBe(true);
   });
 
-  it('accepts a Segment Actions batch signed on its first element', async () => {
+  it('refuses by default a Segment Actions batch signed on its first element, and takes it with Bearer', async () => {
     const messages = [
       { type: 'track', event: 'Signed Up', userId: 'u1', messageId: 'act-1' },
       { type: 'identify', userId: 'u1', traits: { role: 'admin' }, messageId: 'act-2' },
     ];
-    const answer = await post('/v1/segment', JSON.stringify(messages, null, 2), {
+    // The signature covers the first element only (SEGMENT_SIGNATURE_SCOPE=first-element opts in).
+    const signed = await post('/v1/segment', JSON.stringify(messages, null, 2), {
       'x-signature': sign(JSON.stringify(messages[0])),
     });
-    expect(answer.status).toBe(200);
+    expect(signed.status).toBe(401);
+    expect(candu.requests).toHaveLength(0);
+    const bearer = await post('/v1/segment', JSON.stringify(messages, null, 2), {
+      authorization: `Bearer ${TOKEN}`,
+    });
+    expect(bearer.status).toBe(200);
     expect(candu.acceptedEvents().map((e) => e.messageId)).toEqual(['act-1', 'act-2']);
   });
 

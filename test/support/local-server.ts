@@ -8,6 +8,8 @@ const root = join(import.meta.dirname, '..', '..');
 /** A running `npm start` (serverless-offline), with what it printed so far. */
 export interface LocalServer {
   url: string;
+  /** The process group of the server and its children (serverless-offline, its workers). */
+  processGroup: number;
   output: () => string;
   stop(): Promise<void>;
 }
@@ -88,7 +90,8 @@ async function startOnFreePort(env: Record<string, string>, timeoutMs: number): 
     if (child.exitCode !== null || output.includes('EADDRINUSE')) break;
     try {
       const response = await fetch(`${url}/health`);
-      if (response.ok) return { url, output: () => output, stop };
+      if (response.ok && child.pid !== undefined)
+        return { url, processGroup: child.pid, output: () => output, stop };
     } catch {
       // not listening yet
     }

@@ -20,7 +20,12 @@ function request(body: string, headers: Record<string, string>): InboundRequest 
 describe('authenticate, an array body whose first element is too deep for JSON.stringify', () => {
   it('refuses a wrong signature with UnauthorizedError rather than a RangeError', () => {
     expect(() =>
-      authenticate('segment-webhook', request(deepArrayBody, { 'x-signature': 'deadbeef' }), secrets),
+      authenticate(
+        'segment-webhook',
+        request(deepArrayBody, { 'x-signature': 'deadbeef' }),
+        secrets,
+        'first-element',
+      ),
     ).toThrow(UnauthorizedError);
   });
 

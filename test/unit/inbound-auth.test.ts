@@ -48,10 +48,51 @@ describe('authenticate, Segment webhook', () => {
     const first = { type: 'track', event: 'A', userId: 'u1' };
     const raw = `[ ${JSON.stringify(first)} , {"type":"track","event":"B","userId":"u2"} ]`;
     const signature = hmacHex(SHARED, JSON.stringify(first));
-    expect(authenticate('segment-webhook', request(raw, { 'x-signature': signature }), secrets)).toEqual({
+    expect(
+      authenticate('segment-webhook', request(raw, { 'x-signature': signature }), secrets, 'first-element'),
+    ).toEqual({
       ok: true,
       method: 'signature',
     });
+  });
+
+  describe('a captured signature of one message, with a forged message appended', () => {
+    const captured = { type: 'track', event: 'Signed Up', userId: 'u1', messageId: 'm1' };
+    const signature = hmacHex(SHARED, JSON.stringify(captured));
+    const forged = JSON.stringify([
+      captured,
+      { type: 'identify', userId: 'victim', traits: { role: 'admin' } },
+    ]);
+
+    it('is refused under the default scope (the raw body only), as a signature mismatch', () => {
+      const call = () =>
+        authenticate('segment-webhook', request(forged, { 'x-signature': signature }), secrets);
+      expect(call).toThrow(UnauthorizedError);
+      expect(call).toThrow(expect.objectContaining({ check: 'signature mismatch' }));
+    });
+
+    it('is accepted only when the operator opts in to first-element (what the opt-in gives away)', () => {
+      const result = authenticate(
+        'segment-webhook',
+        request(forged, { 'x-signature': signature }),
+        secrets,
+        'first-element',
+      );
+      expect(result).toEqual({ ok: true, method: 'signature' });
+    });
+  });
+
+  it('does not parse the body to check a signature under the default scope', () => {
+    let parses = 0;
+    const unparsed: InboundRequest = {
+      ...request('[{"type":"track"}]', { 'x-signature': 'deadbeef' }),
+      parsed: () => {
+        parses++;
+        return [{ type: 'track' }];
+      },
+    };
+    expect(() => authenticate('segment-webhook', unparsed, secrets)).toThrow(UnauthorizedError);
+    expect(parses).toBe(0);
   });
 
   it('refuses a forged signature', () => {
@@ -183,5 +224,29 @@ describe('authenticate, nothing configured', () => {
       ok: false,
       reason: 'no-credential-configured',
     });
+  });
+});
+
+describe('authenticate, which check failed (for the log line; the message stays generic)', () => {
+  const body = '{"type":"identify","userId":"u1"}';
+  it.each([
+    ['no credential', 'segment-webhook', body, {}],
+    ['no credential', 'write-key', body, { authorization: '  ' }],
+    ['unknown scheme', 'token', body, { authorization: `Token ${TOKEN}` }],
+    ['unknown scheme', 'write-key', body, { authorization: `Bearer ${TOKEN}` }],
+    ['unknown scheme', 'token', body, { 'x-signature': hmacHex(SHARED, body) }],
+    ['signature mismatch', 'segment-webhook', body, { 'x-signature': hmacHex('other', body) }],
+    ['token mismatch', 'token', body, { authorization: 'Bearer wrong' }],
+    ['token mismatch', 'write-key', body, { authorization: basic('wrong') }],
+    ['token mismatch', 'write-key', '{"writeKey":"wrong"}', {}],
+  ] as const)('%s: %s route, %s, %j', (check, scheme, text, headers) => {
+    let thrown: unknown;
+    try {
+      authenticate(scheme, request(text, headers), secrets);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UnauthorizedError);
+    expect(thrown).toMatchObject({ check, message: 'missing or invalid credentials' });
   });
 });

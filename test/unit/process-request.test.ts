@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Config, parseConfig } from '../../lib/config.js';
 import {
   createDelivery,
@@ -360,5 +360,169 @@ describe('message request pipeline with the real delivery', () => {
     expect(requestsStarted).toBe(3);
     expect(requestsWhenRejected).toHaveLength(1);
     expect(requestsWhenRejected[0]).toBeGreaterThan(0);
+  });
+});
+
+describe('message request pipeline at the boundary (hostile input)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const captured = { type: 'track', event: 'Signed Up', userId: 'u1', messageId: 'm1' };
+  const forgedBody = JSON.stringify([
+    captured,
+    { type: 'identify', userId: 'victim', traits: { role: 'admin' } },
+  ]);
+  const capturedSignature = hmacHex(SHARED, JSON.stringify(captured));
+
+  it('refuses (401) a captured first-element signature carrying a forged message, by default', async () => {
+    const { handle, calls } = setup();
+    const response = await handle(SEGMENT_WEBHOOK, {
+      body: forgedBody,
+      headers: { 'x-signature': capturedSignature },
+    });
+    expect(response.statusCode).toBe(401);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('accepts it only with SEGMENT_SIGNATURE_SCOPE=first-element', async () => {
+    const { handle, calls } = setup({ env: { SEGMENT_SIGNATURE_SCOPE: 'first-element' } });
+    const response = await handle(SEGMENT_WEBHOOK, {
+      body: forgedBody,
+      headers: { 'x-signature': capturedSignature },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(calls[0]?.map((i) => i.event.userId)).toEqual(['u1', 'victim']);
+  });
+
+  it('parses nothing before refusing a wrong signature or token', async () => {
+    const { handle } = setup();
+    const parse = vi.spyOn(JSON, 'parse');
+    const body = JSON.stringify(mixed);
+    const segment = await handle(SEGMENT_WEBHOOK, { body, headers: { 'x-signature': hmacHex('x', body) } });
+    const rudder = await handle(RUDDERSTACK_WEBHOOK, { body, headers: { authorization: 'Bearer x' } });
+    const batch = await handle(TRACKING_BATCH, {
+      body: JSON.stringify({ batch: mixed }),
+      headers: { authorization: 'Basic eDo=' },
+    });
+    expect([segment.statusCode, rudder.statusCode]).toEqual([401, 401]);
+    // The tracking API reads a writeKey from the body: there it parses, once.
+    expect(batch.statusCode).toBe(401);
+    expect(parse).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not repeat a failed parse for each shared secret', async () => {
+    const { handle } = setup({
+      env: { SEGMENT_SIGNATURE_SCOPE: 'first-element' },
+      secrets: { canduApiKey: 'k', segmentSharedSecret: SHARED, previousSegmentSharedSecret: 'old' },
+    });
+    const parse = vi.spyOn(JSON, 'parse');
+    const response = await handle(SEGMENT_WEBHOOK, { body: '[{"type":', headers: { 'x-signature': 'ab' } });
+    expect(response.statusCode).toBe(401);
+    expect(parse).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses an authenticated body nested deeper than 64 levels with 400 naming the limit', async () => {
+    const { handle, calls } = setup();
+    const deep = `[${'['.repeat(64)}${']'.repeat(64)}]`;
+    const response = await handle(SEGMENT_WEBHOOK, signed(deep));
+    expect(response.statusCode).toBe(400);
+    expect(parse(response).error).toBe('body is nested deeper than 64 levels');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('answers 415 naming a declared charset other than UTF-8, on the tracking API too', async () => {
+    const { handle, calls } = setup();
+    const response = await handle(TRACKING_BATCH, {
+      body: JSON.stringify({ batch: mixed, writeKey: TOKEN }),
+      headers: { 'content-type': 'application/json; charset=iso-8859-1' },
+    });
+    expect(response.statusCode).toBe(415);
+    expect(parse(response).error).toBe('charset iso-8859-1 is not supported: send UTF-8');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('reads a body that starts with a UTF-8 byte-order mark', async () => {
+    const { handle } = setup();
+    const response = await handle(SEGMENT_WEBHOOK, signed(`\uFEFF${JSON.stringify(mixed)}`));
+    expect(response.statusCode).toBe(200);
+    expect(parse(response).delivered).toBe(2);
+  });
+
+  it('logs which credential check failed, never the values, and answers generically', async () => {
+    const { handle, lines } = setup();
+    const body = JSON.stringify(mixed);
+    const cases = [
+      [SEGMENT_WEBHOOK, {}, 'no credential'],
+      [RUDDERSTACK_WEBHOOK, { authorization: 'Token secret-looking-value' }, 'unknown scheme'],
+      [SEGMENT_WEBHOOK, { 'x-signature': 'feedface0123' }, 'signature mismatch'],
+      [RUDDERSTACK_WEBHOOK, { authorization: 'Bearer wrong-token-value' }, 'token mismatch'],
+    ] as const;
+    for (const [route, headers, check] of cases) {
+      lines.length = 0;
+      const response = await handle(route, { body, headers });
+      expect(response.statusCode).toBe(401);
+      expect(parse(response)).toEqual({ ok: false, error: 'missing or invalid credentials' });
+      const records = lines.map((l) => JSON.parse(l));
+      expect(records.find((r) => r.message === 'request refused')).toMatchObject({
+        status: 401,
+        failedCheck: check,
+      });
+      expect(records.find((r) => r.message === 'request')).toMatchObject({ status: 401, failedCheck: check });
+      for (const value of ['secret-looking-value', 'feedface0123', 'wrong-token-value']) {
+        expect(lines.join('\n')).not.toContain(value);
+      }
+      for (const secret of [TOKEN, SHARED]) expect(lines.join('\n')).not.toContain(`"${secret}"`);
+    }
+  });
+});
+
+describe('message request pipeline, the answer within Lambda limits', () => {
+  /** Lambda refuses an invocation result (the whole handler return value, serialized) over 6 MB. */
+  const LAMBDA_RESULT_LIMIT = 6 * 1024 * 1024;
+  const ONE_MIB = 1_048_576;
+
+  function expectBounded(
+    response: Awaited<ReturnType<ReturnType<typeof setup>['handle']>>,
+    received: number,
+  ) {
+    expect(Buffer.byteLength(JSON.stringify(response), 'utf8')).toBeLessThan(LAMBDA_RESULT_LIMIT);
+    expect(Buffer.byteLength(String(response.body), 'utf8')).toBeLessThanOrEqual(ONE_MIB);
+    const answer = parse(response);
+    expect(answer.received).toBe(received);
+    const omitted = answer.omitted ?? { skipped: 0, rejected: 0 };
+    expect(
+      answer.delivered + answer.skipped.length + answer.rejected.length + omitted.skipped + omitted.rejected,
+    ).toBe(received);
+    return answer;
+  }
+
+  it('bounds the answer to a 6,020-message batch of junk', async () => {
+    const { handle } = setup();
+    const junk = Array.from({ length: 6_020 }, (_, i) => ({
+      type: 'track',
+      userId: 'u',
+      messageId: `${i}-${'x'.repeat(300)}`,
+    }));
+    const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(junk)));
+    expect(response.statusCode).toBe(400);
+    const answer = expectBounded(response, 6_020);
+    expect(answer.omitted.rejected).toBeGreaterThan(0);
+    expect(answer.issues).toHaveLength(answer.rejected.length);
+  });
+
+  it('bounds the answer to a body crafted so that every echoed character is an escape', async () => {
+    const { handle } = setup();
+    // Control characters are six bytes in the body and in the answer, and seven or more once
+    // the answer is serialized again as the invocation result; the type is echoed quoted.
+    const junk = { type: '\u0001'.repeat(40), messageId: '\u0001'.repeat(200) };
+    const count = Math.floor(5_200_000 / JSON.stringify(junk).length);
+    const crafted: Record<string, string>[] = Array.from({ length: count - 1 }, () => junk);
+    crafted.push({ type: 'track', event: 'E', userId: 'u', messageId: 'ok' });
+    const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(crafted)));
+    expect(response.statusCode).toBe(200);
+    const answer = expectBounded(response, count);
+    expect(answer.delivered).toBe(1);
+    expect(answer.omitted.skipped).toBeGreaterThan(0);
   });
 });
