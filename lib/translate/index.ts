@@ -1,4 +1,5 @@
 export * from './candu-event.js';
+export { DEFAULT_MAX_EVENT_BYTES } from './event-budget.js';
 export { extractMessages } from './extract-messages.js';
 export {
   applyTraitValues,
@@ -6,6 +7,7 @@ export {
   isUnsafeKey,
   MAX_ATTRIBUTE_DEPTH,
   mergeAttributes,
+  type PolicedAttributes,
   passthroughAttributes,
 } from './trait-values.js';
 export { messageIdOf, translateMessage } from './translate.js';

@@ -5,6 +5,7 @@
  * expands dot paths can have a prototype polluted through an event.
  */
 import type { CanduAttributes, CanduValue, TraitValues } from './candu-event.js';
+import { type ByteBudget, jsonLeafBytes, jsonStringBytes, unlimitedBudget } from './event-budget.js';
 
 const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -40,46 +41,98 @@ export function mergeAttributes(...sources: unknown[]): Record<string, unknown> 
   return merged;
 }
 
+/** Attributes under a value policy, with the count of flattened keys that collided. */
+export interface PolicedAttributes {
+  attributes: CanduAttributes;
+  /** Dot paths built more than once (`{"a":{"b":1},"a.b":2}`); 0 under passthrough. */
+  collisions: number;
+}
+
 /**
  * `TRAIT_VALUES=flatten`: strings, finite numbers and booleans kept; nested objects flattened to
  * dot paths (`address.city`); arrays of primitives joined with `,`; other arrays as JSON text;
  * `null`, `undefined`, non-finite numbers and unsafe keys dropped; a valid `Date` written as ISO
  * 8601. An array at the top level gives index keys (`"0"`, `"1"`, ...). Anything that is not an
- * object gives `{}`. Never throws for JSON values; never mutates `source`.
+ * object gives `{}`. When two keys flatten to the same dot path, the one nested least wins (the key
+ * written literally, `"a.b"`, over `{"a":{"b":…}}`), and at equal nesting the later one.
+ * Never throws for JSON values; never mutates `source`.
  */
 export function flattenAttributes(source: unknown): Record<string, CanduValue> {
-  const flat: Record<string, CanduValue> = {};
-  if (isContainer(source)) flattenInto(flat, '', source, 0);
-  return flat;
+  return flatten(source, unlimitedBudget()).attributes;
+}
+
+/**
+ * {@link flattenAttributes} within `budget`, which counts the bytes of the serialized result,
+ * colliding entries included (it bounds the work, not only the output).
+ */
+function flatten(
+  source: unknown,
+  budget: ByteBudget,
+): { attributes: Record<string, CanduValue>; collisions: number } {
+  const output: FlatOutput = { flat: {}, depths: new Map(), collisions: 0, budget };
+  budget.spend(2);
+  if (isContainer(source)) flattenInto(output, undefined, source, 0);
+  return { attributes: output.flat, collisions: output.collisions };
+}
+
+interface FlatOutput {
+  flat: Record<string, CanduValue>;
+  /** Each path's nesting level, for the collision rule. */
+  depths: Map<string, number>;
+  collisions: number;
+  budget: ByteBudget;
+}
+
+/**
+ * A dot path not yet written out: its text is built only when a leaf under it is kept, so an
+ * object with many empty children under a long key costs nothing per child.
+ */
+interface PathNode {
+  parent: PathNode | undefined;
+  key: string;
+  /** The text's length in UTF-16 units, known without building it. */
+  length: number;
+  text?: string;
+}
+
+function childPath(parent: PathNode | undefined, key: string): PathNode {
+  return { parent, key, length: parent === undefined ? key.length : parent.length + 1 + key.length };
+}
+
+function pathText(node: PathNode): string {
+  if (node.text === undefined) {
+    node.text = node.parent === undefined ? node.key : `${pathText(node.parent)}.${node.key}`;
+  }
+  return node.text;
 }
 
 function flattenInto(
-  flat: Record<string, CanduValue>,
-  prefix: string,
+  output: FlatOutput,
+  parent: PathNode | undefined,
   source: Container,
   depth: number,
 ): void {
   for (const key of Object.keys(source)) {
     if (isUnsafeKey(key)) continue;
     const value: unknown = (source as Record<string, unknown>)[key];
-    const path = prefix === '' ? key : `${prefix}.${key}`;
     switch (typeof value) {
       case 'string':
       case 'boolean':
-        flat[path] = value;
+        keep(output, childPath(parent, key), depth, value);
         break;
       case 'number':
-        if (Number.isFinite(value)) flat[path] = value;
+        if (Number.isFinite(value)) keep(output, childPath(parent, key), depth, value);
         break;
       case 'object': {
         if (value === null) break;
         if (Array.isArray(value)) {
           const text = arrayText(value);
-          if (text !== undefined) flat[path] = text;
+          if (text !== undefined) keep(output, childPath(parent, key), depth, text);
         } else if (value instanceof Date) {
-          if (Number.isFinite(value.getTime())) flat[path] = value.toISOString();
+          if (Number.isFinite(value.getTime()))
+            keep(output, childPath(parent, key), depth, value.toISOString());
         } else if (depth < MAX_ATTRIBUTE_DEPTH) {
-          flattenInto(flat, path, value as Record<string, unknown>, depth + 1);
+          flattenInto(output, childPath(parent, key), value as Record<string, unknown>, depth + 1);
         }
         break;
       }
@@ -87,6 +140,23 @@ function flattenInto(
         break;
     }
   }
+}
+
+/** Writes one flattened entry, counting its bytes first and applying the collision rule. */
+function keep(output: FlatOutput, node: PathNode, depth: number, value: CanduValue): void {
+  const { budget, depths } = output;
+  // Refused before the path is built: a long path is as costly to build as to send.
+  budget.ensureRoomFor(node.length + (typeof value === 'string' ? value.length : 0));
+  const path = pathText(node);
+  const separator = depths.size === 0 ? 0 : 1;
+  budget.spend(separator + jsonStringBytes(path) + 1 + jsonLeafBytes(value));
+  const previous = depths.get(path);
+  if (previous !== undefined) {
+    output.collisions++;
+    if (previous < depth) return;
+  }
+  depths.set(path, depth);
+  output.flat[path] = value;
 }
 
 function isPrimitive(value: unknown): value is CanduValue {
@@ -116,48 +186,97 @@ function safeJsonReplacer(key: string, value: unknown): unknown {
  * `TRAIT_VALUES=passthrough`: the values as received (an array stays an array), as a fresh copy
  * without unsafe keys, values JSON cannot carry (`bigint`, functions, symbols) or nesting deeper
  * than {@link MAX_ATTRIBUTE_DEPTH}. Anything that is not an object gives `{}`. Never mutates `source`.
+ *
+ * @param budget counts the bytes of the serialized copy as it is made; throws
+ *   `EventTooLargeError` once passed (never, without one).
  */
-export function passthroughAttributes(source: unknown): CanduAttributes {
-  if (!isContainer(source)) return {};
+export function passthroughAttributes(
+  source: unknown,
+  budget: ByteBudget = unlimitedBudget(),
+): CanduAttributes {
+  if (!isContainer(source)) {
+    budget.spend(2);
+    return {};
+  }
   // An array stays an array, as RudderStack's own Candu destination sends it.
-  return copyContainer(source, 0) as CanduAttributes;
+  return copyContainer(source, 0, budget) as CanduAttributes;
 }
 
 const DROPPED = Symbol('dropped');
 
-function copyValue(value: unknown, depth: number): unknown {
+/** Copies one value, counting the bytes it takes in JSON (none for `DROPPED`). */
+function copyValue(value: unknown, depth: number, budget: ByteBudget): unknown {
   switch (typeof value) {
     case 'bigint':
     case 'function':
     case 'symbol':
       return DROPPED;
     case 'object':
-      if (value === null || value instanceof Date) return value;
-      return depth < MAX_ATTRIBUTE_DEPTH ? copyContainer(value as Container, depth + 1) : DROPPED;
+      if (value === null || value instanceof Date) {
+        budget.spend(jsonLeafBytes(value));
+        return value;
+      }
+      return depth < MAX_ATTRIBUTE_DEPTH ? copyContainer(value as Container, depth + 1, budget) : DROPPED;
+    case 'string':
+      budget.ensureRoomFor(value.length);
+      budget.spend(jsonLeafBytes(value));
+      return value;
     default:
+      budget.spend(jsonLeafBytes(value));
       return value;
   }
 }
 
-function copyContainer(source: Container, depth: number): Container {
+function copyContainer(source: Container, depth: number, budget: ByteBudget): Container {
+  budget.spend(2);
   if (Array.isArray(source)) {
     const copy: unknown[] = [];
     for (const item of source) {
-      const value = copyValue(item, depth);
+      if (copy.length > 0) budget.spend(1);
+      const value = copyValue(item, depth, budget);
+      if (value === DROPPED) budget.spend(4);
       copy.push(value === DROPPED ? null : value);
     }
     return copy;
   }
   const copy: Record<string, unknown> = {};
+  let entries = 0;
   for (const key of Object.keys(source)) {
     if (isUnsafeKey(key)) continue;
-    const value = copyValue(source[key], depth);
-    if (value !== DROPPED) copy[key] = value;
+    const item = source[key];
+    if (isLeftOut(item, depth)) continue;
+    budget.ensureRoomFor(key.length);
+    budget.spend((entries > 0 ? 1 : 0) + jsonStringBytes(key) + 1);
+    copy[key] = copyValue(item, depth, budget);
+    entries++;
   }
   return copy;
 }
 
-/** Applies the configured value policy to traits or properties. */
-export function applyTraitValues(source: unknown, policy: TraitValues): CanduAttributes {
-  return policy === 'passthrough' ? passthroughAttributes(source) : flattenAttributes(source);
+/** True for an object entry that the copy leaves out, so that it takes no bytes in JSON. */
+function isLeftOut(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'undefined':
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return true;
+    case 'object':
+      return value !== null && !(value instanceof Date) && depth >= MAX_ATTRIBUTE_DEPTH;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Applies the configured value policy to traits or properties, within `budget` (see
+ * `ByteBudget`): throws `EventTooLargeError` once the budget is passed, never without one.
+ */
+export function applyTraitValues(
+  source: unknown,
+  policy: TraitValues,
+  budget: ByteBudget = unlimitedBudget(),
+): PolicedAttributes {
+  if (policy === 'passthrough') return { attributes: passthroughAttributes(source, budget), collisions: 0 };
+  return flatten(source, budget);
 }
