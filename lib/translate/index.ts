@@ -6,7 +6,6 @@ export {
   flattenAttributes,
   isUnsafeKey,
   MAX_ATTRIBUTE_DEPTH,
-  mergeAttributes,
   type PolicedAttributes,
   passthroughAttributes,
 } from './trait-values.js';

@@ -27,18 +27,13 @@ function isContainer(value: unknown): value is Container {
 }
 
 /**
- * Shallow-merges `sources` left to right like `{...a, ...b}`, skipping unsafe keys and sources
- * that are not objects. Never mutates a source.
+ * True when a later layer has its own `key`: as in `{...a, ...b}`, the later value is the one
+ * kept. Layers are read in place rather than merged into a copy, so a wide object costs no copy
+ * before the budget is counted.
  */
-export function mergeAttributes(...sources: unknown[]): Record<string, unknown> {
-  const merged: Record<string, unknown> = {};
-  for (const source of sources) {
-    if (!isContainer(source)) continue;
-    for (const key of Object.keys(source)) {
-      if (!isUnsafeKey(key)) merged[key] = (source as Record<string, unknown>)[key];
-    }
-  }
-  return merged;
+function isOverridden(key: string, later: readonly unknown[]): boolean {
+  for (const layer of later) if (isContainer(layer) && Object.hasOwn(layer, key)) return true;
+  return false;
 }
 
 /** Attributes under a value policy, with the count of flattened keys that collided. */
@@ -58,20 +53,23 @@ export interface PolicedAttributes {
  * Never throws for JSON values; never mutates `source`.
  */
 export function flattenAttributes(source: unknown): Record<string, CanduValue> {
-  return flatten(source, unlimitedBudget()).attributes;
+  return flatten([source], unlimitedBudget()).attributes;
 }
 
 /**
- * {@link flattenAttributes} within `budget`, which counts the bytes of the serialized result,
- * colliding entries included (it bounds the work, not only the output).
+ * {@link flattenAttributes} of `layers` merged like `{...a, ...b}`, within `budget`, which counts
+ * the bytes of the serialized result, colliding entries included (it bounds the work, not only
+ * the output).
  */
 function flatten(
-  source: unknown,
+  layers: readonly unknown[],
   budget: ByteBudget,
 ): { attributes: Record<string, CanduValue>; collisions: number } {
   const output: FlatOutput = { flat: {}, depths: new Map(), collisions: 0, budget };
   budget.spend(2);
-  if (isContainer(source)) flattenInto(output, undefined, source, 0);
+  layers.forEach((layer, index) => {
+    if (isContainer(layer)) flattenInto(output, undefined, layer, 0, layers.slice(index + 1));
+  });
   return { attributes: output.flat, collisions: output.collisions };
 }
 
@@ -111,9 +109,10 @@ function flattenInto(
   parent: PathNode | undefined,
   source: Container,
   depth: number,
+  later: readonly unknown[] = [],
 ): void {
   for (const key of Object.keys(source)) {
-    if (isUnsafeKey(key)) continue;
+    if (isUnsafeKey(key) || isOverridden(key, later)) continue;
     const value: unknown = (source as Record<string, unknown>)[key];
     switch (typeof value) {
       case 'string':
@@ -228,8 +227,8 @@ function copyValue(value: unknown, depth: number, budget: ByteBudget): unknown {
 }
 
 function copyContainer(source: Container, depth: number, budget: ByteBudget): Container {
-  budget.spend(2);
   if (Array.isArray(source)) {
+    budget.spend(2);
     const copy: unknown[] = [];
     for (const item of source) {
       if (copy.length > 0) budget.spend(1);
@@ -239,17 +238,27 @@ function copyContainer(source: Container, depth: number, budget: ByteBudget): Co
     }
     return copy;
   }
+  return copyLayers([source], depth, budget);
+}
+
+/** The own entries of `layers`, merged like `{...a, ...b}`, copied into one object. */
+function copyLayers(layers: readonly unknown[], depth: number, budget: ByteBudget): Record<string, unknown> {
+  budget.spend(2);
   const copy: Record<string, unknown> = {};
   let entries = 0;
-  for (const key of Object.keys(source)) {
-    if (isUnsafeKey(key)) continue;
-    const item = source[key];
-    if (isLeftOut(item, depth)) continue;
-    budget.ensureRoomFor(key.length);
-    budget.spend((entries > 0 ? 1 : 0) + jsonStringBytes(key) + 1);
-    copy[key] = copyValue(item, depth, budget);
-    entries++;
-  }
+  layers.forEach((layer, index) => {
+    if (!isContainer(layer)) return;
+    const later = layers.slice(index + 1);
+    for (const key of Object.keys(layer)) {
+      if (isUnsafeKey(key) || isOverridden(key, later)) continue;
+      const item = (layer as Record<string, unknown>)[key];
+      if (isLeftOut(item, depth)) continue;
+      budget.ensureRoomFor(key.length);
+      budget.spend((entries > 0 ? 1 : 0) + jsonStringBytes(key) + 1);
+      copy[key] = copyValue(item, depth, budget);
+      entries++;
+    }
+  });
   return copy;
 }
 
@@ -269,14 +278,19 @@ function isLeftOut(value: unknown, depth: number): boolean {
 }
 
 /**
- * Applies the configured value policy to traits or properties, within `budget` (see
- * `ByteBudget`): throws `EventTooLargeError` once the budget is passed, never without one.
+ * Applies the configured value policy to traits or properties: `layers` (objects, or anything,
+ * which adds nothing) merged like `{...a, ...b}` without unsafe keys, or one layer taken as it is
+ * (an array stays an array under passthrough). Within `budget` (see `ByteBudget`): throws
+ * `EventTooLargeError` once the budget is passed, never without one. Never mutates a layer.
  */
 export function applyTraitValues(
-  source: unknown,
+  layers: readonly unknown[],
   policy: TraitValues,
   budget: ByteBudget = unlimitedBudget(),
 ): PolicedAttributes {
-  if (policy === 'passthrough') return { attributes: passthroughAttributes(source, budget), collisions: 0 };
-  return flatten(source, budget);
+  if (policy === 'flatten') return flatten(layers, budget);
+  const [only] = layers;
+  const attributes =
+    layers.length === 1 ? passthroughAttributes(only, budget) : copyLayers(layers, 0, budget);
+  return { attributes, collisions: 0 };
 }

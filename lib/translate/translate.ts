@@ -13,7 +13,7 @@ import {
 } from '../schemas/index.js';
 import type { CanduEvent, CanduTrack, TranslateOptions, Translation } from './candu-event.js';
 import { ByteBudget, DEFAULT_MAX_EVENT_BYTES, EventTooLargeError } from './event-budget.js';
-import { applyTraitValues, mergeAttributes } from './trait-values.js';
+import { applyTraitValues } from './trait-values.js';
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set<string>(MESSAGE_TYPES);
 const NO_CANDU_EQUIVALENT: ReadonlySet<MessageType> = new Set<MessageType>(['alias', 'delete']);
@@ -94,32 +94,39 @@ function translate(message: unknown, options: TranslateOptions): Translation {
  * Fills the event's traits or properties under the value policy, within the event budget: the
  * rest of the event is counted first (with `{}` in their place), then every byte they add.
  */
-function withAttributes(candu: CanduEvent, source: unknown, options: TranslateOptions): Translation {
+function withAttributes(
+  candu: CanduEvent,
+  layers: readonly unknown[],
+  options: TranslateOptions,
+): Translation {
   const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const rest = Buffer.byteLength(JSON.stringify(candu), 'utf8') - 2;
   const budget = new ByteBudget(maxEventBytes, rest);
-  const { attributes, collisions } = applyTraitValues(source, options.traitValues, budget);
+  const { attributes, collisions } = applyTraitValues(layers, options.traitValues, budget);
   if (candu.type === 'track') candu.properties = attributes;
   else candu.traits = attributes;
   return collisions === 0 ? { outcome: 'send', candu } : { outcome: 'send', candu, collisions };
 }
 
-/** The event without its traits or properties (`{}` in their place), and where they come from. */
+/**
+ * The event without its traits or properties (`{}` in their place), and the layers they are
+ * made of, merged like `{...a, ...b}`.
+ */
 function eventOf(
   data: Sendable,
   userId: string,
   timestamp: string,
-): { candu: CanduEvent; attributes: unknown } {
+): { candu: CanduEvent; attributes: readonly unknown[] } {
   switch (data.type) {
     case 'identify':
       return {
         candu: { type: 'identify', userId, traits: {}, timestamp },
-        attributes: mergeAttributes(data.context?.traits, data.traits),
+        attributes: [data.context?.traits, data.traits],
       };
     case 'track':
       return {
         candu: { type: 'track', userId, event: data.event, properties: {}, timestamp },
-        attributes: data.properties,
+        attributes: [data.properties],
       };
     case 'page': {
       const properties = plainObject(data.properties);
@@ -128,7 +135,7 @@ function eventOf(
       const title = [category, name].filter((part) => part !== undefined).join(' ');
       return {
         candu: track(userId, title === '' ? 'Loaded a Page' : `Viewed ${title} Page`, timestamp),
-        attributes: mergeAttributes(pageFieldsOf(data.context?.page), data.properties, topLevelNames(data)),
+        attributes: [pageFieldsOf(data.context?.page), data.properties, topLevelNames(data)],
       };
     }
     case 'screen': {
@@ -136,13 +143,13 @@ function eventOf(
         nameText(data.name) ?? nameText(data.event) ?? nameText(plainObject(data.properties)?.name);
       return {
         candu: track(userId, name === undefined ? 'Loaded a Screen' : `Viewed ${name} Screen`, timestamp),
-        attributes: mergeAttributes(data.properties, topLevelNames(data)),
+        attributes: [data.properties, topLevelNames(data)],
       };
     }
     case 'group':
       return {
         candu: { type: 'group', userId, groupId: data.groupId, traits: {}, timestamp },
-        attributes: data.traits,
+        attributes: [data.traits],
       };
   }
 }
