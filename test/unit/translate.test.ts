@@ -968,3 +968,33 @@ describe('extractMessages: the /v1/batch envelope', () => {
     expect(sent(message)).toMatchObject({ userId: 'u9', event: 'Played' });
   });
 });
+
+describe('translateMessage: traits and properties made of several layers', () => {
+  it('lets traits win over context.traits key by key, as {...context.traits, ...traits}, under both policies', () => {
+    const message = {
+      type: 'identify',
+      userId: 'u1',
+      context: { traits: { plan: 'free', email: 'a@example.com', address: { city: 'Oslo', zip: '0150' } } },
+      traits: { plan: 'pro', address: { city: 'Bergen' }, email: null },
+    };
+    expect(traitsSent(message)).toEqual({ plan: 'pro', 'address.city': 'Bergen' });
+    expect(traitsSent(message, { traitValues: 'passthrough' })).toEqual({
+      plan: 'pro',
+      address: { city: 'Bergen' },
+      email: null,
+    });
+  });
+
+  it('lets properties win over context.page fields, and a top-level page name over both', () => {
+    const message = {
+      type: 'page',
+      userId: 'u1',
+      name: 'Top',
+      context: { page: { url: 'https://a.example', title: 'From context', path: '/a' } },
+      properties: { url: 'https://b.example', name: 'Inner' },
+    };
+    expect(sent(message, { traitValues: 'passthrough' })).toMatchObject({
+      properties: { url: 'https://b.example', title: 'From context', path: '/a', name: 'Top' },
+    });
+  });
+});
