@@ -258,6 +258,7 @@ async function main(argv: string[]): Promise<number> {
         traitValues: config.traitValues,
         source: args.source,
         now: new Date(started),
+        maxEventBytes: config.maxEventBytes,
       },
       selection: args.selection,
       chunkSize,

@@ -1,6 +1,6 @@
 /**
  * `npm run --silent translate -- [FILE] [--anonymous-events skip|anonymousId]
- *   [--trait-values flatten|passthrough] [--source segment|rudderstack]`
+ *   [--trait-values flatten|passthrough] [--source segment|rudderstack] [--max-event-bytes N]`
  *
  * Shows what the destination would send to Candu for the messages in FILE (or standard input):
  * one JSON line per input message, in input order. Runs the functions' translation and sends
@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   type AnonymousEvents,
+  DEFAULT_MAX_EVENT_BYTES,
   extractMessages,
   type MessageSource,
   type TraitValues,
@@ -31,6 +32,8 @@ Options:
   --trait-values flatten|passthrough    value policy for traits and properties (TRAIT_VALUES),
                                         default flatten
   --source segment|rudderstack          which sender the messages come from, default segment
+  --max-event-bytes N                   largest serialized Candu event; a message over it is
+                                        rejected (MAX_EVENT_BYTES), default 65536
   -h, --help                            show this help
 
 Exit status: 0 when the input was read, 2 when it could not be read or parsed, or for a bad option.
@@ -107,6 +110,7 @@ function parseCommandLine(argv: string[]): Invocation {
       'anonymous-events': { type: 'string' },
       'trait-values': { type: 'string' },
       source: { type: 'string' },
+      'max-event-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -129,8 +133,19 @@ function parseCommandLine(argv: string[]): Invocation {
       ),
       source: optionChoice<MessageSource>('source', values.source, ['segment', 'rudderstack'], 'segment'),
       now: new Date(),
+      maxEventBytes: maxEventBytesOption(values['max-event-bytes']),
     },
   };
+}
+
+/** `--max-event-bytes`: a positive whole number of bytes, 65,536 when absent. */
+function maxEventBytesOption(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_EVENT_BYTES;
+  const bytes = Number(value.trim());
+  if (value.trim() === '' || !Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new UsageError(`--max-event-bytes must be a positive whole number, got ${JSON.stringify(value)}`);
+  }
+  return bytes;
 }
 
 function main(argv: string[]): number {

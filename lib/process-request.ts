@@ -73,7 +73,15 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
 
   return async (route, request, context) => {
     const started = now();
-    const summary = { received: 0, delivered: 0, skipped: 0, rejected: 0, canduRequests: 0, retries: 0 };
+    const summary = {
+      received: 0,
+      delivered: 0,
+      skipped: 0,
+      rejected: 0,
+      canduRequests: 0,
+      retries: 0,
+      collisions: 0,
+    };
     let outcome: Outcome;
     let failedCheck: FailedCredentialCheck | undefined;
     try {
@@ -110,6 +118,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       rejected: number;
       canduRequests: number;
       retries: number;
+      collisions: number;
     },
   ): Promise<Accounting> {
     const { received, body } = decodeBody(request, {
@@ -149,9 +158,10 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       traitValues: config.traitValues,
       source: route.source,
       now: new Date(started),
+      maxEventBytes: config.maxEventBytes,
     };
     // Translated as delivery reads them: the first chunk is sent while the rest is translated.
-    const items = translateEach(messages, options, { skipped, rejected });
+    const items = translateEach(messages, options, { skipped, rejected }, summary);
     const first = items.next();
 
     let delivered = 0;
@@ -185,12 +195,14 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     messages: unknown[],
     options: TranslateOptions,
     reports: { skipped: MessageReport[]; rejected: MessageReport[] },
+    counts: { collisions: number },
   ): Generator<DeliveryItem, void, undefined> {
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index];
       messages[index] = undefined;
       const translation = translateMessage(message, options);
       if (translation.outcome === 'send') {
+        counts.collisions += translation.collisions ?? 0;
         // The event carries the messageId already; it is read again only for reports.
         yield { index, messageId: translation.candu.messageId, event: translation.candu };
       } else if (translation.outcome === 'skip') {

@@ -30,9 +30,26 @@ export const AttributesSchema = z
   .nullish();
 export type Attributes = z.infer<typeof AttributesSchema>;
 
-/** An identifier sent as a string, or as a number (RudderStack), read as a string. */
+/** Why a numeric id is refused: a JSON number past 2^53 - 1 has lost digits, so two ids would merge. */
+export const UNSAFE_INTEGER_PROBLEM = 'must be a safe integer (at most 2^53 - 1)';
+
+const isUnsafeNumber = (value: unknown): boolean => typeof value === 'number' && !Number.isSafeInteger(value);
+
+/** A string or a number read as a string; a number is refused unless a safe integer. */
+const toSafeIdText = (value: string | number, ctx: z.RefinementCtx): string => {
+  if (typeof value === 'string') return value;
+  if (!isUnsafeNumber(value)) return String(value);
+  ctx.addIssue({ code: 'custom', message: UNSAFE_INTEGER_PROBLEM });
+  return z.NEVER;
+};
+
+/**
+ * An identifier sent as a string, or as a number (RudderStack) read as a string; a number must be
+ * a safe integer.
+ */
 export const IdentifierSchema = z
-  .union([z.string(), z.number().transform(String)], { error: 'must be a string or a number' })
+  .union([z.string(), z.number()], { error: 'must be a string or a number' })
+  .transform(toSafeIdText)
   .nullish();
 export type Identifier = z.infer<typeof IdentifierSchema>;
 
@@ -42,6 +59,12 @@ export type Identifier = z.infer<typeof IdentifierSchema>;
  */
 const TraceIdSchema = z.unknown().optional();
 
+/** A `messageId`: a trace id, except that a number must be a safe integer (it is used to dedupe). */
+const MessageIdSchema = z
+  .unknown()
+  .refine((value) => !isUnsafeNumber(value), { error: UNSAFE_INTEGER_PROBLEM })
+  .optional();
+
 /**
  * A timestamp as received. It is read (`parseIsoTimestamp`) only when the translation gets to
  * it: the first valid of four fields wins, so parsing all four up front is wasted work, and an
@@ -50,14 +73,21 @@ const TraceIdSchema = z.unknown().optional();
 export const TimestampSchema = z.unknown().optional();
 export type Timestamp = z.infer<typeof TimestampSchema>;
 
-/** A required name (`event`, `groupId`): a string or number, trimmed, not empty. */
-const requiredName = (what: 'string' | 'string or a number') =>
+/**
+ * A required name (`event`, `groupId`): a string or number, trimmed, not empty. An id's number
+ * must be a safe integer.
+ */
+const requiredName = (what: 'string' | 'string or a number', id: boolean) =>
   z
-    .union([z.string(), z.number().transform(String)], {
+    .union([z.string(), z.number()], {
       error: (issue) =>
         issue.input === undefined || issue.input === null ? 'is required' : `must be a ${what}`,
     })
-    .transform((value) => value.trim())
+    .transform((value, ctx) => {
+      const text = id ? toSafeIdText(value, ctx) : String(value);
+      // z.NEVER when the id was refused: the issue is reported, there is nothing to trim.
+      return typeof text === 'string' ? text.trim() : text;
+    })
     .pipe(z.string().min(1, { error: 'is required' }));
 
 const optionalText = z
@@ -83,9 +113,9 @@ export const BaseMessageSchema = z.object({
   type: z.string(),
   userId: IdentifierSchema,
   anonymousId: IdentifierSchema,
-  messageId: TraceIdSchema,
+  messageId: MessageIdSchema,
   /** RudderStack's snake_case spelling of `messageId`. */
-  message_id: TraceIdSchema,
+  message_id: MessageIdSchema,
   timestamp: TimestampSchema,
   originalTimestamp: TimestampSchema,
   receivedAt: TimestampSchema,
@@ -104,7 +134,7 @@ export type IdentifyMessage = z.infer<typeof IdentifyMessageSchema>;
 
 export const TrackMessageSchema = BaseMessageSchema.extend({
   type: z.literal('track'),
-  event: requiredName('string'),
+  event: requiredName('string', false),
   properties: AttributesSchema,
 });
 export type TrackMessage = z.infer<typeof TrackMessageSchema>;
@@ -120,13 +150,19 @@ export type PageMessage = z.infer<typeof PageMessageSchema>;
 export const ScreenMessageSchema = BaseMessageSchema.extend({
   type: z.literal('screen'),
   name: optionalText,
+  /**
+   * RudderStack's Android, iOS and Kotlin SDKs carry the screen name here, never in `name`. Read
+   * only when it is a string or a number, as is `category` (some SDKs send one with a screen).
+   */
+  event: z.unknown().optional(),
+  category: z.unknown().optional(),
   properties: AttributesSchema,
 });
 export type ScreenMessage = z.infer<typeof ScreenMessageSchema>;
 
 export const GroupMessageSchema = BaseMessageSchema.extend({
   type: z.literal('group'),
-  groupId: requiredName('string or a number'),
+  groupId: requiredName('string or a number', true),
 });
 export type GroupMessage = z.infer<typeof GroupMessageSchema>;
 

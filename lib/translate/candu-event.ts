@@ -35,7 +35,12 @@ export type CanduEvent = CanduIdentify | CanduTrack | CanduGroup;
 
 /** The result of translating one message: exactly one of send, skip or reject. */
 export type Translation =
-  | { outcome: 'send'; candu: CanduEvent }
+  | {
+      outcome: 'send';
+      candu: CanduEvent;
+      /** Flattened keys that collided (see the policy table); absent when none did. */
+      collisions?: number;
+    }
   | { outcome: 'skip'; reason: string }
   | { outcome: 'reject'; reason: string };
 
@@ -52,4 +57,9 @@ export interface TranslateOptions {
   source: MessageSource;
   /** Time of receipt: the last fallback for the event's timestamp. */
   now: Date;
+  /**
+   * `MAX_EVENT_BYTES`: the largest serialized Candu event; a message whose event would pass it
+   * is rejected. Default 65,536 (`DEFAULT_MAX_EVENT_BYTES`).
+   */
+  maxEventBytes?: number;
 }

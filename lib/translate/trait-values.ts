@@ -5,6 +5,7 @@
  * expands dot paths can have a prototype polluted through an event.
  */
 import type { CanduAttributes, CanduValue, TraitValues } from './candu-event.js';
+import { type ByteBudget, jsonLeafBytes, jsonStringBytes, unlimitedBudget } from './event-budget.js';
 
 const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -26,18 +27,20 @@ function isContainer(value: unknown): value is Container {
 }
 
 /**
- * Shallow-merges `sources` left to right like `{...a, ...b}`, skipping unsafe keys and sources
- * that are not objects. Never mutates a source.
+ * True when a later layer has its own `key`: as in `{...a, ...b}`, the later value is the one
+ * kept. Layers are read in place rather than merged into a copy, so a wide object costs no copy
+ * before the budget is counted.
  */
-export function mergeAttributes(...sources: unknown[]): Record<string, unknown> {
-  const merged: Record<string, unknown> = {};
-  for (const source of sources) {
-    if (!isContainer(source)) continue;
-    for (const key of Object.keys(source)) {
-      if (!isUnsafeKey(key)) merged[key] = (source as Record<string, unknown>)[key];
-    }
-  }
-  return merged;
+function isOverridden(key: string, later: readonly unknown[]): boolean {
+  for (const layer of later) if (isContainer(layer) && Object.hasOwn(layer, key)) return true;
+  return false;
+}
+
+/** Attributes under a value policy, with the count of flattened keys that collided. */
+export interface PolicedAttributes {
+  attributes: CanduAttributes;
+  /** Dot paths built more than once (`{"a":{"b":1},"a.b":2}`); 0 under passthrough. */
+  collisions: number;
 }
 
 /**
@@ -45,41 +48,90 @@ export function mergeAttributes(...sources: unknown[]): Record<string, unknown> 
  * dot paths (`address.city`); arrays of primitives joined with `,`; other arrays as JSON text;
  * `null`, `undefined`, non-finite numbers and unsafe keys dropped; a valid `Date` written as ISO
  * 8601. An array at the top level gives index keys (`"0"`, `"1"`, ...). Anything that is not an
- * object gives `{}`. Never throws for JSON values; never mutates `source`.
+ * object gives `{}`. When two keys flatten to the same dot path, the one nested least wins (the key
+ * written literally, `"a.b"`, over `{"a":{"b":…}}`), and at equal nesting the later one.
+ * Never throws for JSON values; never mutates `source`.
  */
 export function flattenAttributes(source: unknown): Record<string, CanduValue> {
-  const flat: Record<string, CanduValue> = {};
-  if (isContainer(source)) flattenInto(flat, '', source, 0);
-  return flat;
+  return flatten([source], unlimitedBudget()).attributes;
+}
+
+/**
+ * {@link flattenAttributes} of `layers` merged like `{...a, ...b}`, within `budget`, which counts
+ * the bytes of the serialized result, colliding entries included (it bounds the work, not only
+ * the output).
+ */
+function flatten(
+  layers: readonly unknown[],
+  budget: ByteBudget,
+): { attributes: Record<string, CanduValue>; collisions: number } {
+  const output: FlatOutput = { flat: {}, depths: new Map(), collisions: 0, budget };
+  budget.spend(2);
+  layers.forEach((layer, index) => {
+    if (isContainer(layer)) flattenInto(output, undefined, layer, 0, layers.slice(index + 1));
+  });
+  return { attributes: output.flat, collisions: output.collisions };
+}
+
+interface FlatOutput {
+  flat: Record<string, CanduValue>;
+  /** Each path's nesting level, for the collision rule. */
+  depths: Map<string, number>;
+  collisions: number;
+  budget: ByteBudget;
+}
+
+/**
+ * A dot path not yet written out: its text is built only when a leaf under it is kept, so an
+ * object with many empty children under a long key costs nothing per child.
+ */
+interface PathNode {
+  parent: PathNode | undefined;
+  key: string;
+  /** The text's length in UTF-16 units, known without building it. */
+  length: number;
+  text?: string;
+}
+
+function childPath(parent: PathNode | undefined, key: string): PathNode {
+  return { parent, key, length: parent === undefined ? key.length : parent.length + 1 + key.length };
+}
+
+function pathText(node: PathNode): string {
+  if (node.text === undefined) {
+    node.text = node.parent === undefined ? node.key : `${pathText(node.parent)}.${node.key}`;
+  }
+  return node.text;
 }
 
 function flattenInto(
-  flat: Record<string, CanduValue>,
-  prefix: string,
+  output: FlatOutput,
+  parent: PathNode | undefined,
   source: Container,
   depth: number,
+  later: readonly unknown[] = [],
 ): void {
   for (const key of Object.keys(source)) {
-    if (isUnsafeKey(key)) continue;
+    if (isUnsafeKey(key) || isOverridden(key, later)) continue;
     const value: unknown = (source as Record<string, unknown>)[key];
-    const path = prefix === '' ? key : `${prefix}.${key}`;
     switch (typeof value) {
       case 'string':
       case 'boolean':
-        flat[path] = value;
+        keep(output, childPath(parent, key), depth, value);
         break;
       case 'number':
-        if (Number.isFinite(value)) flat[path] = value;
+        if (Number.isFinite(value)) keep(output, childPath(parent, key), depth, value);
         break;
       case 'object': {
         if (value === null) break;
         if (Array.isArray(value)) {
           const text = arrayText(value);
-          if (text !== undefined) flat[path] = text;
+          if (text !== undefined) keep(output, childPath(parent, key), depth, text);
         } else if (value instanceof Date) {
-          if (Number.isFinite(value.getTime())) flat[path] = value.toISOString();
+          if (Number.isFinite(value.getTime()))
+            keep(output, childPath(parent, key), depth, value.toISOString());
         } else if (depth < MAX_ATTRIBUTE_DEPTH) {
-          flattenInto(flat, path, value as Record<string, unknown>, depth + 1);
+          flattenInto(output, childPath(parent, key), value as Record<string, unknown>, depth + 1);
         }
         break;
       }
@@ -87,6 +139,23 @@ function flattenInto(
         break;
     }
   }
+}
+
+/** Writes one flattened entry, counting its bytes first and applying the collision rule. */
+function keep(output: FlatOutput, node: PathNode, depth: number, value: CanduValue): void {
+  const { budget, depths } = output;
+  // Refused before the path is built: a long path is as costly to build as to send.
+  budget.ensureRoomFor(node.length + (typeof value === 'string' ? value.length : 0));
+  const path = pathText(node);
+  const separator = depths.size === 0 ? 0 : 1;
+  budget.spend(separator + jsonStringBytes(path) + 1 + jsonLeafBytes(value));
+  const previous = depths.get(path);
+  if (previous !== undefined) {
+    output.collisions++;
+    if (previous < depth) return;
+  }
+  depths.set(path, depth);
+  output.flat[path] = value;
 }
 
 function isPrimitive(value: unknown): value is CanduValue {
@@ -116,48 +185,112 @@ function safeJsonReplacer(key: string, value: unknown): unknown {
  * `TRAIT_VALUES=passthrough`: the values as received (an array stays an array), as a fresh copy
  * without unsafe keys, values JSON cannot carry (`bigint`, functions, symbols) or nesting deeper
  * than {@link MAX_ATTRIBUTE_DEPTH}. Anything that is not an object gives `{}`. Never mutates `source`.
+ *
+ * @param budget counts the bytes of the serialized copy as it is made; throws
+ *   `EventTooLargeError` once passed (never, without one).
  */
-export function passthroughAttributes(source: unknown): CanduAttributes {
-  if (!isContainer(source)) return {};
+export function passthroughAttributes(
+  source: unknown,
+  budget: ByteBudget = unlimitedBudget(),
+): CanduAttributes {
+  if (!isContainer(source)) {
+    budget.spend(2);
+    return {};
+  }
   // An array stays an array, as RudderStack's own Candu destination sends it.
-  return copyContainer(source, 0) as CanduAttributes;
+  return copyContainer(source, 0, budget) as CanduAttributes;
 }
 
 const DROPPED = Symbol('dropped');
 
-function copyValue(value: unknown, depth: number): unknown {
+/** Copies one value, counting the bytes it takes in JSON (none for `DROPPED`). */
+function copyValue(value: unknown, depth: number, budget: ByteBudget): unknown {
   switch (typeof value) {
     case 'bigint':
     case 'function':
     case 'symbol':
       return DROPPED;
     case 'object':
-      if (value === null || value instanceof Date) return value;
-      return depth < MAX_ATTRIBUTE_DEPTH ? copyContainer(value as Container, depth + 1) : DROPPED;
+      if (value === null || value instanceof Date) {
+        budget.spend(jsonLeafBytes(value));
+        return value;
+      }
+      return depth < MAX_ATTRIBUTE_DEPTH ? copyContainer(value as Container, depth + 1, budget) : DROPPED;
+    case 'string':
+      budget.ensureRoomFor(value.length);
+      budget.spend(jsonLeafBytes(value));
+      return value;
     default:
+      budget.spend(jsonLeafBytes(value));
       return value;
   }
 }
 
-function copyContainer(source: Container, depth: number): Container {
+function copyContainer(source: Container, depth: number, budget: ByteBudget): Container {
   if (Array.isArray(source)) {
+    budget.spend(2);
     const copy: unknown[] = [];
     for (const item of source) {
-      const value = copyValue(item, depth);
+      if (copy.length > 0) budget.spend(1);
+      const value = copyValue(item, depth, budget);
+      if (value === DROPPED) budget.spend(4);
       copy.push(value === DROPPED ? null : value);
     }
     return copy;
   }
+  return copyLayers([source], depth, budget);
+}
+
+/** The own entries of `layers`, merged like `{...a, ...b}`, copied into one object. */
+function copyLayers(layers: readonly unknown[], depth: number, budget: ByteBudget): Record<string, unknown> {
+  budget.spend(2);
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(source)) {
-    if (isUnsafeKey(key)) continue;
-    const value = copyValue(source[key], depth);
-    if (value !== DROPPED) copy[key] = value;
-  }
+  let entries = 0;
+  layers.forEach((layer, index) => {
+    if (!isContainer(layer)) return;
+    const later = layers.slice(index + 1);
+    for (const key of Object.keys(layer)) {
+      if (isUnsafeKey(key) || isOverridden(key, later)) continue;
+      const item = (layer as Record<string, unknown>)[key];
+      if (isLeftOut(item, depth)) continue;
+      budget.ensureRoomFor(key.length);
+      budget.spend((entries > 0 ? 1 : 0) + jsonStringBytes(key) + 1);
+      copy[key] = copyValue(item, depth, budget);
+      entries++;
+    }
+  });
   return copy;
 }
 
-/** Applies the configured value policy to traits or properties. */
-export function applyTraitValues(source: unknown, policy: TraitValues): CanduAttributes {
-  return policy === 'passthrough' ? passthroughAttributes(source) : flattenAttributes(source);
+/** True for an object entry that the copy leaves out, so that it takes no bytes in JSON. */
+function isLeftOut(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'undefined':
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return true;
+    case 'object':
+      return value !== null && !(value instanceof Date) && depth >= MAX_ATTRIBUTE_DEPTH;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Applies the configured value policy to traits or properties: `layers` (objects, or anything,
+ * which adds nothing) merged like `{...a, ...b}` without unsafe keys, or one layer taken as it is
+ * (an array stays an array under passthrough). Within `budget` (see `ByteBudget`): throws
+ * `EventTooLargeError` once the budget is passed, never without one. Never mutates a layer.
+ */
+export function applyTraitValues(
+  layers: readonly unknown[],
+  policy: TraitValues,
+  budget: ByteBudget = unlimitedBudget(),
+): PolicedAttributes {
+  if (policy === 'flatten') return flatten(layers, budget);
+  const [only] = layers;
+  const attributes =
+    layers.length === 1 ? passthroughAttributes(only, budget) : copyLayers(layers, 0, budget);
+  return { attributes, collisions: 0 };
 }

@@ -9,9 +9,11 @@ import {
   MessageSchema,
   type MessageType,
   parseIsoTimestamp,
+  UNSAFE_INTEGER_PROBLEM,
 } from '../schemas/index.js';
 import type { CanduEvent, CanduTrack, TranslateOptions, Translation } from './candu-event.js';
-import { applyTraitValues, mergeAttributes } from './trait-values.js';
+import { ByteBudget, DEFAULT_MAX_EVENT_BYTES, EventTooLargeError } from './event-budget.js';
+import { applyTraitValues } from './trait-values.js';
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set<string>(MESSAGE_TYPES);
 const NO_CANDU_EQUIVALENT: ReadonlySet<MessageType> = new Set<MessageType>(['alias', 'delete']);
@@ -23,8 +25,9 @@ type Sendable = Exclude<Message, { type: 'alias' | 'delete' }>;
 /**
  * Translates one message (a value decoded from JSON) into one Candu event to send, a skip (the
  * message has no Candu equivalent, or is anonymous and `anonymousEvents` is `skip`) or a
- * rejection (the message is malformed). Reasons name the type and the field, e.g.
- * `track: event is required`, and never quote trait or property values.
+ * rejection (the message is malformed, or its event would pass `maxEventBytes`). Reasons name
+ * the type and the field, e.g. `track: event is required`, and never quote trait or property
+ * values.
  *
  * Segment's and RudderStack's dialects are both accepted whatever `options.source` says (a
  * RudderStack-shaped message can reach a Segment route through the tracking API), so `source`
@@ -36,8 +39,9 @@ type Sendable = Exclude<Message, { type: 'alias' | 'delete' }>;
 export function translateMessage(message: unknown, options: TranslateOptions): Translation {
   try {
     return translate(message, options);
-  } catch {
-    return { outcome: 'reject', reason: 'message could not be translated' };
+  } catch (error) {
+    if (error instanceof EventTooLargeError) return reject(error.message);
+    return reject('message could not be translated');
   }
 }
 
@@ -63,7 +67,9 @@ function translate(message: unknown, options: TranslateOptions): Translation {
   const data = parsed.data as Sendable;
 
   const anonymousId = nonBlank(data.anonymousId);
-  let userId = userIdOf(data);
+  const found = userIdOf(data);
+  if ('unsafe' in found) return reject(`${type}: ${found.unsafe} ${UNSAFE_INTEGER_PROBLEM}`);
+  let userId = found.userId;
   if (userId === undefined) {
     // No userId: skipped as anonymous (the policy table), whether or not an anonymousId came too.
     if (options.anonymousEvents !== 'anonymousId') return skip(`${type} is anonymous (no userId)`);
@@ -77,83 +83,92 @@ function translate(message: unknown, options: TranslateOptions): Translation {
     parseIsoTimestamp(data.sentAt) ??
     options.now
   ).toISOString();
-  const candu = eventOf(data, userId, timestamp, options);
+  const { candu, attributes } = eventOf(data, userId, timestamp);
   const messageId = traceId(data.messageId) ?? traceId(data.message_id);
   if (messageId !== undefined) candu.messageId = messageId;
   if (anonymousId !== undefined) candu.anonymousId = anonymousId;
-  return { outcome: 'send', candu };
+  return withAttributes(candu, attributes, options);
 }
 
-function eventOf(data: Sendable, userId: string, timestamp: string, options: TranslateOptions): CanduEvent {
-  const policy = options.traitValues;
+/**
+ * Fills the event's traits or properties under the value policy, within the event budget: the
+ * rest of the event is counted first (with `{}` in their place), then every byte they add.
+ */
+function withAttributes(
+  candu: CanduEvent,
+  layers: readonly unknown[],
+  options: TranslateOptions,
+): Translation {
+  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  const rest = Buffer.byteLength(JSON.stringify(candu), 'utf8') - 2;
+  const budget = new ByteBudget(maxEventBytes, rest);
+  const { attributes, collisions } = applyTraitValues(layers, options.traitValues, budget);
+  if (candu.type === 'track') candu.properties = attributes;
+  else candu.traits = attributes;
+  return collisions === 0 ? { outcome: 'send', candu } : { outcome: 'send', candu, collisions };
+}
+
+/**
+ * The event without its traits or properties (`{}` in their place), and the layers they are
+ * made of, merged like `{...a, ...b}`.
+ */
+function eventOf(
+  data: Sendable,
+  userId: string,
+  timestamp: string,
+): { candu: CanduEvent; attributes: readonly unknown[] } {
   switch (data.type) {
     case 'identify':
       return {
-        type: 'identify',
-        userId,
-        traits: applyTraitValues(mergeAttributes(data.context?.traits, data.traits), policy),
-        timestamp,
+        candu: { type: 'identify', userId, traits: {}, timestamp },
+        attributes: [data.context?.traits, data.traits],
       };
     case 'track':
       return {
-        type: 'track',
-        userId,
-        event: data.event,
-        properties: applyTraitValues(data.properties, policy),
-        timestamp,
+        candu: { type: 'track', userId, event: data.event, properties: {}, timestamp },
+        attributes: [data.properties],
       };
     case 'page': {
-      const name = nonBlank(data.name)?.trim();
-      const category = nonBlank(data.category)?.trim();
+      const properties = plainObject(data.properties);
+      const name = nameText(data.name) ?? nameText(properties?.name);
+      const category = nameText(data.category) ?? nameText(properties?.category);
       const title = [category, name].filter((part) => part !== undefined).join(' ');
-      const properties = mergeAttributes(pageFieldsOf(data.context?.page), data.properties, {
-        name,
-        category,
-      });
-      return track(
-        userId,
-        title === '' ? 'Loaded a Page' : `Viewed ${title} Page`,
-        properties,
-        timestamp,
-        options,
-      );
+      return {
+        candu: track(userId, title === '' ? 'Loaded a Page' : `Viewed ${title} Page`, timestamp),
+        attributes: [pageFieldsOf(data.context?.page), data.properties, topLevelNames(data)],
+      };
     }
     case 'screen': {
-      const name = nonBlank(data.name)?.trim();
-      const properties = mergeAttributes(data.properties, { name });
-      return track(
-        userId,
-        name === undefined ? 'Loaded a Screen' : `Viewed ${name} Screen`,
-        properties,
-        timestamp,
-        options,
-      );
+      const name =
+        nameText(data.name) ?? nameText(data.event) ?? nameText(plainObject(data.properties)?.name);
+      return {
+        candu: track(userId, name === undefined ? 'Loaded a Screen' : `Viewed ${name} Screen`, timestamp),
+        attributes: [data.properties, topLevelNames(data)],
+      };
     }
     case 'group':
       return {
-        type: 'group',
-        userId,
-        groupId: data.groupId,
-        traits: applyTraitValues(data.traits, policy),
-        timestamp,
+        candu: { type: 'group', userId, groupId: data.groupId, traits: {}, timestamp },
+        attributes: [data.traits],
       };
   }
 }
 
-function track(
-  userId: string,
-  event: string,
-  properties: Record<string, unknown>,
-  timestamp: string,
-  options: TranslateOptions,
-): CanduTrack {
-  return {
-    type: 'track',
-    userId,
-    event,
-    properties: applyTraitValues(properties, options.traitValues),
-    timestamp,
-  };
+function track(userId: string, event: string, timestamp: string): CanduTrack {
+  return { type: 'track', userId, event, properties: {}, timestamp };
+}
+
+/**
+ * A page's or screen's top-level `name` and `category`, for its properties: only those it has,
+ * so that an absent one never erases the one in `properties`.
+ */
+function topLevelNames(data: { name?: unknown; category?: unknown }): Record<string, string> {
+  const names: Record<string, string> = {};
+  const name = nameText(data.name);
+  const category = nameText(data.category);
+  if (name !== undefined) names.name = name;
+  if (category !== undefined) names.category = category;
+  return names;
 }
 
 function pageFieldsOf(page: Record<string, unknown> | null | undefined): Record<string, unknown> {
@@ -168,31 +183,49 @@ function pageFieldsOf(page: Record<string, unknown> | null | undefined): Record<
 
 /**
  * The first present of `userId`, `traits.userId`, `traits.id`, `context.traits.userId`,
- * `context.traits.id`. A group's `traits` describe the group (its `traits.id` is the group's
- * id), so they are not searched for a group.
+ * `context.traits.id`, or the field holding a number beyond 2^53 - 1 (it has lost digits, and two
+ * users would merge). A group's `traits` describe the group (its `traits.id` is the group's id),
+ * so they are not searched for a group.
  */
-function userIdOf(data: Sendable): string | undefined {
+function userIdOf(data: Sendable): { userId: string | undefined } | { unsafe: string } {
+  const userId = nonBlank(data.userId);
+  if (userId !== undefined) return { userId };
   const traits = data.type === 'group' ? undefined : data.traits;
   const contextTraits = data.context?.traits;
-  return (
-    nonBlank(data.userId) ??
-    idOf(traits, 'userId') ??
-    idOf(traits, 'id') ??
-    idOf(contextTraits, 'userId') ??
-    idOf(contextTraits, 'id')
-  );
-}
-
-function idOf(attributes: Record<string, unknown> | unknown[] | null | undefined, key: 'userId' | 'id') {
-  if (attributes === null || attributes === undefined || Array.isArray(attributes)) return undefined;
-  if (!Object.hasOwn(attributes, key)) return undefined;
-  const value = attributes[key];
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
-  return nonBlank(value);
+  const candidates = [
+    ['traits.userId', traits, 'userId'],
+    ['traits.id', traits, 'id'],
+    ['context.traits.userId', contextTraits, 'userId'],
+    ['context.traits.id', contextTraits, 'id'],
+  ] as const;
+  for (const [field, attributes, key] of candidates) {
+    if (attributes === null || attributes === undefined || Array.isArray(attributes)) continue;
+    if (!Object.hasOwn(attributes, key)) continue;
+    const value = attributes[key];
+    if (typeof value === 'number') {
+      if (Number.isSafeInteger(value)) return { userId: String(value) };
+      if (Number.isFinite(value)) return { unsafe: field };
+    } else if (nonBlank(value) !== undefined) {
+      return { userId: value as string };
+    }
+  }
+  return { userId: undefined };
 }
 
 function nonBlank(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+/** A name read from a string or a number, trimmed; `undefined` when blank or of another type. */
+function nameText(value: unknown): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  return nonBlank(value)?.trim();
+}
+
+function plainObject(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /** Quotes a type name for a reason, cut short: a reason is logged and must stay small. */

@@ -177,6 +177,28 @@ describe('bin/translate.ts', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ userId: 2399229 });
   });
 
+  it('--max-event-bytes rejects a message whose event passes it; the default is 65,536 bytes', () => {
+    const big = { type: 'track', userId: 'u1', event: 'E', properties: { text: 'x'.repeat(70_000) } };
+    const input = [identify, big].map((message) => JSON.stringify(message)).join('\n');
+    const defaults = run([], input);
+    expect(defaults.lines.map((line) => line.outcome)).toEqual(['send', 'reject']);
+    expect(defaults.lines[1]).toMatchObject({ reason: 'event larger than 65536 bytes' });
+    const small = run(['--max-event-bytes', '60'], input);
+    expect(small.status).toBe(0);
+    expect(small.lines).toEqual([
+      { index: 0, outcome: 'reject', reason: 'event larger than 60 bytes' },
+      { index: 1, outcome: 'reject', reason: 'event larger than 60 bytes' },
+    ]);
+  });
+
+  it('applies a {"batch":[...]} envelope\'s context to each message, as /v1/batch does', () => {
+    const body = { context: { traits: { userId: 'u9' } }, batch: [{ type: 'track', event: 'Played' }] };
+    expect(run([], JSON.stringify(body)).lines[0]).toMatchObject({
+      outcome: 'send',
+      candu: { userId: 'u9' },
+    });
+  });
+
   it('prints usage for --help and exits 0', () => {
     const result = run(['--help']);
     expect(result.status).toBe(0);
@@ -208,6 +230,12 @@ describe('bin/translate.ts', () => {
       /^translate: --trait-values must be one of flatten, passthrough/,
     ],
     ['an unknown option', ['--bogus'], '{}', /^translate: Unknown option '--bogus'/],
+    [
+      'a --max-event-bytes that is not a positive whole number',
+      ['--max-event-bytes', '1.5'],
+      '{}',
+      /^translate: --max-event-bytes must be a positive whole number, got "1.5"$/,
+    ],
     ['two files', ['a.json', 'b.json'], '', /^translate: expected at most one FILE, got 2$/],
   ])('exits 2 with a one-line message for %s', (_, args, stdin, message) => {
     const result = run(args, stdin);

@@ -1,7 +1,8 @@
 /**
  * Property tests: whatever arrives, translation answers (never throws), everything it sends has
  * Candu's shape, no prototype is touched, the input is left as it was, and no `__proto__`,
- * `constructor` or `prototype` key reaches the output.
+ * `constructor` or `prototype` key reaches the output. Within an event budget, nothing larger
+ * than the budget is ever sent, and exactly the events past it are rejected.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -305,5 +306,89 @@ describe('translateMessage properties', () => {
       }),
       RUNS,
     );
+  });
+});
+
+// ---- the event budget -------------------------------------------------------------------------
+
+/** Strings that cost more in JSON than their length says: escapes, multi-byte and lone surrogates. */
+const costlyString = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.string({ unit: 'binary', maxLength: 30 }),
+  fc.constantFrom('"', '\\', '\n', '\u2028', '😀', '\ud800', 'é'.repeat(40)),
+);
+/** Keys as an attacker picks them: long ones repeated by every path below them, dots, collisions. */
+const hostileKey = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ maxLength: 6 }) },
+  { weight: 1, arbitrary: fc.string({ minLength: 100, maxLength: 400 }) },
+  { weight: 1, arbitrary: fc.constantFrom('a', 'b', 'a.b', 'a.b.c', 'b.c') },
+);
+const hostileLeaf = fc.oneof(
+  costlyString,
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.oneof(fc.integer(), costlyString), { maxLength: 5 }),
+  validDate,
+);
+const { hostileTree } = fc.letrec<{ hostileTree: unknown }>((tie) => ({
+  hostileTree: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    hostileLeaf,
+    fc.dictionary(hostileKey, tie('hostileTree'), { maxKeys: 12 }),
+    fc.array(tie('hostileTree'), { maxLength: 3 }),
+  ),
+}));
+const budgetCase = fc.record({
+  message: fc.record({
+    type: fc.constantFrom('identify', 'track', 'page', 'screen', 'group'),
+    userId: nonBlank,
+    event: costlyString.filter((s) => s.trim() !== ''),
+    groupId: nonBlank,
+    name: fc.option(costlyString, { nil: undefined }),
+    messageId: fc.option(costlyString, { nil: undefined }),
+    traits: fc.dictionary(hostileKey, hostileTree, { maxKeys: 12 }),
+    properties: fc.dictionary(hostileKey, hostileTree, { maxKeys: 12 }),
+    context: fc.record({ traits: fc.dictionary(hostileKey, hostileTree, { maxKeys: 4 }) }),
+  }),
+  traitValues: fc.constantFrom('flatten' as const, 'passthrough' as const),
+  maxEventBytes: fc.integer({ min: 1, max: 6_000 }),
+});
+
+const utf8Bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+describe('translateMessage within an event budget', () => {
+  it('never sends an event larger than the budget, and rejects exactly those past it', () => {
+    const seen = { send: 0, reject: 0 };
+    fc.assert(
+      fc.property(budgetCase, ({ message, traitValues, maxEventBytes }) => {
+        const options = {
+          anonymousEvents: 'skip' as const,
+          traitValues,
+          source: 'segment' as const,
+          now: NOW,
+        };
+        const unbounded = translateMessage(message, { ...options, maxEventBytes: Number.MAX_SAFE_INTEGER });
+        expect(unbounded.outcome).toBe('send');
+        if (unbounded.outcome !== 'send') return;
+        const size = utf8Bytes(unbounded.candu);
+        const bounded = checkTranslation(message, { ...options, maxEventBytes });
+        if (bounded.outcome === 'send' || bounded.outcome === 'reject') seen[bounded.outcome]++;
+        if (bounded.outcome === 'send') {
+          expect(utf8Bytes(bounded.candu)).toBeLessThanOrEqual(maxEventBytes);
+          expect(bounded).toEqual(unbounded);
+        } else {
+          expect(bounded).toEqual({ outcome: 'reject', reason: `event larger than ${maxEventBytes} bytes` });
+          // Colliding keys are counted as they are built, so only they may make the count pass the
+          // budget before the event does.
+          if (unbounded.collisions === undefined) expect(size).toBeGreaterThan(maxEventBytes);
+        }
+        if (size <= maxEventBytes && unbounded.collisions === undefined) expect(bounded.outcome).toBe('send');
+      }),
+      RUNS,
+    );
+    // Both sides of the budget are reached, so neither branch above is checked in vain.
+    expect(seen.send).toBeGreaterThan(RUNS.numRuns / 10);
+    expect(seen.reject).toBeGreaterThan(RUNS.numRuns / 10);
   });
 });

@@ -695,3 +695,306 @@ describe('extractMessages', () => {
     ]);
   });
 });
+
+/** One 1,000-character key over 100,000 small leaves: ~1.1 MB of JSON, ~100 MB once flattened. */
+function wideUnderLongKey(leaves = 100_000): Record<string, unknown> {
+  const inner: Record<string, number> = {};
+  for (let i = 0; i < leaves; i++) inner[i.toString(36)] = 1;
+  return { ['k'.repeat(1_000)]: inner };
+}
+
+const eventBytes = (candu: unknown) => Buffer.byteLength(JSON.stringify(candu), 'utf8');
+
+describe('translateMessage: the event budget (maxEventBytes)', () => {
+  it('rejects one long key over 100,000 leaves alone, under both value policies', () => {
+    for (const traitValues of ['flatten', 'passthrough'] as const) {
+      expect(
+        translate({ type: 'identify', userId: 'u1', traits: wideUnderLongKey() }, { traitValues }),
+      ).toEqual({
+        outcome: 'reject',
+        reason: 'event larger than 65536 bytes',
+      });
+    }
+  });
+
+  it('applies 65,536 bytes when no budget is given, and the budget given otherwise', () => {
+    const properties = { text: 'x'.repeat(70_000) };
+    expect(translate({ type: 'track', userId: 'u1', event: 'E', properties })).toEqual({
+      outcome: 'reject',
+      reason: 'event larger than 65536 bytes',
+    });
+    expect(
+      translate({ type: 'track', userId: 'u1', event: 'E', properties }, { maxEventBytes: 100_000 }).outcome,
+    ).toBe('send');
+    expect(
+      translate({ type: 'track', userId: 'u1', event: 'E', properties: { a: 1 } }, { maxEventBytes: 20 }),
+    ).toEqual({
+      outcome: 'reject',
+      reason: 'event larger than 20 bytes',
+    });
+  });
+
+  it('counts every byte of the event: one that fits exactly is sent, one byte less is rejected', () => {
+    const message = {
+      type: 'page',
+      userId: 'ü-1',
+      name: 'Ünïcode "quoted"',
+      messageId: 'm1',
+      anonymousId: 'a1',
+      context: { page: { url: 'https://example.com/ä?q=1', title: 'line\nbreak' } },
+      properties: {
+        emoji: '😀',
+        nested: { deep: { x: -0, y: 1e21, z: false } },
+        list: [1, 'two', true],
+        objs: [{ a: 1 }],
+      },
+    };
+    for (const traitValues of ['flatten', 'passthrough'] as const) {
+      const candu = sent(message, { traitValues, maxEventBytes: 1_000_000 });
+      const size = eventBytes(candu);
+      expect(sent(message, { traitValues, maxEventBytes: size })).toEqual(candu);
+      expect(translate(message, { traitValues, maxEventBytes: size - 1 })).toEqual({
+        outcome: 'reject',
+        reason: `event larger than ${size - 1} bytes`,
+      });
+    }
+  });
+
+  it('counts the fields outside traits and properties too (a long event name)', () => {
+    expect(translate({ type: 'track', userId: 'u1', event: 'E'.repeat(70_000) })).toEqual({
+      outcome: 'reject',
+      reason: 'event larger than 65536 bytes',
+    });
+  });
+
+  it('sends a long key over many empty objects: they add nothing to the event', () => {
+    const inner: Record<string, unknown> = {};
+    for (let i = 0; i < 100_000; i++) inner[i.toString(36)] = {};
+    inner.kept = 1;
+    const traits = { ['k'.repeat(1_000)]: inner };
+    expect(traitsSent({ type: 'identify', userId: 'u1', traits })).toEqual({
+      [`${'k'.repeat(1_000)}.kept`]: 1,
+    });
+  });
+});
+
+describe('translateMessage: flattened key collisions', () => {
+  it('keeps the key written literally, whichever comes first, and counts the collision', () => {
+    for (const traits of [
+      { a: { b: 1 }, 'a.b': 2 },
+      { 'a.b': 2, a: { b: 1 } },
+    ]) {
+      const translation = translate({ type: 'identify', userId: 'u1', traits });
+      expect(translation).toMatchObject({ outcome: 'send', collisions: 1, candu: { traits: { 'a.b': 2 } } });
+    }
+  });
+
+  it('prefers the path nested least, and at equal nesting the later one', () => {
+    const deeper = translate({ type: 'identify', userId: 'u1', traits: { x: { 'a.b': 1, a: { b: 2 } } } });
+    expect(deeper).toMatchObject({ collisions: 1, candu: { traits: { 'x.a.b': 1 } } });
+    const level = translate({ type: 'identify', userId: 'u1', traits: { a: { 'b.c': 1 }, 'a.b': { c: 2 } } });
+    expect(level).toMatchObject({ collisions: 1, candu: { traits: { 'a.b.c': 2 } } });
+  });
+
+  it('reports no collisions field when no key collided, and none under passthrough', () => {
+    expect(translate({ type: 'identify', userId: 'u1', traits: { a: { b: 1 }, c: 2 } })).not.toHaveProperty(
+      'collisions',
+    );
+    const passthrough = translate(
+      { type: 'identify', userId: 'u1', traits: { a: { b: 1 }, 'a.b': 2 } },
+      {
+        traitValues: 'passthrough',
+      },
+    );
+    expect(passthrough).toMatchObject({ outcome: 'send', candu: { traits: { a: { b: 1 }, 'a.b': 2 } } });
+    expect(passthrough).not.toHaveProperty('collisions');
+  });
+});
+
+describe('translateMessage: numeric ids must be safe integers', () => {
+  // JSON numbers past 2^53 - 1 have already lost digits: these two would both read 12345678901234567000.
+  const unsafe = JSON.parse('[12345678901234567891, 12345678901234567892]') as number[];
+
+  it('rejects a userId past 2^53 - 1 instead of merging two users', () => {
+    for (const userId of unsafe) {
+      expect(translate({ type: 'identify', userId })).toEqual({
+        outcome: 'reject',
+        reason: 'identify: userId must be a safe integer (at most 2^53 - 1)',
+      });
+    }
+  });
+
+  it('names the field: groupId, anonymousId, messageId, message_id, or the trait the userId came from', () => {
+    const big = 2 ** 53;
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { type: 'group', userId: 'u1', groupId: big },
+        'group: groupId must be a safe integer (at most 2^53 - 1)',
+      ],
+      [
+        { type: 'track', userId: 'u1', event: 'E', anonymousId: big },
+        'track: anonymousId must be a safe integer (at most 2^53 - 1)',
+      ],
+      [
+        { type: 'track', userId: 'u1', event: 'E', messageId: big },
+        'track: messageId must be a safe integer (at most 2^53 - 1)',
+      ],
+      [
+        { type: 'track', userId: 'u1', event: 'E', message_id: -big },
+        'track: message_id must be a safe integer (at most 2^53 - 1)',
+      ],
+      [
+        { type: 'identify', traits: { id: big } },
+        'identify: traits.id must be a safe integer (at most 2^53 - 1)',
+      ],
+      [
+        { type: 'identify', context: { traits: { userId: 1.5 } } },
+        'identify: context.traits.userId must be a safe integer (at most 2^53 - 1)',
+      ],
+    ];
+    for (const [message, reason] of cases) expect(translate(message)).toEqual({ outcome: 'reject', reason });
+  });
+
+  it('sends the largest safe integer as it is', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    const candu = sent({ type: 'group', userId: max, groupId: max, anonymousId: max, messageId: max });
+    expect(candu).toMatchObject({
+      userId: '9007199254740991',
+      groupId: '9007199254740991',
+      messageId: '9007199254740991',
+    });
+  });
+});
+
+describe('translateMessage: page and screen names from where the SDKs put them', () => {
+  it('names a RudderStack mobile screen from its event (Android, iOS, Kotlin) and keeps properties.name', () => {
+    const screen = {
+      type: 'screen',
+      userId: 'u1',
+      event: 'MainActivity',
+      properties: { name: 'MainActivity', automatic: true },
+    };
+    expect(sent(screen)).toMatchObject({
+      event: 'Viewed MainActivity Screen',
+      properties: { name: 'MainActivity', automatic: true },
+    });
+  });
+
+  it('takes the screen name from name, then event, then properties.name, skipping blanks', () => {
+    expect(
+      sent({ type: 'screen', userId: 'u1', name: 'N', event: 'E', properties: { name: 'P' } }),
+    ).toMatchObject({
+      event: 'Viewed N Screen',
+      properties: { name: 'N' },
+    });
+    expect(
+      sent({ type: 'screen', userId: 'u1', name: ' ', event: ' ', properties: { name: 'P' } }),
+    ).toMatchObject({
+      event: 'Viewed P Screen',
+      properties: { name: 'P' },
+    });
+  });
+
+  it('takes the page name and category from properties when the top level lacks them, never erasing them', () => {
+    const page = {
+      type: 'page',
+      userId: 'u1',
+      properties: { name: 'Pricing', category: 'Docs', path: '/p' },
+    };
+    expect(sent(page)).toMatchObject({
+      event: 'Viewed Docs Pricing Page',
+      properties: { name: 'Pricing', category: 'Docs', path: '/p' },
+    });
+    const blankTop = { ...page, name: '', category: null };
+    expect(sent(blankTop)).toMatchObject({ properties: { name: 'Pricing', category: 'Docs' } });
+    const screen = { type: 'screen', userId: 'u1', properties: { name: 'Home', category: 'Main' } };
+    expect(sent(screen)).toMatchObject({ properties: { name: 'Home', category: 'Main' } });
+  });
+
+  it("lets the page's top-level name and category win over the ones in properties", () => {
+    const page = {
+      type: 'page',
+      userId: 'u1',
+      name: 'Top',
+      category: 'Cat',
+      properties: { name: 'P', category: 'Q' },
+    };
+    expect(sent(page)).toMatchObject({
+      event: 'Viewed Cat Top Page',
+      properties: { name: 'Top', category: 'Cat' },
+    });
+  });
+});
+
+describe('extractMessages: the /v1/batch envelope', () => {
+  it("applies the envelope's context and integrations to each message, the message's own keys winning", () => {
+    const body = {
+      writeKey: 'w',
+      context: { library: { name: 'http' }, ip: '1.2.3.4' },
+      integrations: { All: false },
+      batch: [
+        { type: 'track', event: 'A' },
+        {
+          type: 'track',
+          event: 'B',
+          context: { ip: '5.6.7.8', traits: { id: 'u2' } },
+          integrations: { Candu: true },
+        },
+        'not a message',
+      ],
+    };
+    const before = structuredClone(body);
+    expect(extractMessages(body)).toEqual([
+      {
+        type: 'track',
+        event: 'A',
+        context: { library: { name: 'http' }, ip: '1.2.3.4' },
+        integrations: { All: false },
+      },
+      {
+        type: 'track',
+        event: 'B',
+        context: { library: { name: 'http' }, ip: '5.6.7.8', traits: { id: 'u2' } },
+        integrations: { All: false, Candu: true },
+      },
+      'not a message',
+    ]);
+    expect(body).toEqual(before);
+  });
+
+  it('sends a batch message its userId from the envelope context traits', () => {
+    const body = { context: { traits: { userId: 'u9' } }, batch: [{ type: 'track', event: 'Played' }] };
+    const [message] = extractMessages(body) ?? [];
+    expect(sent(message)).toMatchObject({ userId: 'u9', event: 'Played' });
+  });
+});
+
+describe('translateMessage: traits and properties made of several layers', () => {
+  it('lets traits win over context.traits key by key, as {...context.traits, ...traits}, under both policies', () => {
+    const message = {
+      type: 'identify',
+      userId: 'u1',
+      context: { traits: { plan: 'free', email: 'a@example.com', address: { city: 'Oslo', zip: '0150' } } },
+      traits: { plan: 'pro', address: { city: 'Bergen' }, email: null },
+    };
+    expect(traitsSent(message)).toEqual({ plan: 'pro', 'address.city': 'Bergen' });
+    expect(traitsSent(message, { traitValues: 'passthrough' })).toEqual({
+      plan: 'pro',
+      address: { city: 'Bergen' },
+      email: null,
+    });
+  });
+
+  it('lets properties win over context.page fields, and a top-level page name over both', () => {
+    const message = {
+      type: 'page',
+      userId: 'u1',
+      name: 'Top',
+      context: { page: { url: 'https://a.example', title: 'From context', path: '/a' } },
+      properties: { url: 'https://b.example', name: 'Inner' },
+    };
+    expect(sent(message, { traitValues: 'passthrough' })).toMatchObject({
+      properties: { url: 'https://b.example', title: 'From context', path: '/a', name: 'Top' },
+    });
+  });
+});
