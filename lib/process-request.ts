@@ -58,7 +58,15 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
 
   return async (route, request, context) => {
     const started = now();
-    const summary = { received: 0, delivered: 0, skipped: 0, rejected: 0, canduRequests: 0, retries: 0 };
+    const summary = {
+      received: 0,
+      delivered: 0,
+      skipped: 0,
+      rejected: 0,
+      canduRequests: 0,
+      retries: 0,
+      removedKeys: 0,
+    };
     let outcome: Outcome;
     try {
       const accounting = await process(route, normaliseHeaders(request), context, started, summary);
@@ -90,6 +98,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       rejected: number;
       canduRequests: number;
       retries: number;
+      removedKeys: number;
     },
   ): Promise<Accounting> {
     const { received, body } = decodeBody(request, {
@@ -140,9 +149,10 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       traitValues: config.traitValues,
       source: route.source,
       now: new Date(started),
+      filters: config.filters,
     };
     // Translated as delivery reads them: the first chunk is sent while the rest is translated.
-    const items = translateEach(messages, options, { skipped, rejected });
+    const items = translateEach(messages, options, { skipped, rejected }, summary);
     const first = items.next();
 
     let delivered = 0;
@@ -176,12 +186,14 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     messages: unknown[],
     options: TranslateOptions,
     reports: { skipped: MessageReport[]; rejected: MessageReport[] },
+    counts: { removedKeys: number },
   ): Generator<DeliveryItem, void, undefined> {
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index];
       messages[index] = undefined;
       const translation = translateMessage(message, options);
       if (translation.outcome === 'send') {
+        counts.removedKeys += translation.removedKeys ?? 0;
         // The event carries the messageId already; it is read again only for reports.
         yield { index, messageId: translation.candu.messageId, event: translation.candu };
       } else if (translation.outcome === 'skip') {

@@ -1,3 +1,5 @@
+import type { CompiledFilters } from '../filters/index.js';
+
 /**
  * The events Candu's `POST /api/eventWebhook` accepts. Under `TRAIT_VALUES=flatten` every value
  * in `traits`/`properties` is a string, a finite number or a boolean; under `passthrough` the
@@ -35,7 +37,12 @@ export type CanduEvent = CanduIdentify | CanduTrack | CanduGroup;
 
 /** The result of translating one message: exactly one of send, skip or reject. */
 export type Translation =
-  | { outcome: 'send'; candu: CanduEvent }
+  | {
+      outcome: 'send';
+      candu: CanduEvent;
+      /** Trait or property keys the filters removed (absent when none were). */
+      removedKeys?: number;
+    }
   | { outcome: 'skip'; reason: string }
   | { outcome: 'reject'; reason: string };
 
@@ -52,4 +59,6 @@ export interface TranslateOptions {
   source: MessageSource;
   /** Time of receipt: the last fallback for the event's timestamp. */
   now: Date;
+  /** `FILTERS`, applied to each event after translation; absent: send everything. */
+  filters?: CompiledFilters;
 }

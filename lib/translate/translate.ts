@@ -3,6 +3,7 @@
  * "Translation policy" table in ARCHITECTURE.md. Pure: no I/O, no clock (`now` is passed in), the
  * input is never mutated, and no input value makes it throw.
  */
+import { applyFilters } from '../filters/index.js';
 import {
   MESSAGE_TYPES,
   type Message,
@@ -30,12 +31,17 @@ type Sendable = Exclude<Message, { type: 'alias' | 'delete' }>;
  * RudderStack-shaped message can reach a Segment route through the tracking API), so `source`
  * does not change the result today.
  *
+ * With `options.filters` the event to send then goes through them (`applyFilters`): an event
+ * they drop is skipped with `filtered: <rule>`, and the keys they remove are counted.
+ *
  * Never throws: an input that defeats the checks (a throwing getter, a proxy) is rejected with
  * `message could not be translated`.
  */
 export function translateMessage(message: unknown, options: TranslateOptions): Translation {
   try {
-    return translate(message, options);
+    const translation = translate(message, options);
+    if (translation.outcome !== 'send' || options.filters === undefined) return translation;
+    return applyFilters(translation.candu, options.filters);
   } catch {
     return { outcome: 'reject', reason: 'message could not be translated' };
   }
