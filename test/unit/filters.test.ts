@@ -78,6 +78,7 @@ describe('compileNameMatcher', () => {
     expect(matches(['ab*ba'], 'abba')).toBe('ab*ba');
     // A middle part may not run into the suffix.
     expect(matches(['*ab*b'], 'ab')).toBeUndefined();
+    expect(matches(['*ab*b'], 'aab')).toBeUndefined();
     expect(matches(['*ab*b'], 'abb')).toBe('*ab*b');
   });
 
