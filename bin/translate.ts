@@ -1,6 +1,6 @@
 /**
  * `npm run --silent translate -- [FILE] [--anonymous-events skip|anonymousId]
- *   [--trait-values flatten|passthrough] [--source segment|rudderstack]`
+ *   [--trait-values flatten|passthrough] [--source segment|rudderstack] [--filters FILE]`
  *
  * Shows what the destination would send to Candu for the messages in FILE (or standard input):
  * one JSON line per input message, in input order. Runs the functions' translation and sends
@@ -17,7 +17,7 @@ import {
   type TranslateOptions,
   translateMessage,
 } from '../lib/translate/index.js';
-import { optionChoice, UsageError } from './command-line.js';
+import { filtersOption, optionChoice, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent translate -- [FILE] [options]
 
@@ -31,6 +31,8 @@ Options:
   --trait-values flatten|passthrough    value policy for traits and properties (TRAIT_VALUES),
                                         default flatten
   --source segment|rudderstack          which sender the messages come from, default segment
+  --filters FILE                        apply the filters in FILE (JSON, as FILTERS, e.g.
+                                        config/filters.json) after translation
   -h, --help                            show this help
 
 Exit status: 0 when the input was read, 2 when it could not be read or parsed, or for a bad option.
@@ -107,6 +109,7 @@ function parseCommandLine(argv: string[]): Invocation {
       'anonymous-events': { type: 'string' },
       'trait-values': { type: 'string' },
       source: { type: 'string' },
+      filters: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -129,6 +132,7 @@ function parseCommandLine(argv: string[]): Invocation {
       ),
       source: optionChoice<MessageSource>('source', values.source, ['segment', 'rudderstack'], 'segment'),
       now: new Date(),
+      filters: filtersOption(values.filters),
     },
   };
 }
