@@ -14,6 +14,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -47,7 +48,17 @@ interface Packaged {
 
 const work = mkdtempSync(join(tmpdir(), 'candu-package-'));
 /** What `osls package` reads from the repository. */
-const SERVICE_FILES = ['serverless.yml', 'package.json', 'tsconfig.json', 'infra', 'functions', 'lib'];
+const SERVICE_FILES = [
+  'serverless.yml',
+  'package.json',
+  'tsconfig.json',
+  'infra',
+  'functions',
+  'lib',
+  'config',
+];
+/** The tuned stage's config/filters.json, written as an operator would (spaces and newlines). */
+const TUNED_FILTERS = { types: ['identify', 'track'], traits: { deny: ['email', 'address.*'] } };
 
 /**
  * A copy of the service in its own folder. osls always works in `<service>/.serverless` (it
@@ -78,14 +89,18 @@ function offlineEnv(): NodeJS.ProcessEnv {
   };
 }
 
-async function osPackage(name: string, params: Record<string, string>): Promise<Packaged> {
+async function osPackage(name: string, params: Record<string, string>, filters?: object): Promise<Packaged> {
   const dir = join(work, name);
   const args = ['package', '--stage', 'test', '--package', dir];
   for (const [key, value] of Object.entries(params)) args.push('--param', `${key}=${value}`);
+  const service = serviceCopy(name);
+  if (filters !== undefined)
+    writeFileSync(join(service, 'config', 'filters.json'), JSON.stringify(filters, null, 2));
   try {
     await promisify(execFile)(join(root, 'node_modules', '.bin', 'osls'), args, {
-      cwd: serviceCopy(name),
-      env: offlineEnv(),
+      cwd: service,
+      // FILTERS in the shell must not reach a deployed stage: only config/filters.json does.
+      env: { ...offlineEnv(), FILTERS: '{"types":["group"]}' },
       timeout: 180_000,
     });
   } catch (error) {
@@ -104,15 +119,19 @@ let tuned: Packaged;
 beforeAll(async () => {
   [base, tuned] = await Promise.all([
     osPackage('base', { canduSecretArn: SECRET_ARN }),
-    osPackage('tuned', {
-      canduSecretArn: SECRET_ARN,
-      kmsKeyArn: KMS_KEY_ARN,
-      reservedConcurrency: '5',
-      alarmTopicArn: TOPIC_ARN,
-      throttleRateLimit: '200',
-      throttleBurstLimit: '400',
-      logRetentionDays: '90',
-    }),
+    osPackage(
+      'tuned',
+      {
+        canduSecretArn: SECRET_ARN,
+        kmsKeyArn: KMS_KEY_ARN,
+        reservedConcurrency: '5',
+        alarmTopicArn: TOPIC_ARN,
+        throttleRateLimit: '200',
+        throttleBurstLimit: '400',
+        logRetentionDays: '90',
+      },
+      TUNED_FILTERS,
+    ),
   ]);
 }, 240_000);
 
@@ -205,6 +224,18 @@ describe('osls package', () => {
         const variables = at(lambda.Properties, 'Environment', 'Variables');
         for (const name of FORBIDDEN_ENV) expect(variables, `${id} ${name}`).not.toHaveProperty(name);
         expect(at(variables, 'CANDU_SECRET_ID')).toBe(SECRET_ARN);
+      }
+    }
+  });
+
+  it('sets FILTERS to config/filters.json as one JSON string, never from the shell', () => {
+    const repository = JSON.stringify(JSON.parse(readFileSync(join(root, 'config', 'filters.json'), 'utf8')));
+    for (const [packaged, expected] of [
+      [base, repository],
+      [tuned, JSON.stringify(TUNED_FILTERS)],
+    ] as const) {
+      for (const [id, lambda] of functions(packaged.template)) {
+        expect(at(lambda.Properties, 'Environment', 'Variables', 'FILTERS'), id).toBe(expected);
       }
     }
   });
