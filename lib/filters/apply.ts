@@ -34,6 +34,12 @@ function exclusion(rules: CompiledRules, name: string): string | undefined {
   return undefined;
 }
 
+/** Whether `rules` leave `name` out (the hot path, once per key: no reason is built). */
+function leavesOut(rules: CompiledRules, name: string): boolean {
+  if (rules.deny !== undefined && rules.deny.match(name) !== undefined) return true;
+  return rules.allow !== undefined && rules.allow.match(name) === undefined;
+}
+
 /** The attributes without the keys `rules` leave out; `undefined` when every key stays. */
 function keep(
   attributes: CanduAttributes,
@@ -43,15 +49,19 @@ function keep(
   let kept: CanduAttributes | undefined;
   let removed = 0;
   const keys = Object.keys(attributes);
-  for (const [position, key] of keys.entries()) {
-    if (exclusion(rules, key) === undefined) {
+  for (let position = 0; position < keys.length; position++) {
+    const key = keys[position] as string;
+    if (!leavesOut(rules, key)) {
       if (kept !== undefined) kept[key] = attributes[key];
       continue;
     }
     if (kept === undefined) {
       // The first removed key: copy the keys kept so far, in their order.
       kept = {};
-      for (const earlier of keys.slice(0, position)) kept[earlier] = attributes[earlier];
+      for (let earlier = 0; earlier < position; earlier++) {
+        const name = keys[earlier] as string;
+        kept[name] = attributes[name];
+      }
     }
     removed++;
   }
