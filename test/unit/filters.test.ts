@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config.js';
@@ -256,8 +256,12 @@ describe('parseFilters', () => {
     });
   });
 
-  it('accepts the repository config/filters.json', () => {
-    expect(parseFilters(readFileSync(join(ROOT, 'config', 'filters.json'), 'utf8')).ok).toBe(true);
+  it('accepts the repository config/filters.json and the documented examples', () => {
+    const examples = readdirSync(join(ROOT, 'config', 'examples')).map((file) => join('examples', file));
+    expect(examples).toHaveLength(3);
+    for (const file of ['filters.json', ...examples]) {
+      expect(parseFilters(readFileSync(join(ROOT, 'config', file), 'utf8')), file).toMatchObject({ ok: true });
+    }
   });
 });
 
