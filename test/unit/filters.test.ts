@@ -260,7 +260,9 @@ describe('parseFilters', () => {
     const examples = readdirSync(join(ROOT, 'config', 'examples')).map((file) => join('examples', file));
     expect(examples).toHaveLength(3);
     for (const file of ['filters.json', ...examples]) {
-      expect(parseFilters(readFileSync(join(ROOT, 'config', file), 'utf8')), file).toMatchObject({ ok: true });
+      expect(parseFilters(readFileSync(join(ROOT, 'config', file), 'utf8')), file).toMatchObject({
+        ok: true,
+      });
     }
   });
 });
