@@ -34,6 +34,7 @@ const TypeSchema = z.enum(FILTER_TYPES, {
       : `must be one of ${FILTER_TYPES.join(', ')}`,
 });
 
+/** The whole document; every key optional, unknown keys refused. */
 export const FiltersSchema = z.strictObject(
   {
     types: z
