@@ -1,11 +1,38 @@
 /**
  * Translation throughput: decode (`JSON.parse`) + validate + translate (`translateMessage`) +
  * serialize (`JSON.stringify` of the Candu event) for every message of the corpus, against the
- * floor: `JSON.parse` + `JSON.stringify` of the same messages. Each run times the floor and the
- * pipeline back to back on one core, alternating which goes first.
+ * floor: `JSON.parse` + `JSON.stringify` of the same messages; and the same pipeline with a
+ * 20-rule `FILTERS` against none. Each run times the floor, the pipeline and the filtered
+ * pipeline back to back on one core, in mirrored order on every other run.
  */
-import { translateMessage } from '../lib/translate/index.js';
+import { compileFilters, type Filters } from '../lib/filters/index.js';
+import { type TranslateOptions, translateMessage } from '../lib/translate/index.js';
 import { clock, type Summary, summarize } from './stats.js';
+
+/**
+ * 20 patterns (plus a types list) over the corpus's event names and keys: exact names, stars at
+ * either end and in the middle, dot paths. Most events pass and most keys are checked against
+ * every rule, so the figure is the matching cost rather than work saved by dropping events.
+ */
+export const BENCH_FILTERS: Filters = {
+  types: ['identify', 'track', 'group'],
+  events: {
+    allow: [
+      'Report *',
+      'Dashboard Shared',
+      'Product Added',
+      'Checkout Started',
+      'Order Completed',
+      'Invite Sent',
+      'Viewed * Page',
+      'Viewed * Screen',
+      'Loaded a *',
+    ],
+    deny: ['Debug *', '* Dismissed'],
+  },
+  traits: { deny: ['email', 'phone', 'address.*', 'context.*ip', 'detail_*.source'] },
+  properties: { deny: ['email', 'label_*', '*.id', 'items_*'] },
+};
 
 export interface TranslationFigures {
   messages: number;
@@ -18,25 +45,41 @@ export interface TranslationFigures {
   /** Events (messages) per second on one core through the pipeline. */
   eventsPerSecond: Summary;
   outcomes: Record<string, number>;
+  /** The pipeline with `BENCH_FILTERS`, milliseconds per pass. */
+  filteredMs: Summary;
+  /** filtered pipeline / pipeline, per run. */
+  filterRatio: Summary;
+  filteredOutcomes: Record<string, number>;
+  /** Trait and property keys the filters removed in one pass. */
+  removedKeys: number;
 }
 
 export function measureTranslation(messages: readonly unknown[], runs: number): TranslationFigures {
   const texts = messages.map((message) => JSON.stringify(message));
-  const options = {
-    anonymousEvents: 'skip' as const,
-    traitValues: 'flatten' as const,
-    source: 'segment' as const,
+  const options: TranslateOptions = {
+    anonymousEvents: 'skip',
+    traitValues: 'flatten',
+    source: 'segment',
     now: new Date('2024-06-01T00:00:00.000Z'),
   };
+  const filtered: TranslateOptions = { ...options, filters: compileFilters(BENCH_FILTERS) };
   let sink = 0;
   const outcomes: Record<string, number> = {};
-  const pipeline = (count: boolean) => {
+  const filteredOutcomes: Record<string, number> = {};
+  const translateAll = (passOptions: TranslateOptions, counts?: Record<string, number>) => {
     for (const text of texts) {
-      const translation = translateMessage(JSON.parse(text), options);
+      const translation = translateMessage(JSON.parse(text), passOptions);
       if (translation.outcome === 'send') sink += JSON.stringify(translation.candu).length;
-      if (count) outcomes[translation.outcome] = (outcomes[translation.outcome] ?? 0) + 1;
+      if (counts !== undefined) counts[translation.outcome] = (counts[translation.outcome] ?? 0) + 1;
     }
   };
+  const pipeline = (count: boolean) => translateAll(options, count ? outcomes : undefined);
+  const filteredPipeline = (count: boolean) => translateAll(filtered, count ? filteredOutcomes : undefined);
+  let removedKeys = 0;
+  for (const text of texts) {
+    const translation = translateMessage(JSON.parse(text), filtered);
+    if (translation.outcome === 'send') removedKeys += translation.removedKeys ?? 0;
+  }
   const floor = () => {
     for (const text of texts) sink += JSON.stringify(JSON.parse(text)).length;
   };
@@ -45,22 +88,25 @@ export function measureTranslation(messages: readonly unknown[], runs: number): 
     pass();
     return clock() - started;
   };
-  // Warm-up: let the JIT settle both paths before anything is timed.
+  // Warm-up: let the JIT settle every path before anything is timed.
   pipeline(true);
+  filteredPipeline(true);
   for (let i = 0; i < 3; i++) {
     pipeline(false);
+    filteredPipeline(false);
     floor();
   }
   const pipelineMs: number[] = [];
   const floorMs: number[] = [];
+  const filteredMs: number[] = [];
+  const passes = [
+    () => floorMs.push(time(floor)),
+    () => pipelineMs.push(time(() => pipeline(false))),
+    () => filteredMs.push(time(() => filteredPipeline(false))),
+  ];
+  // Mirrored order on odd runs, so each pass follows each neighbour (and inherits its garbage) equally.
   for (let run = 0; run < runs; run++) {
-    if (run % 2 === 0) {
-      floorMs.push(time(floor));
-      pipelineMs.push(time(() => pipeline(false)));
-    } else {
-      pipelineMs.push(time(() => pipeline(false)));
-      floorMs.push(time(floor));
-    }
+    for (const next of run % 2 === 0 ? passes : [...passes].reverse()) next();
   }
   if (sink === 0) throw new Error('translation bench produced nothing');
   return {
@@ -71,5 +117,9 @@ export function measureTranslation(messages: readonly unknown[], runs: number): 
     ratio: summarize(pipelineMs.map((ms, i) => ms / (floorMs[i] as number))),
     eventsPerSecond: summarize(pipelineMs.map((ms) => (texts.length / ms) * 1_000)),
     outcomes,
+    filteredMs: summarize(filteredMs),
+    filterRatio: summarize(filteredMs.map((ms, i) => ms / (pipelineMs[i] as number))),
+    filteredOutcomes,
+    removedKeys,
   };
 }

@@ -1,4 +1,6 @@
 /** What the operator commands (`translate`, `replay`) share about their command lines. */
+import { readFileSync } from 'node:fs';
+import { type CompiledFilters, compileFilters, parseFilters } from '../lib/filters/index.js';
 
 /** A failure that ends a command with exit status 2 and a one-line message. */
 export class UsageError extends Error {
@@ -22,4 +24,27 @@ export function optionChoice<const T extends string>(
     throw new UsageError(`--${option} must be one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
   }
   return found;
+}
+
+/**
+ * Reads `--filters FILE`: the same JSON document as `FILTERS`, validated and compiled; a
+ * missing option gives `fallback` (for `replay`, the environment's `FILTERS`).
+ *
+ * @throws UsageError when FILE cannot be read, or naming every problem in it.
+ */
+export function filtersOption(
+  file: string | undefined,
+  fallback?: CompiledFilters,
+): CompiledFilters | undefined {
+  if (file === undefined) return fallback;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new UsageError(`cannot read --filters ${file}: ${typeof code === 'string' ? code : 'read failed'}`);
+  }
+  const parsed = parseFilters(text);
+  if (!parsed.ok) throw new UsageError(`--filters ${file}: ${parsed.problems.join('; ')}`);
+  return compileFilters(parsed.filters);
 }

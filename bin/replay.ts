@@ -34,7 +34,7 @@ import {
 } from '../lib/replay/index.js';
 import { createSecretStore } from '../lib/secrets/index.js';
 import type { MessageSource } from '../lib/translate/index.js';
-import { optionChoice, UsageError } from './command-line.js';
+import { filtersOption, optionChoice, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent replay -- [FILE...] [options]
        npx candu-destination replay [FILE...] [options]
@@ -57,6 +57,8 @@ Options:
                                 count as undelivered and the replay stops; default 5
   --checkpoint FILE             record progress in FILE and resume from it: lines finished in
                                 an earlier run are not sent again (needs FILE inputs)
+  --filters FILE                apply the filters in FILE (JSON, as FILTERS, e.g.
+                                config/filters.json) instead of the FILTERS environment variable
   --report FILE                 write one JSON line per input line: {"line":N,"messageId":...,
                                 "outcome":"sent"|"skipped"|"rejected"|"failed","reason":...}
                                 (appended to when resuming from a checkpoint)
@@ -64,7 +66,7 @@ Options:
 
 Configuration comes from the environment, as for the functions: CANDU_API_KEY or
 CANDU_SECRET_ID (the key), CANDU_API_URL, CANDU_BATCH_SIZE (events per request),
-CANDU_CONCURRENCY (requests in flight), CANDU_TIMEOUT_MS, ANONYMOUS_EVENTS, TRAIT_VALUES.
+CANDU_CONCURRENCY (requests in flight), CANDU_TIMEOUT_MS, ANONYMOUS_EVENTS, TRAIT_VALUES, FILTERS.
 
 Exit status: 0 when every line was sent, skipped or rejected; 1 when events could not be
 delivered; 2 for a usage error, unreadable input or configuration; 130 when interrupted.
@@ -79,6 +81,7 @@ interface Arguments {
   attempts: number;
   checkpoint: string | undefined;
   report: string | undefined;
+  filters: string | undefined;
 }
 
 function parseArguments(argv: string[]): Arguments | 'help' {
@@ -95,6 +98,7 @@ function parseArguments(argv: string[]): Arguments | 'help' {
       attempts: { type: 'string' },
       checkpoint: { type: 'string' },
       report: { type: 'string' },
+      filters: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -134,6 +138,7 @@ function parseArguments(argv: string[]): Arguments | 'help' {
     attempts,
     checkpoint: values.checkpoint,
     report: values.report,
+    filters: values.filters,
   };
 }
 
@@ -175,6 +180,7 @@ async function main(argv: string[]): Promise<number> {
   const configured = parseConfig(process.env);
   if (!configured.ok) throw new UsageError(`invalid configuration: ${configured.problems.join('; ')}`);
   const { config } = configured;
+  const filters = filtersOption(args.filters, config.filters);
 
   const readsStdin = args.files.length === 0 || args.files.includes(STDIN_NAME);
   if (readsStdin && process.stdin.isTTY === true) {
@@ -259,6 +265,7 @@ async function main(argv: string[]): Promise<number> {
         source: args.source,
         now: new Date(started),
         maxEventBytes: config.maxEventBytes,
+        filters,
       },
       selection: args.selection,
       chunkSize,

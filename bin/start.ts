@@ -6,9 +6,15 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../lib/config.js';
 import { startCanduSandbox } from '../lib/sandbox/candu-sandbox.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const checked = parseConfig(process.env);
+if (!checked.ok) {
+  console.error(`npm start: invalid configuration:\n${checked.problems.map((p) => `  ${p}`).join('\n')}`);
+  process.exit(1);
+}
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   PORT: process.env.PORT || '3000',

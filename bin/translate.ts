@@ -1,6 +1,7 @@
 /**
  * `npm run --silent translate -- [FILE] [--anonymous-events skip|anonymousId]
- *   [--trait-values flatten|passthrough] [--source segment|rudderstack] [--max-event-bytes N]`
+ *   [--trait-values flatten|passthrough] [--source segment|rudderstack] [--max-event-bytes N]
+ *   [--filters FILE]`
  *
  * Shows what the destination would send to Candu for the messages in FILE (or standard input):
  * one JSON line per input message, in input order. Runs the functions' translation and sends
@@ -18,7 +19,7 @@ import {
   type TranslateOptions,
   translateMessage,
 } from '../lib/translate/index.js';
-import { optionChoice, UsageError } from './command-line.js';
+import { filtersOption, optionChoice, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent translate -- [FILE] [options]
 
@@ -34,6 +35,8 @@ Options:
   --source segment|rudderstack          which sender the messages come from, default segment
   --max-event-bytes N                   largest serialized Candu event; a message over it is
                                         rejected (MAX_EVENT_BYTES), default 65536
+  --filters FILE                        apply the filters in FILE (JSON, as FILTERS, e.g.
+                                        config/filters.json) after translation
   -h, --help                            show this help
 
 Exit status: 0 when the input was read, 2 when it could not be read or parsed, or for a bad option.
@@ -111,6 +114,7 @@ function parseCommandLine(argv: string[]): Invocation {
       'trait-values': { type: 'string' },
       source: { type: 'string' },
       'max-event-bytes': { type: 'string' },
+      filters: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -134,6 +138,7 @@ function parseCommandLine(argv: string[]): Invocation {
       source: optionChoice<MessageSource>('source', values.source, ['segment', 'rudderstack'], 'segment'),
       now: new Date(),
       maxEventBytes: maxEventBytesOption(values['max-event-bytes']),
+      filters: filtersOption(values.filters),
     },
   };
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { filtersVariable } from './filters/index.js';
 
 const integer = (name: string, fallback: number, min: number, max: number) =>
   z
@@ -88,6 +89,7 @@ const ConfigSchema = z.object({
   traitValues: choice('TRAIT_VALUES', ['flatten', 'passthrough'] as const, 'flatten'),
   maxBodyBytes: integer('MAX_BODY_BYTES', 5_242_880, 1_024, 100 * 1_048_576),
   maxEventBytes: integer('MAX_EVENT_BYTES', 65_536, 1_024, 1_048_576),
+  filters: filtersVariable('FILTERS'),
   segmentSignatureScope: choice('SEGMENT_SIGNATURE_SCOPE', ['body', 'first-element'] as const, 'body'),
   deliveryMode: choice('DELIVERY_MODE', ['direct', 'queued'] as const, 'direct'),
   queueUrl: optionalText,

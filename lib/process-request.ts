@@ -81,6 +81,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       canduRequests: 0,
       retries: 0,
       collisions: 0,
+      removedKeys: 0,
     };
     let outcome: Outcome;
     let failedCheck: FailedCredentialCheck | undefined;
@@ -119,6 +120,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       canduRequests: number;
       retries: number;
       collisions: number;
+      removedKeys: number;
     },
   ): Promise<Accounting> {
     const { received, body } = decodeBody(request, {
@@ -159,6 +161,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       source: route.source,
       now: new Date(started),
       maxEventBytes: config.maxEventBytes,
+      filters: config.filters,
     };
     // Translated as delivery reads them: the first chunk is sent while the rest is translated.
     const items = translateEach(messages, options, { skipped, rejected }, summary);
@@ -195,7 +198,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     messages: unknown[],
     options: TranslateOptions,
     reports: { skipped: MessageReport[]; rejected: MessageReport[] },
-    counts: { collisions: number },
+    counts: { collisions: number; removedKeys: number },
   ): Generator<DeliveryItem, void, undefined> {
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index];
@@ -203,6 +206,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       const translation = translateMessage(message, options);
       if (translation.outcome === 'send') {
         counts.collisions += translation.collisions ?? 0;
+        counts.removedKeys += translation.removedKeys ?? 0;
         // The event carries the messageId already; it is read again only for reports.
         yield { index, messageId: translation.candu.messageId, event: translation.candu };
       } else if (translation.outcome === 'skip') {

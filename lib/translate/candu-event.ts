@@ -1,3 +1,5 @@
+import type { CompiledFilters } from '../filters/index.js';
+
 /**
  * The events Candu's `POST /api/eventWebhook` accepts. Under `TRAIT_VALUES=flatten` every value
  * in `traits`/`properties` is a string, a finite number or a boolean; under `passthrough` the
@@ -40,6 +42,8 @@ export type Translation =
       candu: CanduEvent;
       /** Flattened keys that collided (see the policy table); absent when none did. */
       collisions?: number;
+      /** Trait or property keys the filters removed (absent when none were). */
+      removedKeys?: number;
     }
   | { outcome: 'skip'; reason: string }
   | { outcome: 'reject'; reason: string };
@@ -62,4 +66,6 @@ export interface TranslateOptions {
    * is rejected. Default 65,536 (`DEFAULT_MAX_EVENT_BYTES`).
    */
   maxEventBytes?: number;
+  /** `FILTERS`, applied to each event after translation; absent: send everything. */
+  filters?: CompiledFilters;
 }

@@ -3,6 +3,7 @@
  * "Translation policy" table in ARCHITECTURE.md. Pure: no I/O, no clock (`now` is passed in), the
  * input is never mutated, and no input value makes it throw.
  */
+import { applyFilters } from '../filters/index.js';
 import {
   MESSAGE_TYPES,
   type Message,
@@ -33,12 +34,19 @@ type Sendable = Exclude<Message, { type: 'alias' | 'delete' }>;
  * RudderStack-shaped message can reach a Segment route through the tracking API), so `source`
  * does not change the result today.
  *
+ * With `options.filters` the event to send then goes through them (`applyFilters`): an event
+ * they drop is skipped with `filtered: <rule>`, and the keys they remove are counted.
+ *
  * Never throws: an input that defeats the checks (a throwing getter, a proxy) is rejected with
  * `message could not be translated`.
  */
 export function translateMessage(message: unknown, options: TranslateOptions): Translation {
   try {
-    return translate(message, options);
+    const translation = translate(message, options);
+    if (translation.outcome !== 'send' || options.filters === undefined) return translation;
+    const filtered = applyFilters(translation.candu, options.filters);
+    if (filtered.outcome !== 'send' || translation.collisions === undefined) return filtered;
+    return { ...filtered, collisions: translation.collisions };
   } catch (error) {
     if (error instanceof EventTooLargeError) return reject(error.message);
     return reject('message could not be translated');

@@ -6,6 +6,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config.js';
+import type { Delivery, DeliveryItem } from '../../lib/delivery/index.js';
+import { createLogger } from '../../lib/logger.js';
+import { createMessageRequestHandler } from '../../lib/process-request.js';
+import { SEGMENT_WEBHOOK } from '../../lib/routes.js';
+import { readItems } from '../support/delivery-items.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -237,6 +243,18 @@ describe('bin/translate.ts', () => {
       /^translate: --max-event-bytes must be a positive whole number, got "1.5"$/,
     ],
     ['two files', ['a.json', 'b.json'], '', /^translate: expected at most one FILE, got 2$/],
+    [
+      'an unreadable --filters file',
+      ['--filters', join(scratch, 'no-filters.json')],
+      '{}',
+      /^translate: cannot read --filters .*no-filters\.json: ENOENT$/,
+    ],
+    [
+      'an invalid --filters file, naming every problem',
+      ['--filters', scratchFile('bad-filters.json', '{"types":[],"events":{"deny":[1]},"x":0}')],
+      '{}',
+      /^translate: --filters .*bad-filters\.json: types: must not be empty .*; events\.deny\[0\]: must be a string; unknown key "x"/,
+    ],
   ])('exits 2 with a one-line message for %s', (_, args, stdin, message) => {
     const result = run(args, stdin);
     expect(result.status).toBe(2);
@@ -250,5 +268,110 @@ describe('bin/translate.ts', () => {
     const result = run([scratchFile('empty.json', '[]')]);
     expect(result.status).toBe(0);
     expect(result.stdout).toBe('');
+  });
+});
+
+describe('bin/translate.ts --filters', () => {
+  const filters = {
+    types: ['identify', 'track'],
+    events: { allow: ['Signed Up', 'Plan *', 'Viewed * Page'], deny: ['Plan debug*'] },
+    traits: { deny: ['email', 'address.*'] },
+    properties: { allow: ['plan', 'amount*'] },
+  };
+  const messages = [
+    {
+      type: 'identify',
+      userId: 'u1',
+      traits: { plan: 'pro', email: 'a@example.com', address: { city: 'Oslo' } },
+    },
+    { type: 'track', userId: 'u1', event: 'Signed Up', properties: { plan: 'pro', amount: 5, coupon: 'X' } },
+    { type: 'track', userId: 'u1', event: 'Plan debug ping' },
+    { type: 'track', userId: 'u1', event: 'Clicked' },
+    { type: 'page', userId: 'u1', name: 'Pricing', properties: { amountCents: 100 } },
+    { type: 'group', userId: 'u1', groupId: 'g1', traits: { name: 'Acme' } },
+    { type: 'alias', userId: 'u1', previousId: 'a1' },
+  ].map((message) => ({ ...message, timestamp: '2024-05-01T10:00:00Z' }));
+
+  it('applies the filters after translation, naming the rule that skipped each message', () => {
+    const result = run(
+      ['--filters', scratchFile('filters.json', JSON.stringify(filters))],
+      JSON.stringify(messages),
+    );
+    expect(result.status).toBe(0);
+    expect(result.lines).toEqual([
+      {
+        index: 0,
+        outcome: 'send',
+        candu: {
+          type: 'identify',
+          userId: 'u1',
+          traits: { plan: 'pro' },
+          timestamp: '2024-05-01T10:00:00.000Z',
+        },
+        removedKeys: 2,
+      },
+      {
+        index: 1,
+        outcome: 'send',
+        candu: {
+          type: 'track',
+          userId: 'u1',
+          event: 'Signed Up',
+          properties: { plan: 'pro', amount: 5 },
+          timestamp: '2024-05-01T10:00:00.000Z',
+        },
+        removedKeys: 1,
+      },
+      { index: 2, outcome: 'skip', reason: 'filtered: events.deny "Plan debug*"' },
+      { index: 3, outcome: 'skip', reason: 'filtered: events.allow' },
+      {
+        index: 4,
+        outcome: 'send',
+        candu: {
+          type: 'track',
+          userId: 'u1',
+          event: 'Viewed Pricing Page',
+          properties: { amountCents: 100 },
+          timestamp: '2024-05-01T10:00:00.000Z',
+        },
+        removedKeys: 1,
+      },
+      { index: 5, outcome: 'skip', reason: 'filtered: types' },
+      { index: 6, outcome: 'skip', reason: 'alias has no Candu equivalent' },
+    ]);
+  });
+
+  it('prints the same outcomes as the functions given the same filters in FILTERS', async () => {
+    const file = scratchFile('same-filters.json', JSON.stringify(filters));
+    const printed = run(['--filters', file], JSON.stringify(messages)).lines;
+
+    const configured = parseConfig({ FILTERS: readFileSync(file, 'utf8'), ALLOW_UNAUTHENTICATED: 'true' });
+    if (!configured.ok) throw new Error(configured.problems.join('; '));
+    const delivered: DeliveryItem[] = [];
+    const delivery: Delivery = {
+      async deliver(source) {
+        const items = await readItems(source);
+        delivered.push(...items);
+        return { delivered: items.length, rejected: [], canduRequests: 1, retries: 0 };
+      },
+    };
+    const handle = createMessageRequestHandler({
+      config: configured.config,
+      secrets: { get: async () => ({}), refresh: async () => ({}) },
+      delivery,
+      logger: createLogger('ERROR', () => {}),
+    });
+    const response = await handle(SEGMENT_WEBHOOK, {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(messages),
+    });
+    const answer = JSON.parse(String(response.body)) as { skipped: { index: number; reason: string }[] };
+
+    expect(delivered.map(({ index, event }) => ({ index, candu: event }))).toEqual(
+      printed.filter((line) => line.outcome === 'send').map(({ index, candu }) => ({ index, candu })),
+    );
+    expect(answer.skipped).toEqual(
+      printed.filter((line) => line.outcome === 'skip').map(({ index, reason }) => ({ index, reason })),
+    );
   });
 });

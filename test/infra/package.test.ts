@@ -67,6 +67,8 @@ const SERVICE_FILES = [
   'functions',
   'lib',
 ];
+/** The tuned stage's config/filters.json, written as an operator would (spaces and newlines). */
+const TUNED_FILTERS = { types: ['identify', 'track'], traits: { deny: ['email', 'address.*'] } };
 
 /**
  * A copy of the service in its own folder. osls always works in `<service>/.serverless` (it
@@ -98,16 +100,19 @@ function offlineEnv(): NodeJS.ProcessEnv {
 }
 
 /** Packages stage "test" with `params` as its committed config/stages/test.yml. */
-async function osPackage(name: string, params: Record<string, string>): Promise<Packaged> {
+async function osPackage(name: string, params: Record<string, string>, filters?: object): Promise<Packaged> {
   const dir = join(work, name);
   const args = ['package', '--stage', 'test', '--package', dir];
   const service = serviceCopy(name);
   const stageFile = Object.entries(params).map(([key, value]) => `${key}: ${JSON.stringify(value)}\n`);
   writeFileSync(join(service, 'config', 'stages', 'test.yml'), stageFile.join(''));
+  if (filters !== undefined)
+    writeFileSync(join(service, 'config', 'filters.json'), JSON.stringify(filters, null, 2));
   try {
     await promisify(execFile)(join(root, 'node_modules', '.bin', 'osls'), args, {
       cwd: service,
-      env: offlineEnv(),
+      // FILTERS in the shell must not reach a deployed stage: only config/filters.json does.
+      env: { ...offlineEnv(), FILTERS: '{"types":["group"]}' },
       timeout: 180_000,
     });
   } catch (error) {
@@ -127,16 +132,20 @@ beforeAll(async () => {
   [base, tuned] = await Promise.all([
     osPackage('base', { canduSecretName: SECRET_NAME, kmsKeyArn: '', alarmTopicArn: '' }),
     // Every option set. (queue.yml's options join this list when queued delivery lands.)
-    osPackage('tuned', {
-      canduSecretName: SECRET_NAME,
-      kmsKeyArn: KMS_KEY_ARN,
-      reservedConcurrency: '5',
-      alarmTopicArn: TOPIC_ARN,
-      throttleRateLimit: '200',
-      throttleBurstLimit: '400',
-      logRetentionDays: '90',
-      rejectedMessagesThreshold: '25',
-    }),
+    osPackage(
+      'tuned',
+      {
+        canduSecretName: SECRET_NAME,
+        kmsKeyArn: KMS_KEY_ARN,
+        reservedConcurrency: '5',
+        alarmTopicArn: TOPIC_ARN,
+        throttleRateLimit: '200',
+        throttleBurstLimit: '400',
+        logRetentionDays: '90',
+        rejectedMessagesThreshold: '25',
+      },
+      TUNED_FILTERS,
+    ),
   ]);
 }, 240_000);
 
@@ -241,6 +250,18 @@ describe('osls package', () => {
         if (MESSAGE_FUNCTIONS.includes(id)) expect(at(variables, 'CANDU_SECRET_ID')).toBe(SECRET_NAME);
         else expect(variables, id).not.toHaveProperty('CANDU_SECRET_ID');
         expect(at(variables, 'POWERTOOLS_METRICS_NAMESPACE')).toBe('CanduDestination/test');
+      }
+    }
+  });
+
+  it('sets FILTERS to config/filters.json as one JSON string, never from the shell', () => {
+    const repository = JSON.stringify(JSON.parse(readFileSync(join(root, 'config', 'filters.json'), 'utf8')));
+    for (const [packaged, expected] of [
+      [base, repository],
+      [tuned, JSON.stringify(TUNED_FILTERS)],
+    ] as const) {
+      for (const [id, lambda] of functions(packaged.template)) {
+        expect(at(lambda.Properties, 'Environment', 'Variables', 'FILTERS'), id).toBe(expected);
       }
     }
   });

@@ -1,0 +1,69 @@
+import type { CanduAttributes, CanduEvent, Translation } from '../translate/candu-event.js';
+import type { CompiledFilters, CompiledRules } from './compile.js';
+
+/**
+ * Applies `filters` to a translated event: `types`, then `events` (track events' names), then
+ * `traits` (identify and group) or `properties` (track) keys. Returns a skip with the reason
+ * `filtered: <rule>` naming the rule that dropped the event, or the event to send with the keys
+ * the rules remove left out and counted in `removedKeys` (when any were removed). Kept values
+ * are the translated values themselves; `event` is never mutated.
+ */
+export function applyFilters(event: CanduEvent, filters: CompiledFilters): Translation {
+  if (filters.types !== undefined && !filters.types.has(event.type)) {
+    return { outcome: 'skip', reason: 'filtered: types' };
+  }
+  if (event.type === 'track' && filters.events !== undefined) {
+    const excluded = exclusion(filters.events, event.event);
+    if (excluded !== undefined) return { outcome: 'skip', reason: `filtered: events.${excluded}` };
+  }
+  if (event.type === 'track') {
+    const kept = keep(event.properties, filters.properties);
+    if (kept === undefined) return { outcome: 'send', candu: event };
+    return { outcome: 'send', candu: { ...event, properties: kept.attributes }, removedKeys: kept.removed };
+  }
+  const kept = keep(event.traits, filters.traits);
+  if (kept === undefined) return { outcome: 'send', candu: event };
+  return { outcome: 'send', candu: { ...event, traits: kept.attributes }, removedKeys: kept.removed };
+}
+
+/** Which rule leaves `name` out: `deny "<pattern>"` (deny wins), `allow`, or none. */
+function exclusion(rules: CompiledRules, name: string): string | undefined {
+  const denied = rules.deny?.match(name);
+  if (denied !== undefined) return `deny ${JSON.stringify(denied)}`;
+  if (rules.allow !== undefined && rules.allow.match(name) === undefined) return 'allow';
+  return undefined;
+}
+
+/** Whether `rules` leave `name` out (the hot path, once per key: no reason is built). */
+function leavesOut(rules: CompiledRules, name: string): boolean {
+  if (rules.deny !== undefined && rules.deny.match(name) !== undefined) return true;
+  return rules.allow !== undefined && rules.allow.match(name) === undefined;
+}
+
+/** The attributes without the keys `rules` leave out; `undefined` when every key stays. */
+function keep(
+  attributes: CanduAttributes,
+  rules: CompiledRules | undefined,
+): { attributes: CanduAttributes; removed: number } | undefined {
+  if (rules === undefined) return undefined;
+  let kept: CanduAttributes | undefined;
+  let removed = 0;
+  const keys = Object.keys(attributes);
+  for (let position = 0; position < keys.length; position++) {
+    const key = keys[position] as string;
+    if (!leavesOut(rules, key)) {
+      if (kept !== undefined) kept[key] = attributes[key];
+      continue;
+    }
+    if (kept === undefined) {
+      // The first removed key: copy the keys kept so far, in their order.
+      kept = {};
+      for (let earlier = 0; earlier < position; earlier++) {
+        const name = keys[earlier] as string;
+        kept[name] = attributes[name];
+      }
+    }
+    removed++;
+  }
+  return kept === undefined ? undefined : { attributes: kept, removed };
+}

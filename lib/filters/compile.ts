@@ -1,0 +1,50 @@
+import * as z from 'zod';
+import { compileNameMatcher, type NameMatcher } from './name-matcher.js';
+import { type Filters, type FilterType, parseFilters } from './schema.js';
+
+/** One `allow`/`deny` pair, compiled. An absent list is `undefined`: no allow means all. */
+export interface CompiledRules {
+  allow?: NameMatcher;
+  deny?: NameMatcher;
+}
+
+/** Filters ready to apply: built once per cold start (or command run), then only read. */
+export interface CompiledFilters {
+  types?: ReadonlySet<FilterType>;
+  events?: CompiledRules;
+  traits?: CompiledRules;
+  properties?: CompiledRules;
+}
+
+/** Compiles validated `filters` (see `parseFilters`) into matchers. */
+export function compileFilters(filters: Filters): CompiledFilters {
+  const compiled: CompiledFilters = {};
+  if (filters.types !== undefined) compiled.types = new Set(filters.types);
+  for (const section of ['events', 'traits', 'properties'] as const) {
+    const rules = filters[section];
+    if (rules === undefined) continue;
+    const pair: CompiledRules = {};
+    if (rules.allow !== undefined) pair.allow = compileNameMatcher(rules.allow);
+    if (rules.deny !== undefined) pair.deny = compileNameMatcher(rules.deny);
+    compiled[section] = pair;
+  }
+  return compiled;
+}
+
+/**
+ * The configuration variable `name` (`FILTERS`): JSON text, compiled once when the
+ * configuration is parsed; `undefined` (send everything) when unset or blank. Each problem is
+ * reported as `NAME: <json path>: <problem>`.
+ */
+export function filtersVariable(name: string) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): CompiledFilters | undefined => {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const parsed = parseFilters(raw);
+      if (parsed.ok) return compileFilters(parsed.filters);
+      for (const problem of parsed.problems) ctx.addIssue({ code: 'custom', message: `${name}: ${problem}` });
+      return z.NEVER;
+    });
+}

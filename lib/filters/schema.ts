@@ -1,0 +1,91 @@
+/**
+ * The `FILTERS` document (ARCHITECTURE.md, "Filters"): which Candu event types and event names
+ * are sent, and which trait and property keys they carry. Unknown keys are refused, so a typo
+ * (`"trait"`, `"denny"`) is a configuration error rather than a filter silently not applied.
+ */
+import * as z from 'zod';
+
+/** The Candu event types a filter can keep (page and screen views are `track` events). */
+export const FILTER_TYPES = ['identify', 'track', 'group'] as const;
+export type FilterType = (typeof FILTER_TYPES)[number];
+
+/**
+ * Longest pattern accepted. Matching costs up to the pattern's length per character of the
+ * name (see `name-matcher.ts`); names and keys are far shorter than this.
+ */
+export const MAX_PATTERN_LENGTH = 256;
+
+const PatternSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_PATTERN_LENGTH, { error: `must be at most ${MAX_PATTERN_LENGTH} characters` });
+
+const PatternsSchema = z.array(PatternSchema, { error: 'must be a list of names' });
+
+const RulesSchema = z.strictObject(
+  { allow: PatternsSchema.optional(), deny: PatternsSchema.optional() },
+  { error: 'must be an object with "allow" and/or "deny"' },
+);
+
+const TypeSchema = z.enum(FILTER_TYPES, {
+  error: (issue) =>
+    issue.input === 'page' || issue.input === 'screen'
+      ? `${issue.input} views are sent as track events: list "track" and filter their names under "events" (e.g. "Viewed * Page")`
+      : `must be one of ${FILTER_TYPES.join(', ')}`,
+});
+
+/** The whole document; every key optional, unknown keys refused. */
+export const FiltersSchema = z.strictObject(
+  {
+    types: z
+      .array(TypeSchema, { error: 'must be a list of types' })
+      .min(1, { error: 'must not be empty (it would send nothing); leave it out to send every type' })
+      .optional(),
+    events: RulesSchema.optional(),
+    traits: RulesSchema.optional(),
+    properties: RulesSchema.optional(),
+  },
+  { error: 'must be a JSON object' },
+);
+export type Filters = z.infer<typeof FiltersSchema>;
+
+/** The outcome of `parseFilters`: the filters, or every problem found, each naming its JSON path. */
+export type FiltersResult = { ok: true; filters: Filters } | { ok: false; problems: string[] };
+
+/**
+ * Parses a filters document from JSON text. Never throws: every problem is reported at once,
+ * each starting with its JSON path (`events.allow[1]: must not be empty`).
+ */
+export function parseFilters(text: string): FiltersResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return {
+      ok: false,
+      problems: [`not valid JSON (${error instanceof Error ? error.message : 'parse error'})`],
+    };
+  }
+  const parsed = FiltersSchema.safeParse(value);
+  if (parsed.success) return { ok: true, filters: parsed.data };
+  return { ok: false, problems: parsed.error.issues.map(describeIssue) };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const message =
+    issue.code === 'unrecognized_keys'
+      ? `unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')} (expected ${issue.path.length === 0 ? 'types, events, traits, properties' : 'allow, deny'})`
+      : issue.message;
+  const path = jsonPath(issue.path);
+  return path === '' ? message : `${path}: ${message}`;
+}
+
+/** `['events', 'allow', 1]` → `events.allow[1]`. */
+function jsonPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((key, index) => {
+      if (typeof key === 'number') return `[${key}]`;
+      return index === 0 ? String(key) : `.${String(key)}`;
+    })
+    .join('');
+}
