@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
-import { printedCurl } from '../support/printed-curl.js';
+import { fetchPrinted, printedCurl } from '../support/printed-curl.js';
 
 // The README's quick start: `npm start` with nothing configured, then one curl. The embedded
 // sandbox stands in for Candu and prints the request Candu would receive.
@@ -46,11 +46,7 @@ describe('npm start with nothing configured', () => {
   it('prints a Try curl without a credential that works as printed', async () => {
     const request = printedCurl(server.output(), {});
     expect(request.headers.authorization).toBeUndefined();
-    const response = await fetch(request.url, {
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-    });
+    const response = await fetchPrinted(request);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, received: 1, delivered: 1, skipped: [], rejected: [] });
   });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, type LocalServer, startLocalServer } from '../support/local-server.js';
-import { printedCurl } from '../support/printed-curl.js';
+import { fetchPrinted, printedCurl } from '../support/printed-curl.js';
 
 const root = join(import.meta.dirname, '..', '..');
 /**
@@ -87,21 +87,13 @@ describe('INBOUND_TOKEN=… npm start', () => {
     expect(request.url).toBe(`${server.url}/v1/segment`);
     expect(request.headers.authorization).toBe(`Bearer ${TOKEN}`);
 
-    const response = await fetch(request.url, {
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-    });
+    const response = await fetchPrinted(request);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, received: 1, delivered: 1, skipped: [], rejected: [] });
 
     // The same request without the variable set is refused: the credential is what makes it work.
     const without = printedCurl(printed, {});
-    const refused = await fetch(without.url, {
-      method: without.method,
-      headers: without.headers,
-      body: without.body,
-    });
+    const refused = await fetchPrinted(without);
     expect(refused.status).toBe(401);
 
     const output = server.output();

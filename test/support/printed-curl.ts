@@ -53,3 +53,8 @@ function shellWords(text: string, env: Record<string, string | undefined>): stri
   }
   return words;
 }
+
+/** Sends `request` with `fetch`, as curl would. */
+export function fetchPrinted(request: PrintedRequest): Promise<Response> {
+  return fetch(request.url, { method: request.method, headers: request.headers, body: request.body });
+}
