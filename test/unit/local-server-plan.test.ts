@@ -81,6 +81,12 @@ describe('tryCommand', () => {
     });
   });
 
+  it('uses the token as Basic user name when the credentials are in the secret', () => {
+    const hint = tryCommand({ port: 3000, credential: 'secret' });
+    expect(hint).toContain('-u "$INBOUND_TOKEN:"');
+    expect(hint).not.toMatch(/bearer|authorization/i);
+  });
+
   it('names $INBOUND_TOKEN for the shell to fill in, never a value', () => {
     const hint = tryCommand({ port: 3000, credential: 'token' });
     expect(hint).toContain('-H "Authorization: Bearer $INBOUND_TOKEN"');
