@@ -246,6 +246,7 @@ export function renderMarkdown(r: BenchResults): string {
     '# Benchmarks',
     '',
     `Written by \`${r.command}\` (bench/run.ts) on ${r.date.slice(0, 10)} (${r.date}); the run took ${r.seconds.toFixed(0)} s.`,
+    '`npm run bench` alone runs the same measurements and prints the table without touching this file.',
     '',
     `Machine: Node ${r.machine.node}, ${r.machine.cpu}, ${r.machine.cores} cores; load average ${r.machine.loadAverage} when the run started.`,
     ...(r.quick ? ['', '**A `--quick` run: few repetitions, not figures to quote.**'] : []),

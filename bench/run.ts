@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (`--quick` for fewer repetitions while editing the bench itself): runs every
- * measurement of docs/BENCHMARKS.md side by side in one run, prints the table and rewrites
- * docs/BENCHMARKS.md. Servers (the Candu stand-in, the Secrets Manager fake) listen on
+ * measurement of docs/BENCHMARKS.md side by side in one run and prints the table; with
+ * `-- --write` it also rewrites docs/BENCHMARKS.md (tracked, so only when asked). Servers (the Candu stand-in, the Secrets Manager fake) listen on
  * 127.0.0.1 and are stopped at the end; bundles and child-process files go to `.bench-tmp/`.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +22,7 @@ import { measureTranslation } from './translation.js';
 import { measureWarmRequest } from './warm-request.js';
 
 const quick = process.argv.includes('--quick');
+const write = process.argv.includes('--write');
 const RUNS = quick
   ? {
       translation: 5,
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
     const results: BenchResults = {
       machine: await machine(),
       date: new Date().toISOString(),
-      command: quick ? 'npm run bench -- --quick' : 'npm run bench',
+      command: `npm run bench -- ${quick ? '--quick ' : ''}--write`,
       quick,
       seconds: (Date.now() - started) / 1_000,
       translation,
@@ -164,8 +165,14 @@ async function main(): Promise<void> {
       replayMemory,
     };
     process.stdout.write(`${renderTable(results)}\n`);
-    await writeFile(join(ROOT, 'docs', 'BENCHMARKS.md'), renderMarkdown(results));
-    log(`wrote docs/BENCHMARKS.md in ${results.seconds.toFixed(0)} s`);
+    if (write) {
+      await writeFile(join(ROOT, 'docs', 'BENCHMARKS.md'), renderMarkdown(results));
+      log(`wrote docs/BENCHMARKS.md in ${results.seconds.toFixed(0)} s`);
+    } else {
+      log(
+        `done in ${results.seconds.toFixed(0)} s; docs/BENCHMARKS.md left as it is (npm run bench -- --write rewrites it)`,
+      );
+    }
   } finally {
     await remote.close();
     await candu.close();

@@ -1,55 +1,51 @@
 /**
  * `npm start`: serves the routes on 127.0.0.1:$PORT through serverless-offline, from the same
- * serverless.yml and infra/ that are deployed (stage "local"). With no Candu key, secret or URL
- * configured it starts the embedded sandbox in place of Candu and allows unauthenticated requests.
+ * serverless.yml and infra/ that are deployed (stage "local"). The environment is checked first
+ * (bin/local-server-plan.ts): with any configuration problem it prints every one and exits 1
+ * before starting anything. With no Candu key, secret or URL configured it starts the embedded
+ * sandbox in place of Candu, which accepts unauthenticated requests unless an inbound credential is set.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../lib/config.js';
-import { startCanduSandbox } from '../lib/sandbox/candu-sandbox.js';
+import {
+  type CanduSandbox,
+  sandboxEnvironment,
+  sandboxNotice,
+  startCanduSandbox,
+} from '../lib/sandbox/candu-sandbox.js';
+import { type LocalServerPlan, planLocalServer, tryCommand } from './local-server-plan.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const checked = parseConfig(process.env);
-if (!checked.ok) {
-  console.error(`npm start: invalid configuration:\n${checked.problems.map((p) => `  ${p}`).join('\n')}`);
+
+const planned = planLocalServer(process.env);
+if (!planned.ok) {
+  const count = planned.problems.length;
+  console.error(
+    `npm start: not starting, the configuration has ${count === 1 ? 'a problem' : `${count} problems`}:\n` +
+      planned.problems.map((problem) => `  - ${problem}`).join('\n'),
+  );
   process.exit(1);
 }
+const { plan } = planned;
+
 const env: NodeJS.ProcessEnv = {
   ...process.env,
-  PORT: process.env.PORT || '3000',
+  PORT: String(plan.port),
   SLS_TELEMETRY_DISABLED: '1',
   SLS_NOTIFICATIONS_MODE: 'off',
   SLS_DEPRECATION_DISABLE: '*',
 };
-const configured = (name: string) => (env[name] ?? '').trim() !== '';
+const sandbox = plan.sandbox ? await startSandbox(plan, env) : undefined;
+for (const warning of plan.warnings) console.log(`npm start: ${warning}`);
+console.log(tryCommand(plan));
 
-const sandbox =
-  configured('CANDU_API_KEY') || configured('CANDU_SECRET_ID') || configured('CANDU_API_URL')
-    ? undefined
-    : await startCanduSandbox();
-if (sandbox !== undefined) {
-  env.CANDU_API_URL = sandbox.url;
-  env.CANDU_API_KEY = 'sandbox-key';
-  if (!configured('INBOUND_TOKEN') && !configured('SEGMENT_SHARED_SECRET'))
-    env.ALLOW_UNAUTHENTICATED = 'true';
-  console.log(
-    `[candu sandbox] no Candu key or URL configured: events go to the embedded sandbox at ${sandbox.url} and are printed here.`,
-  );
-  if (env.ALLOW_UNAUTHENTICATED === 'true') {
-    console.log(
-      '[candu sandbox] no inbound credential configured: unauthenticated requests are allowed (local only).',
-    );
-  }
-}
-console.log(`Try: curl -s -X POST http://127.0.0.1:${env.PORT}/v1/segment -H 'content-type: application/json' \\
-  -d '{"type":"identify","userId":"u1","traits":{"plan":"pro"}}'`);
-
-const child = spawn(join(root, 'node_modules', '.bin', 'osls'), ['offline', 'start', '--stage', 'local'], {
-  cwd: root,
-  env,
-  stdio: 'inherit',
-});
+const child = spawn(
+  join(root, 'node_modules', '.bin', 'osls'),
+  ['offline', 'start', '--stage', 'local', '--lambdaPort', String(await freeLoopbackPort())],
+  { cwd: root, env, stdio: 'inherit' },
+);
 const stop = (signal: NodeJS.Signals) => child.kill(signal);
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
@@ -57,3 +53,26 @@ child.on('exit', async (code, signal) => {
   await sandbox?.close();
   process.exit(code ?? (signal === null ? 0 : 1));
 });
+
+/** Starts the sandbox, points `env` at it and says so. */
+async function startSandbox(run: LocalServerPlan, env: NodeJS.ProcessEnv): Promise<CanduSandbox> {
+  const started = await startCanduSandbox();
+  const unauthenticated = run.credential === 'none';
+  Object.assign(env, sandboxEnvironment(started, unauthenticated));
+  for (const line of sandboxNotice(started, unauthenticated)) console.log(line);
+  return started;
+}
+
+/**
+ * A free port for serverless-offline's Lambda invocation server. serverless.yml leaves it to the
+ * system (so local servers side by side do not collide), and serverless-offline then prints its
+ * address as "http://127.0.0.1:null"; a port chosen here is the one it prints and listens on.
+ */
+async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no free port on 127.0.0.1');
+  return address.port;
+}

@@ -21,7 +21,7 @@ import {
 } from './http/responses.js';
 import { describeError, type Logger } from './logger.js';
 import type { MetricsPublisher } from './metrics.js';
-import { type MessageRoute, routeForTrackingPath } from './routes.js';
+import type { MessageRoute } from './routes.js';
 import type { SecretStore } from './secrets/index.js';
 import { extractMessages, messageIdOf, type TranslateOptions, translateMessage } from './translate/index.js';
 
@@ -142,8 +142,9 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
           MISCONFIGURED_RETRY_AFTER_SECONDS,
         );
       }
-      logger.warn('unauthenticated request accepted because ALLOW_UNAUTHENTICATED=true', {
+      logger.warn('unauthenticated request accepted: inbound authentication is off on this server', {
         route: route.name,
+        setting: 'ALLOW_UNAUTHENTICATED (set by hand, or by npm start for its sandbox)',
       });
     }
 
@@ -286,21 +287,4 @@ function messagesOf(route: MessageRoute, body: unknown): unknown[] {
     throw new TooManyMessagesError(messages.length, MAX_MESSAGES_PER_REQUEST);
   }
   return messages;
-}
-
-/**
- * The tracking-API function's handler: picks the route (`/v1/batch` or `/v1/{type}`) from the
- * request path. API Gateway only sends the declared paths; any other answers 404.
- */
-export function createTrackingApiHandler(
-  handle: MessageRequestHandler,
-): (
-  request: RawRequest & { rawPath?: string },
-  context?: InvocationContext,
-) => Promise<APIGatewayProxyStructuredResultV2> {
-  return async (request, context) => {
-    const route = routeForTrackingPath(request.rawPath ?? '');
-    if (route === undefined) return toResponse({ kind: 'error', error: new HttpError(404, 'not found') });
-    return handle(route, request, context);
-  };
 }

@@ -2,7 +2,7 @@
  * `--types`, `--since` and `--until`: which messages a replay sends. A message left out is
  * counted as skipped, with a reason naming the option.
  */
-import { MESSAGE_TYPES } from '../schemas/index.js';
+import { MESSAGE_TYPES, parseIsoTimestamp } from '../schemas/index.js';
 import type { CanduEvent } from '../translate/index.js';
 
 /** What to replay; an absent field selects everything. */
@@ -38,22 +38,18 @@ export function parseTypes(list: string): ReadonlySet<string> {
 }
 
 /**
- * Parses an ISO 8601 date or date-time (`2024-05-01`, `2024-05-01T12:00:00Z`); a date or a
- * date-time without an offset is read as UTC.
+ * Parses `--since`/`--until`: an ISO 8601 date or date-time (`2024-05-01`, `2024-05-01T12:00:00Z`),
+ * read by the same parser as message timestamps, so an impossible day such as `2024-02-30` is
+ * refused rather than rolled over into March. A date or a date-time without an offset is UTC.
  * @throws RangeError when it is not such a date.
  */
 export function parseInstant(text: string): Date {
-  const trimmed = text.trim();
-  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(trimmed)) {
+  const date = parseIsoTimestamp(text);
+  if (date === undefined) {
     throw new RangeError(
       `expected an ISO 8601 date such as 2024-05-01 or 2024-05-01T12:00:00Z, got ${JSON.stringify(text)}`,
     );
   }
-  const hasOffset = /(Z|[+-]\d{2}:?\d{2})$/i.test(trimmed) && trimmed.length > 10;
-  const dateTime = trimmed.replace(' ', 'T');
-  const iso = trimmed.length === 10 || hasOffset ? dateTime : `${dateTime}Z`;
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) throw new RangeError(`not a valid date: ${JSON.stringify(text)}`);
   return date;
 }
 

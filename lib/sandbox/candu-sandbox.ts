@@ -7,6 +7,34 @@ export interface CanduSandbox {
   close(): Promise<void>;
 }
 
+/** The Candu key the local functions send to the sandbox, which accepts any. */
+export const SANDBOX_CANDU_KEY = 'sandbox-key';
+
+/**
+ * The environment that points the local functions at the sandbox. With `unauthenticated`, no
+ * inbound credential is configured and the functions accept requests without one.
+ */
+export function sandboxEnvironment(sandbox: CanduSandbox, unauthenticated: boolean): Record<string, string> {
+  return {
+    CANDU_API_URL: sandbox.url,
+    CANDU_API_KEY: SANDBOX_CANDU_KEY,
+    ...(unauthenticated ? { ALLOW_UNAUTHENTICATED: 'true' } : {}),
+  };
+}
+
+/** What the sandbox tells the operator when `npm start` starts it, one line per entry. */
+export function sandboxNotice(sandbox: CanduSandbox, unauthenticated: boolean): string[] {
+  return [
+    `[candu sandbox] no Candu key or URL configured: events go to the embedded sandbox at ${sandbox.url} and are printed here.`,
+    ...(unauthenticated
+      ? [
+          '[candu sandbox] no inbound credential configured: this local server accepts unauthenticated requests ' +
+            '(set INBOUND_TOKEN or SEGMENT_SHARED_SECRET to require one; a deployed stage always does).',
+        ]
+      : []),
+  ];
+}
+
 /**
  * Starts the embedded sandbox that stands in for Candu on `npm start`: it accepts every
  * `POST …/eventWebhook`, answers like Candu, and prints each request readably with `print`.

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
+import { fetchPrinted, printedCurl } from '../support/printed-curl.js';
 
 // The README's quick start: `npm start` with nothing configured, then one curl. The embedded
 // sandbox stands in for Candu and prints the request Candu would receive.
@@ -25,7 +26,12 @@ describe('npm start with nothing configured', () => {
     expect(await response.json()).toEqual({ ok: true, received: 1, delivered: 1, skipped: [], rejected: [] });
 
     const printed = server.output();
-    expect(printed).toContain('unauthenticated requests are allowed (local only)');
+    expect(printed).toContain(
+      '[candu sandbox] no inbound credential configured: this local server accepts unauthenticated requests',
+    );
+    // Only what is true: the operator never set ALLOW_UNAUTHENTICATED, and every port is a port.
+    expect(printed).not.toContain('ALLOW_UNAUTHENTICATED=true');
+    expect(printed).not.toContain(':null');
     expect(printed).toContain(
       '[candu sandbox] POST /api/eventWebhook (Bearer <key>): 1 event as one JSON object',
     );
@@ -35,5 +41,13 @@ describe('npm start with nothing configured', () => {
       userId: 'u1',
       traits: { plan: 'pro', 'address.city': 'Oslo' },
     });
+  });
+
+  it('prints a Try curl without a credential that works as printed', async () => {
+    const request = printedCurl(server.output(), {});
+    expect(request.headers.authorization).toBeUndefined();
+    const response = await fetchPrinted(request);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, received: 1, delivered: 1, skipped: [], rejected: [] });
   });
 });

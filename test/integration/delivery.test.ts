@@ -11,6 +11,7 @@ import { createLogger } from '../../lib/logger.js';
 import { createSecretStore, type SecretStore } from '../../lib/secrets/index.js';
 import type { CanduEvent } from '../../lib/translate/candu-event.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { deliveryItems } from '../support/delivery-items.js';
 import { useFakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
@@ -33,13 +34,7 @@ function event(index: number): CanduEvent {
   };
 }
 
-function items(count: number): DeliveryItem[] {
-  return Array.from({ length: count }, (_, index) => ({
-    index,
-    messageId: `m${index}`,
-    event: event(index),
-  }));
-}
+const items = (count: number) => deliveryItems(count, event);
 
 /** A store built like the functions build it: no client injected, the SDK configured from the environment. */
 function secretStore(secretId = SECRET_ID): SecretStore {

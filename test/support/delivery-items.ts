@@ -1,4 +1,5 @@
 import type { DeliveryItem } from '../../lib/delivery/index.js';
+import type { CanduEvent } from '../../lib/translate/index.js';
 
 /** Reads what a fake `Delivery.deliver` was given (an array, or items produced as they are read). */
 export async function readItems(
@@ -7,4 +8,13 @@ export async function readItems(
   const list: DeliveryItem[] = [];
   for await (const item of items) list.push(item);
   return list;
+}
+
+/** `count` items to deliver, numbered from 0, with `messageId` `m<index>` and the event `event(index)`. */
+export function deliveryItems(count: number, event: (index: number) => CanduEvent): DeliveryItem[] {
+  return Array.from({ length: count }, (_, index) => ({
+    index,
+    messageId: `m${index}`,
+    event: event(index),
+  }));
 }

@@ -17,6 +17,7 @@ import {
 import { createLogger } from '../../lib/logger.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
 import type { CanduEvent } from '../../lib/translate/candu-event.js';
+import { deliveryItems } from '../support/delivery-items.js';
 
 const API_URL = 'https://candu.test/api';
 const KEY = 'key-one';
@@ -52,13 +53,7 @@ function event(index: number): CanduEvent {
   };
 }
 
-function items(count: number): DeliveryItem[] {
-  return Array.from({ length: count }, (_, index) => ({
-    index,
-    messageId: `m${index}`,
-    event: event(index),
-  }));
-}
+const items = (count: number) => deliveryItems(count, event);
 
 /** A secret store whose `get()` answers `initial` and whose `refresh()` answers the next of `refreshed`. */
 function fakeSecrets(initial: Secrets | Error, ...refreshed: (Secrets | Error)[]) {

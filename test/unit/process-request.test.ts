@@ -9,11 +9,7 @@ import {
 import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
 import { hmacHex } from '../../lib/http/inbound-auth.js';
 import { createLogger } from '../../lib/logger.js';
-import {
-  createMessageRequestHandler,
-  createTrackingApiHandler,
-  MAX_MESSAGES_PER_REQUEST,
-} from '../../lib/process-request.js';
+import { createMessageRequestHandler, MAX_MESSAGES_PER_REQUEST } from '../../lib/process-request.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
 import { readItems } from '../support/delivery-items.js';
@@ -314,20 +310,6 @@ describe('message request pipeline', () => {
     expect(deadlineAt).toBe(1_000_000 + 1_500);
     await handle(RUDDERSTACK_WEBHOOK, request, { getRemainingTimeInMillis: () => 60_000 });
     expect(deadlineAt).toBe(1_000_000 + 4_000);
-  });
-});
-
-describe('tracking-API handler', () => {
-  it('routes by path to /v1/batch or /v1/{type}, and answers 404 to any other path', async () => {
-    const seen: string[] = [];
-    const handle = createTrackingApiHandler(async (route) => {
-      seen.push(route.name);
-      return { statusCode: 200, body: '{}' };
-    });
-    expect((await handle({ rawPath: '/v1/batch', headers: {} })).statusCode).toBe(200);
-    expect((await handle({ rawPath: '/v1/screen', headers: {} })).statusCode).toBe(200);
-    expect((await handle({ rawPath: '/v1/nothing', headers: {} })).statusCode).toBe(404);
-    expect(seen).toEqual(['POST /v1/batch', 'POST /v1/screen']);
   });
 });
 

@@ -78,6 +78,15 @@ describe('--since and --until', () => {
     expect(() => parseInstant('2024-13-45')).toThrow(RangeError);
   });
 
+  it('refuse impossible days and times instead of rolling them over', () => {
+    for (const text of ['2024-02-30', '2023-02-29', '2024-04-31', '2024-05-01T24:00', '2024-05-01T12:60']) {
+      expect(() => parseInstant(text), text).toThrow(
+        `expected an ISO 8601 date such as 2024-05-01 or 2024-05-01T12:00:00Z, got ${JSON.stringify(text)}`,
+      );
+    }
+    expect(parseInstant('2024-02-29').toISOString()).toBe('2024-02-29T00:00:00.000Z');
+  });
+
   it('select by the translated timestamp: since inclusive, until exclusive', async () => {
     const at = (timestamp: string) => ({ type: 'track', userId: 'u1', event: 'E', timestamp });
     const reports = await replay(

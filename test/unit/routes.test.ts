@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { routeForTrackingPath, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
+import { createLogger } from '../../lib/logger.js';
+import {
+  createTrackingApiHandler,
+  routeForTrackingPath,
+  TRACKING_BATCH,
+  trackingSingle,
+} from '../../lib/routes.js';
 
 describe('routeForTrackingPath', () => {
   it('maps /v1/batch and each /v1/{type}', () => {
@@ -16,5 +22,45 @@ describe('routeForTrackingPath', () => {
   it('knows no other path', () => {
     expect(routeForTrackingPath('/v1/segment')).toBeUndefined();
     expect(routeForTrackingPath('')).toBeUndefined();
+  });
+});
+
+describe('tracking-API handler', () => {
+  it('routes by path to /v1/batch or /v1/{type}, and answers 404 to any other path', async () => {
+    const seen: string[] = [];
+    const handle = createTrackingApiHandler(
+      async (route) => {
+        seen.push(route.name);
+        return { statusCode: 200, body: '{}' };
+      },
+      createLogger('INFO', () => {}),
+    );
+    expect((await handle({ rawPath: '/v1/batch', headers: {} })).statusCode).toBe(200);
+    expect((await handle({ rawPath: '/v1/screen', headers: {} })).statusCode).toBe(200);
+    const missing = await handle({ rawPath: '/v1/nothing', headers: {} });
+    expect(missing.statusCode).toBe(404);
+    expect(JSON.parse(missing.body ?? '')).toEqual({ ok: false, error: 'not found' });
+    expect(seen).toEqual(['POST /v1/batch', 'POST /v1/screen']);
+  });
+
+  it('logs a 404 in one line naming the path, cut to 100 characters', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const handle = createTrackingApiHandler(
+      async () => ({ statusCode: 200, body: '{}' }),
+      createLogger('INFO', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+    );
+    await handle({ rawPath: '/v1/nothing', headers: {} }, { awsRequestId: 'r-1' });
+    const long = `/v1/${'x'.repeat(500)}`;
+    await handle({ rawPath: long, headers: {} });
+    expect(lines).toMatchObject([
+      {
+        level: 'WARN',
+        message: 'no tracking-API route for this path',
+        path: '/v1/nothing',
+        requestId: 'r-1',
+      },
+      { path: `${long.slice(0, 100)}…` },
+    ]);
+    expect(lines).toHaveLength(2);
   });
 });

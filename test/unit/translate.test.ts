@@ -7,6 +7,7 @@ import {
   translateMessage,
 } from '../../lib/translate/index.js';
 import { loadFixture } from '../fixtures/load-fixture.js';
+import { TRACKING_BATCH_TRANSLATED } from '../fixtures/tracking-api/batch.expected.js';
 
 const NOW = new Date('2024-06-01T12:00:00.000Z');
 const defaults: TranslateOptions = {
@@ -646,20 +647,7 @@ describe('extractMessages', () => {
 
   it('accounts for every message of a tracking-API batch', () => {
     const messages = extractMessages(loadFixture('tracking-api/batch.json')) ?? [];
-    expect(messages.map((message) => translate(message))).toEqual([
-      {
-        outcome: 'send',
-        candu: {
-          type: 'identify',
-          userId: 'user-42',
-          traits: { plan: 'pro' },
-          timestamp: '2023-11-14T22:13:20.000Z',
-          messageId: 'node-next-1700000000000-aaaa',
-        },
-      },
-      { outcome: 'skip', reason: 'alias has no Candu equivalent' },
-      { outcome: 'reject', reason: 'track: event is required' },
-    ]);
+    expect(messages.map((message) => translate(message))).toEqual(TRACKING_BATCH_TRANSLATED);
   });
 
   it('translates each message of a Segment Actions array', () => {

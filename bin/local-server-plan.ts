@@ -1,0 +1,116 @@
+/**
+ * What `npm start` decides from its environment before it starts anything: whether the
+ * configuration holds (every problem at once), whether the embedded sandbox stands in for Candu,
+ * and how a sender authenticates, for the start-up "Try:" hint.
+ */
+import { type Config, parseConfig } from '../lib/config.js';
+
+/** How a sender authenticates to the local server, as far as `npm start` can tell. */
+export type LocalCredential =
+  /** `INBOUND_TOKEN` is set: Bearer (or Basic) with it. */
+  | 'token'
+  /** Only `SEGMENT_SHARED_SECRET` is set: an `X-Signature` over the body. */
+  | 'signature'
+  /** `CANDU_SECRET_ID` is set: the credentials are in the secret, which is read per request. */
+  | 'secret'
+  /** Nothing to check against: unauthenticated requests are accepted (sandbox or ALLOW_UNAUTHENTICATED). */
+  | 'none';
+
+/** A local run that can start. */
+export interface LocalServerPlan {
+  config: Config;
+  port: number;
+  /** True when no Candu key, secret or URL is configured: the embedded sandbox stands in for Candu. */
+  sandbox: boolean;
+  credential: LocalCredential;
+  /** Said once at start: settings that work but that an operator should know about. */
+  warnings: string[];
+}
+
+/** The outcome of `planLocalServer`: the plan, or every problem found. */
+export type LocalServerPlanResult = { ok: true; plan: LocalServerPlan } | { ok: false; problems: string[] };
+
+/** The route the hint posts to: it accepts every credential form (ARCHITECTURE.md, Routes). */
+const TRY_PATH = '/v1/segment';
+const TRY_BODY = '{"type":"identify","userId":"u1","traits":{"plan":"pro"}}';
+/** Prints the hex HMAC-SHA1 of `$body` keyed with `$SEGMENT_SHARED_SECRET`: Segment's `X-Signature`. */
+const SIGNATURE_COMMAND = `printf %s "$body" | openssl dgst -sha1 -hmac "$SEGMENT_SHARED_SECRET" | awk '{print $NF}'`;
+
+/**
+ * Checks `env` as `npm start` would run with it: the configuration (`parseConfig`), `PORT`, and
+ * that a server delivering to a real Candu has an inbound credential. Without one, the deployed
+ * functions refuse every request with 503, so starting would only hide the mistake until the
+ * first request; the sandbox instead accepts unauthenticated requests, as `ALLOW_UNAUTHENTICATED=true` does.
+ */
+export function planLocalServer(env: Record<string, string | undefined>): LocalServerPlanResult {
+  const configured = (name: string) => (env[name] ?? '').trim() !== '';
+  const problems: string[] = [];
+  const parsed = parseConfig(env);
+  if (!parsed.ok) problems.push(...parsed.problems);
+
+  const portText = (env.PORT ?? '').trim() || '3000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65_535) {
+    problems.push(`PORT must be an integer from 1 to 65535, got ${JSON.stringify(env.PORT)}`);
+  }
+
+  const sandbox = !['CANDU_API_KEY', 'CANDU_SECRET_ID', 'CANDU_API_URL'].some(configured);
+  const credential: LocalCredential = configured('CANDU_SECRET_ID')
+    ? 'secret'
+    : configured('INBOUND_TOKEN')
+      ? 'token'
+      : configured('SEGMENT_SHARED_SECRET')
+        ? 'signature'
+        : 'none';
+  // Read as parseConfig does, so this problem is reported even when another variable is invalid.
+  const unauthenticatedAllowed = (env.ALLOW_UNAUTHENTICATED ?? '').trim().toLowerCase() === 'true';
+  if (credential === 'none' && !sandbox && !unauthenticatedAllowed) {
+    problems.push(
+      'no inbound credential configured: set INBOUND_TOKEN or SEGMENT_SHARED_SECRET (or CANDU_SECRET_ID ' +
+        'naming a secret that holds one), or ALLOW_UNAUTHENTICATED=true to accept unauthenticated requests ' +
+        'on this machine; as configured, every request would be refused with 503',
+    );
+  }
+  if (!parsed.ok || problems.length > 0) return { ok: false, problems };
+
+  const warnings: string[] = [];
+  if (credential === 'none' && !sandbox) {
+    warnings.push(
+      'ALLOW_UNAUTHENTICATED=true: this server accepts unauthenticated requests and delivers them to ' +
+        `${parsed.config.canduApiUrl} (never set it on a deployed stage)`,
+    );
+  }
+  return { ok: true, plan: { config: parsed.config, port, sandbox, credential, warnings } };
+}
+
+/**
+ * The start-up "Try:" hint: a curl command that works as printed once the credential it names is
+ * in the shell's environment. It refers to the credential by variable and never prints its value.
+ */
+export function tryCommand(plan: Pick<LocalServerPlan, 'port' | 'credential'>): string {
+  const url = `http://127.0.0.1:${plan.port}${TRY_PATH}`;
+  const post = `curl -s -X POST ${url} -H 'content-type: application/json'`;
+  switch (plan.credential) {
+    case 'none':
+      return `Try: ${post} \\\n  -d '${TRY_BODY}'`;
+    case 'token':
+      return `Try: ${post} \\\n  -H "Authorization: Bearer $INBOUND_TOKEN" \\\n  -d '${TRY_BODY}'`;
+    case 'secret':
+      // Basic with the token as user name, which the route accepts as it does Bearer: the hint
+      // then carries no header text that the log scans (test/hygiene, the soak) would flag.
+      return [
+        'Try, with INBOUND_TOKEN set to the inboundToken held in the secret CANDU_SECRET_ID names:',
+        `  ${post} \\`,
+        '  -u "$INBOUND_TOKEN:" \\',
+        `  -d '${TRY_BODY}'`,
+      ].join('\n');
+    case 'signature':
+      return [
+        "Try (Segment's X-Signature: HMAC-SHA1 of the body with SEGMENT_SHARED_SECRET):",
+        `  body='${TRY_BODY}'`,
+        `  ${post} \\`,
+        `  -H "X-Signature: $(${SIGNATURE_COMMAND})" \\`,
+        '  -d "$body"',
+      ].join('\n');
+  }
+}

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, type LocalServer, startLocalServer } from '../support/local-server.js';
+import { fetchPrinted, printedCurl } from '../support/printed-curl.js';
+
+const root = join(import.meta.dirname, '..', '..');
+/**
+ * "Exits within seconds" (issue 12): the check runs before serverless-offline, so the process
+ * needs only tsx's own start-up (1–3 s here, more on a loaded machine). 30 s is a generous bound
+ * that still fails if the server starts bundling and serving first.
+ */
+const EXIT_BOUND_MS = 30_000;
+
+/** Runs `npm start`'s command (`tsx bin/start.ts`) with `env` until it exits, or kills it at `EXIT_BOUND_MS`. */
+async function startUntilExit(env: Record<string, string>) {
+  const started = Date.now();
+  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['bin/start.ts'], {
+    cwd: root,
+    // A free port, so that a regression that starts the server anyway collides with nothing.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      PORT: String(await freePort()),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const timer = setTimeout(() => {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  }, EXIT_BOUND_MS);
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output, ms: Date.now() - started };
+}
+
+describe('npm start with a configuration problem', () => {
+  it('exits 1 within seconds naming the invalid variable, before serverless-offline starts', async () => {
+    const run = await startUntilExit({ CANDU_BATCH_SIZE: 'abc' });
+    expect(run.code).toBe(1);
+    expect(run.output).toBe(
+      'npm start: not starting, the configuration has a problem:\n' +
+        '  - CANDU_BATCH_SIZE must be an integer from 1 to 1000, got "abc"\n',
+    );
+    expect(run.ms).toBeLessThan(EXIT_BOUND_MS);
+  }, 40_000);
+
+  it('names every invalid variable at once', async () => {
+    const run = await startUntilExit({ CANDU_BATCH_SIZE: 'abc', TRAIT_VALUES: 'nested' });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('the configuration has 2 problems');
+    expect(run.output).toContain('CANDU_BATCH_SIZE must be an integer from 1 to 1000, got "abc"');
+    expect(run.output).toContain('TRAIT_VALUES must be one of flatten, passthrough, got "nested"');
+    expect(run.output).not.toContain('Starting Offline');
+  }, 40_000);
+
+  it('refuses to start against a real Candu with no inbound credential', async () => {
+    const run = await startUntilExit({ CANDU_API_URL: 'http://127.0.0.1:9/api', CANDU_API_KEY: 'k' });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(
+      '  - no inbound credential configured: set INBOUND_TOKEN or SEGMENT_SHARED_SECRET',
+    );
+    expect(run.output).not.toContain('Starting Offline');
+  }, 40_000);
+});
+
+describe('INBOUND_TOKEN=… npm start', () => {
+  const TOKEN = 'try-hint-token-4f1c9a';
+  let server: LocalServer | undefined;
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('prints a Try curl that works as printed once $INBOUND_TOKEN is set, without printing the token', async () => {
+    server = await startLocalServer({ INBOUND_TOKEN: TOKEN });
+    const printed = server.output();
+    const request = printedCurl(printed, { INBOUND_TOKEN: TOKEN });
+    expect(request.url).toBe(`${server.url}/v1/segment`);
+    expect(request.headers.authorization).toBe(`Bearer ${TOKEN}`);
+
+    const response = await fetchPrinted(request);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, received: 1, delivered: 1, skipped: [], rejected: [] });
+
+    // The same request without the variable set is refused: the credential is what makes it work.
+    const without = printedCurl(printed, {});
+    const refused = await fetchPrinted(without);
+    expect(refused.status).toBe(401);
+
+    const output = server.output();
+    expect(output).not.toContain(TOKEN);
+    expect(output).not.toContain('accepts unauthenticated requests');
+    expect(output).toMatch(/Offline \[http for lambda\] listening on http:\/\/127\.0\.0\.1:\d+\n/);
+  }, 120_000);
+});

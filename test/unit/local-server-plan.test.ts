@@ -1,0 +1,131 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { planLocalServer, tryCommand } from '../../bin/local-server-plan.js';
+import { hmacHex } from '../../lib/http/inbound-auth.js';
+import { listenOnLoopback } from '../support/loopback-server.js';
+import { printedCurl } from '../support/printed-curl.js';
+
+const SHELL_TOOLS = ['curl', 'openssl'].every(
+  (tool) => spawnSync('bash', ['-c', `command -v ${tool}`]).status === 0,
+);
+if (!SHELL_TOOLS)
+  console.log('local-server-plan: bash, curl or openssl missing; the signature hint is not run');
+
+const REAL_CANDU = { CANDU_API_URL: 'https://candu.example/api', CANDU_API_KEY: 'candu-key' };
+
+function planOf(env: Record<string, string>) {
+  const result = planLocalServer(env);
+  if (!result.ok) throw new Error(result.problems.join('; '));
+  return result.plan;
+}
+
+describe('planLocalServer', () => {
+  it('reports every configuration problem at once, each naming its variable', () => {
+    const result = planLocalServer({ ...REAL_CANDU, CANDU_BATCH_SIZE: 'abc', LOG_LEVEL: 'loud', PORT: '0' });
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        'CANDU_BATCH_SIZE must be an integer from 1 to 1000, got "abc"',
+        'LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR, got "loud"',
+        'PORT must be an integer from 1 to 65535, got "0"',
+        expect.stringMatching(
+          /^no inbound credential configured: set INBOUND_TOKEN or SEGMENT_SHARED_SECRET/,
+        ),
+      ],
+    });
+  });
+
+  it('refuses a real Candu without an inbound credential, which would answer every request 503', () => {
+    const result = planLocalServer(REAL_CANDU);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.problems).toEqual([
+      'no inbound credential configured: set INBOUND_TOKEN or SEGMENT_SHARED_SECRET (or CANDU_SECRET_ID ' +
+        'naming a secret that holds one), or ALLOW_UNAUTHENTICATED=true to accept unauthenticated requests ' +
+        'on this machine; as configured, every request would be refused with 503',
+    ]);
+  });
+
+  it('starts against a real Candu with ALLOW_UNAUTHENTICATED=true, warning that it was set', () => {
+    const plan = planOf({ ...REAL_CANDU, ALLOW_UNAUTHENTICATED: 'true' });
+    expect(plan).toMatchObject({ sandbox: false, credential: 'none' });
+    expect(plan.warnings).toEqual([
+      'ALLOW_UNAUTHENTICATED=true: this server accepts unauthenticated requests and delivers them to ' +
+        'https://candu.example/api (never set it on a deployed stage)',
+    ]);
+  });
+
+  it('uses the sandbox when no Candu key, secret or URL is set, and names the credential senders use', () => {
+    expect(planOf({})).toMatchObject({ sandbox: true, credential: 'none', port: 3000, warnings: [] });
+    expect(planOf({ INBOUND_TOKEN: 't', PORT: '4000' })).toMatchObject({
+      sandbox: true,
+      credential: 'token',
+      port: 4000,
+    });
+    expect(planOf({ SEGMENT_SHARED_SECRET: 's' })).toMatchObject({ sandbox: true, credential: 'signature' });
+    expect(planOf({ ...REAL_CANDU, CANDU_SECRET_ID: 'candu/x', INBOUND_TOKEN: 't' })).toMatchObject({
+      sandbox: false,
+      credential: 'secret',
+    });
+  });
+});
+
+describe('tryCommand', () => {
+  it('sends no credential when none is configured', () => {
+    expect(printedCurl(tryCommand({ port: 3000, credential: 'none' }), {})).toEqual({
+      method: 'POST',
+      url: 'http://127.0.0.1:3000/v1/segment',
+      headers: { 'content-type': 'application/json' },
+      body: '{"type":"identify","userId":"u1","traits":{"plan":"pro"}}',
+    });
+  });
+
+  it('uses the token as Basic user name when the credentials are in the secret', () => {
+    const hint = tryCommand({ port: 3000, credential: 'secret' });
+    expect(hint).toContain('-u "$INBOUND_TOKEN:"');
+    expect(hint).not.toMatch(/bearer|authorization/i);
+  });
+
+  it('names $INBOUND_TOKEN for the shell to fill in, never a value', () => {
+    const hint = tryCommand({ port: 3000, credential: 'token' });
+    expect(hint).toContain('-H "Authorization: Bearer $INBOUND_TOKEN"');
+    expect(printedCurl(hint, { INBOUND_TOKEN: 'tok-1' }).headers.authorization).toBe('Bearer tok-1');
+  });
+
+  it.skipIf(!SHELL_TOOLS)(
+    'signs the body with $SEGMENT_SHARED_SECRET when only the shared secret is set',
+    async () => {
+      // Runs the printed commands in bash (with curl and openssl, as a user would) against a
+      // local server that checks the signature as the functions do.
+      const secret = 'local-shared-secret';
+      const seen: { signature: string | undefined; expected: string }[] = [];
+      const server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks);
+          seen.push({
+            signature: req.headers['x-signature'] as string | undefined,
+            expected: hmacHex(secret, body),
+          });
+          res.end('{"ok":true}');
+        });
+      });
+      const listener = await listenOnLoopback(server);
+      try {
+        const hint = tryCommand({ port: listener.port, credential: 'signature' });
+        const commands = hint.split('\n').slice(1).join('\n');
+        const { stdout } = await promisify(execFile)('bash', ['-c', commands], {
+          env: { PATH: process.env.PATH, SEGMENT_SHARED_SECRET: secret },
+        });
+        expect(stdout).toBe('{"ok":true}');
+        expect(seen).toHaveLength(1);
+        expect(seen[0]?.signature).toBe(seen[0]?.expected);
+        expect(hint).not.toContain(secret);
+      } finally {
+        await listener.close();
+      }
+    },
+  );
+});
