@@ -1,19 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  BACKOFF_BASE_MS,
-  BACKOFF_CAP_MS,
+  type CanduVerdict,
+  classifyCanduStatus,
   createDelivery,
   type DeliveryItem,
   type DeliveryResult,
+  DIRECT_BUDGET,
   parseRetryAfter,
 } from '../../lib/delivery/index.js';
-import {
-  type CanduVerdict,
-  classifyCanduStatus,
-  RetryLaterError,
-  SecretsUnavailableError,
-} from '../../lib/errors.js';
+import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
 import type { CanduEvent } from '../../lib/translate/candu-event.js';
@@ -190,7 +186,14 @@ describe('createDelivery: requests', () => {
   it('sends chunks of CANDU_BATCH_SIZE as JSON arrays with the bearer key', async () => {
     const h = harness({ batchSize: 100 });
     const result = await h.deliver(items(250));
-    expect(result).toEqual({ delivered: 250, rejected: [], canduRequests: 3, retries: 0 });
+    expect(result).toEqual({
+      delivered: 250,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 3,
+      retries: 0,
+    });
     expect(h.calls.map((c) => c.events.length)).toEqual([100, 100, 50]);
     for (const call of h.calls) {
       expect(call.url).toBe(`${API_URL}/eventWebhook`);
@@ -249,7 +252,9 @@ describe('createDelivery: requests', () => {
     const h = harness({ secrets: secrets.store });
     await expect(h.deliver([])).resolves.toEqual({
       delivered: 0,
+      alreadyAcknowledged: 0,
       rejected: [],
+      undelivered: [],
       canduRequests: 0,
       retries: 0,
     });
@@ -279,7 +284,14 @@ describe('createDelivery: items produced while they are delivered', () => {
     const h = harness({ batchSize: 2, concurrency: 2 });
     const produced = producing(7, h);
     const result = await h.deliver(produced.source);
-    expect(result).toEqual({ delivered: 7, rejected: [], canduRequests: 4, retries: 0 });
+    expect(result).toEqual({
+      delivered: 7,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 4,
+      retries: 0,
+    });
     expect(produced.requestsBefore.at(-1)).toBeGreaterThan(0);
     expect(h.calls.map((c) => c.events.map((e) => e.messageId))).toEqual([
       ['m0', 'm1'],
@@ -302,7 +314,14 @@ describe('createDelivery: items produced while they are delivered', () => {
       yield* items(250);
     }
     const result = await h.deliver(source());
-    expect(result).toEqual({ delivered: 250, rejected: [], canduRequests: 3, retries: 0 });
+    expect(result).toEqual({
+      delivered: 250,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 3,
+      retries: 0,
+    });
     expect(h.calls.map((c) => c.events.length)).toEqual([100, 100, 50]);
   });
 
@@ -310,7 +329,14 @@ describe('createDelivery: items produced while they are delivered', () => {
     const secrets = fakeSecrets({ canduApiKey: KEY });
     const h = harness({ secrets: secrets.store });
     const result = await h.deliver(producing(0, h).source);
-    expect(result).toEqual({ delivered: 0, rejected: [], canduRequests: 0, retries: 0 });
+    expect(result).toEqual({
+      delivered: 0,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 0,
+      retries: 0,
+    });
     expect(secrets.counts.get).toBe(0);
   });
 
@@ -443,23 +469,46 @@ describe('createDelivery: what each Candu status leads to', () => {
     expect(result.failure).toBeUndefined();
     switch (verdict) {
       case 'delivered':
-        expect(result).toEqual({ delivered: 1, rejected: [], canduRequests: 1, retries: 0 });
+        expect(result).toEqual({
+          delivered: 1,
+          alreadyAcknowledged: 0,
+          rejected: [],
+          undelivered: [],
+          canduRequests: 1,
+          retries: 0,
+        });
         break;
       case 'split':
         expect(result).toEqual({
           delivered: 0,
+          alreadyAcknowledged: 0,
           rejected: [{ index: 0, messageId: 'm0', reason: `candu rejected the event (${status})` }],
+          undelivered: [],
           canduRequests: 1,
           retries: 0,
         });
         break;
       case 'refresh-key':
-        expect(result).toEqual({ delivered: 1, rejected: [], canduRequests: 2, retries: 1 });
+        expect(result).toEqual({
+          delivered: 1,
+          alreadyAcknowledged: 0,
+          rejected: [],
+          undelivered: [],
+          canduRequests: 2,
+          retries: 1,
+        });
         expect(secrets.counts.refresh).toBe(1);
         expect(h.calls.map((c) => c.authorization)).toEqual([`Bearer ${KEY}`, 'Bearer key-two']);
         break;
       case 'retry':
-        expect(result).toEqual({ delivered: 1, rejected: [], canduRequests: 2, retries: 1 });
+        expect(result).toEqual({
+          delivered: 1,
+          alreadyAcknowledged: 0,
+          rejected: [],
+          undelivered: [],
+          canduRequests: 2,
+          retries: 1,
+        });
         expect(h.sleeps).toHaveLength(1);
         expect(secrets.counts.refresh).toBe(0);
         break;
@@ -485,7 +534,7 @@ describe('createDelivery: retries', () => {
     });
     const result = await h.deliver(items(3));
     expect(result.delivered).toBe(3);
-    expect(h.sleeps).toEqual([0.5 * BACKOFF_BASE_MS]);
+    expect(h.sleeps).toEqual([0.5 * DIRECT_BUDGET.backoffBaseMs]);
   });
 
   it('honours Retry-After as an HTTP date', async () => {
@@ -514,11 +563,15 @@ describe('createDelivery: retries', () => {
       const result = await h.deliver(items(1), 60_000);
       expect(result.delivered).toBe(1);
       expect(h.sleeps).toEqual(
-        [0, 1, 2, 3, 4, 5].map((n) => r * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** n)),
+        [0, 1, 2, 3, 4, 5].map(
+          (n) => r * Math.min(DIRECT_BUDGET.backoffCapMs, DIRECT_BUDGET.backoffBaseMs * 2 ** n),
+        ),
       );
       for (const [n, delay] of h.sleeps.entries()) {
         expect(delay).toBeGreaterThanOrEqual(0);
-        expect(delay).toBeLessThan(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** n));
+        expect(delay).toBeLessThan(
+          Math.min(DIRECT_BUDGET.backoffCapMs, DIRECT_BUDGET.backoffBaseMs * 2 ** n),
+        );
       }
     },
   );
@@ -526,14 +579,28 @@ describe('createDelivery: retries', () => {
   it('retries a connection reset', async () => {
     const h = harness({ reply: (_c, n) => (n === 1 ? 'reset' : 200) });
     const result = await h.deliver(items(5));
-    expect(result).toEqual({ delivered: 5, rejected: [], canduRequests: 2, retries: 1 });
+    expect(result).toEqual({
+      delivered: 5,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 2,
+      retries: 1,
+    });
     expect(h.lines.some((l) => l.includes('TypeError (ECONNRESET)'))).toBe(true);
   });
 
   it('aborts an attempt after CANDU_TIMEOUT_MS and retries it', async () => {
     const h = harness({ timeoutMs: 50, reply: (_c, n) => (n === 1 ? 'timeout' : 200) });
     const result = await h.deliver(items(5));
-    expect(result).toEqual({ delivered: 5, rejected: [], canduRequests: 2, retries: 1 });
+    expect(result).toEqual({
+      delivered: 5,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 2,
+      retries: 1,
+    });
     expect(h.lines.some((l) => l.includes('Candu timed out'))).toBe(true);
   });
 

@@ -45,6 +45,8 @@ function fakeDelivery(behaviour: { refuse?: number[]; failure?: RetryLaterError 
       const refused = items.filter((i) => behaviour.refuse?.includes(i.index));
       return {
         delivered: behaviour.failure ? 0 : items.length - refused.length,
+        alreadyAcknowledged: 0,
+        undelivered: behaviour.failure ? items.map((i) => i.index) : [],
         rejected: refused.map((i) => ({
           index: i.index,
           messageId: i.messageId,
@@ -303,7 +305,15 @@ describe('message request pipeline', () => {
       delivery: {
         deliver: async (items, options) => {
           deadlineAt = options.deadlineAt;
-          return { delivered: (await readItems(items)).length, rejected: [], canduRequests: 1, retries: 0 };
+          const delivered = (await readItems(items)).length;
+          return {
+            delivered,
+            alreadyAcknowledged: 0,
+            rejected: [],
+            undelivered: [],
+            canduRequests: 1,
+            retries: 0,
+          };
         },
       },
       logger: createLogger('ERROR', () => {}),
