@@ -52,16 +52,17 @@ export const DIRECT_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
 });
 
 /**
- * Replay: nobody waits on an answer, and Candu may be down for minutes, so the backoff grows to
- * a minute (1, 2, 4, 8, 16, 32, 60 s ceilings, at least half of each waited), at most
- * `maxAttempts` tries per chunk, and a long `Retry-After` is waited up to 5 minutes.
+ * Replay: nobody waits on an answer, and Candu may be down for minutes, so the backoff grows
+ * from half a second to a minute (ceilings 0.5, 1, 2, 4 … 32, 60 s, at least half of each
+ * waited: at most 7 tries in a chunk's first 30 s, 10 tries over 1.5 to 3 minutes), and a long
+ * `Retry-After` is waited up to 5 minutes.
  */
 export const REPLAY_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
-  backoffBaseMs: 2_000,
+  backoffBaseMs: 500,
   backoffCapMs: 60_000,
   jitterFloor: 0.5,
   minAttemptMs: 200,
-  maxAttempts: 8,
+  maxAttempts: 10,
   maxRetryAfterWaitMs: 300_000,
 });
 

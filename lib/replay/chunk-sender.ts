@@ -10,7 +10,7 @@ import { REPLAY_BUDGET } from '../delivery/index.js';
 import type { Logger } from '../logger.js';
 
 /**
- * Longest one chunk is tried: `REPLAY_BUDGET`'s attempts end it well before (about 3 minutes of
+ * Longest one chunk is tried: `REPLAY_BUDGET`'s attempts end it well before (3 minutes of
  * backoff at most) unless Candu asks for long `Retry-After`s.
  */
 export const CHUNK_DEADLINE_MS = 30 * 60_000;
