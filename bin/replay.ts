@@ -54,8 +54,9 @@ Options:
                                 timestamp: timestamp, originalTimestamp, receivedAt, sentAt
   --rate N                      send at most N events per second
   --attempts N                  tries per chunk before its events count as undelivered and the
-                                replay stops; waits between tries grow from half a second to a
-                                minute (longer when Candu sends Retry-After); default 10
+                                replay stops; waits between tries double from a tenth of a
+                                second to a minute (longer when Candu sends Retry-After), so
+                                the default, 12, keeps trying for about 1.5 to 3 minutes
   --checkpoint FILE             record progress in FILE and resume from it: lines finished in
                                 an earlier run are not sent again (needs FILE inputs)
   --report FILE                 write one JSON line per input line: {"line":N,"messageId":...,

@@ -52,17 +52,18 @@ export const DIRECT_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
 });
 
 /**
- * Replay: nobody waits on an answer, and Candu may be down for minutes, so the backoff grows
- * from half a second to a minute (ceilings 0.5, 1, 2, 4 … 32, 60 s, at least half of each
- * waited: at most 7 tries in a chunk's first 30 s, 10 tries over 1.5 to 3 minutes), and a long
- * `Retry-After` is waited up to 5 minutes.
+ * Replay: nobody waits on an answer, and Candu may be down for minutes. The backoff starts as
+ * short as the functions' (a flaky Candu costs a replay little) and keeps doubling to a minute
+ * (ceilings 0.1, 0.2, 0.4 … 51.2, 60 s), at least half of each waited: whatever the draws, at
+ * most 10 tries in a chunk's first 30 s and 12 over 1.5 to 3 minutes. A long `Retry-After` is
+ * waited up to 5 minutes.
  */
 export const REPLAY_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
-  backoffBaseMs: 500,
+  backoffBaseMs: 100,
   backoffCapMs: 60_000,
   jitterFloor: 0.5,
   minAttemptMs: 200,
-  maxAttempts: 10,
+  maxAttempts: 12,
   maxRetryAfterWaitMs: 300_000,
 });
 

@@ -156,43 +156,43 @@ describe('decideAfterAttempt, direct delivery (DIRECT_BUDGET: full jitter, 100 m
   });
 });
 
-describe('decideAfterAttempt, replay (REPLAY_BUDGET: equal jitter, 0.5 s doubling to 60 s, 10 tries)', () => {
+describe('decideAfterAttempt, replay (REPLAY_BUDGET: equal jitter, 0.1 s doubling to 60 s, 12 tries)', () => {
   const left = 30 * 60_000;
   it.each<[string, AttemptOutcome, Decision]>([
     [
       '503, first attempt, draw 0',
       outcome(answered(503), { timeLeftMs: left, random: 0 }),
-      retry(250, 503, 'Candu answered 503'),
+      retry(50, 503, 'Candu answered 503'),
     ],
     [
       '503, first attempt, draw 0.5',
       outcome(answered(503), { timeLeftMs: left }),
-      retry(375, 503, 'Candu answered 503'),
+      retry(75, 503, 'Candu answered 503'),
     ],
     [
       '503, fifth attempt, draw 0',
       outcome(answered(503), { attempt: 5, timeLeftMs: left, random: 0 }),
-      retry(4_000, 503, 'Candu answered 503'),
+      retry(800, 503, 'Candu answered 503'),
     ],
     [
-      '503, ninth attempt (capped), draw 0',
-      outcome(answered(503), { attempt: 9, timeLeftMs: left, random: 0 }),
-      retry(30_000, 503, 'Candu answered 503'),
+      '503, tenth attempt, draw 0',
+      outcome(answered(503), { attempt: 10, timeLeftMs: left, random: 0 }),
+      retry(25_600, 503, 'Candu answered 503'),
     ],
     [
-      '503, ninth attempt (capped), draw 0.999',
-      outcome(answered(503), { attempt: 9, timeLeftMs: left, random: 0.999 }),
+      '503, eleventh attempt (capped), draw 0.999',
+      outcome(answered(503), { attempt: 11, timeLeftMs: left, random: 0.999 }),
       retry(59_970, 503, 'Candu answered 503'),
     ],
     [
-      '503, tenth attempt: the last',
-      outcome(answered(503), { attempt: 10, timeLeftMs: left }),
-      fail(503, 30, 'Candu answered 503 (after 10 tries)'),
+      '503, twelfth attempt: the last',
+      outcome(answered(503), { attempt: 12, timeLeftMs: left }),
+      fail(503, 30, 'Candu answered 503 (after 12 tries)'),
     ],
     [
-      'connection refused, tenth attempt',
-      outcome({ kind: 'network', error: 'TypeError (ECONNREFUSED)' }, { attempt: 10, timeLeftMs: left }),
-      fail(503, 30, 'connection to Candu failed: TypeError (ECONNREFUSED) (after 10 tries)'),
+      'connection refused, twelfth attempt',
+      outcome({ kind: 'network', error: 'TypeError (ECONNREFUSED)' }, { attempt: 12, timeLeftMs: left }),
+      fail(503, 30, 'connection to Candu failed: TypeError (ECONNREFUSED) (after 12 tries)'),
     ],
     [
       '429 with Retry-After 10 min (waited 5 min)',

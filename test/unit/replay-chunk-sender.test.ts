@@ -88,17 +88,17 @@ const shown = (lines: Record<string, unknown>[]) =>
   lines.filter((line) => line.level === 'WARN' || line.level === 'ERROR');
 
 describe('createChunkSender: a Candu that is down', () => {
-  // REPLAY_BUDGET waits at least half of each ceiling (0.5, 1, 2 … 32, 60 s), so whatever the
-  // random draws, the tries of one chunk are at 0, ≥0.25, ≥0.75, ≥1.75, ≥3.75, ≥7.75, ≥15.75,
-  // ≥31.75 s: at most 7 in the first 30 s (the issue asks for at most a dozen; the functions'
-  // own budget made 111 in 60 s).
+  // REPLAY_BUDGET waits at least half of each ceiling (0.1, 0.2 … 51.2, 60 s), so whatever the
+  // random draws, the tenth try of a chunk comes at ≥25.55 s and the eleventh at ≥51.15 s: at
+  // most 10 in the first 30 s (the issue asks for at most a dozen; the functions' own budget
+  // made 111 in 60 s).
   it.each([
-    [0, 503 as Reply, 7],
-    [0.5, 503 as Reply, 7],
-    [0.999, 503 as Reply, 6],
-    [0, 'refused' as Reply, 7],
+    [0, 503 as Reply, 10],
+    [0.5, 503 as Reply, 9],
+    [0.999, 503 as Reply, 9],
+    [0, 'refused' as Reply, 10],
   ])(
-    'tries a chunk at most 7 times in its first 30 s and 10 in all (random %f, Candu answers %s: %i), with one line',
+    'tries a chunk at most 10 times in its first 30 s and 12 in all (random %f, Candu answers %s: %i), with one line',
     async (random, reply, inFirst30s) => {
       const h = replayHarness({ random, reply: () => reply });
       const send = createChunkSender({ delivery: h.delivery, logger: h.logger, now: h.now });
@@ -109,8 +109,8 @@ describe('createChunkSender: a Candu that is down', () => {
       expect(h.requestsAt).toHaveLength(REPLAY_BUDGET.maxAttempts);
       const problem =
         reply === 'refused' ? 'connection to Candu failed: TypeError (ECONNREFUSED)' : 'Candu answered 503';
-      const reason = `${problem} (after 10 tries)`;
-      expect(result).toEqual({ sent: [], rejected: [], failed: { items, reason }, canduRequests: 10 });
+      const reason = `${problem} (after 12 tries)`;
+      expect(result).toEqual({ sent: [], rejected: [], failed: { items, reason }, canduRequests: 12 });
       expect(shown(h.lines)).toEqual([
         expect.objectContaining({
           level: 'ERROR',
@@ -118,7 +118,7 @@ describe('createChunkSender: a Candu that is down', () => {
           lines: '1-3',
           events: 3,
           failed: 3,
-          requests: 10,
+          requests: 12,
           reason,
           seconds: Math.round((h.now() - START) / 100) / 10,
         }),
@@ -181,7 +181,7 @@ describe('createChunkSender: a Candu that is down', () => {
       },
     });
     const result = await send([item(1), item(2)]);
-    expect(h.requestsAt.map((at) => at - START)).toEqual([0, 250, 750]);
+    expect(h.requestsAt.map((at) => at - START)).toEqual([0, 50, 150]);
     expect(taken).toEqual([2]);
     expect(result.failed).toEqual({
       items: [item(1), item(2)],
