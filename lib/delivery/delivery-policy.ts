@@ -16,7 +16,7 @@ export const MAX_RETRY_AFTER_SECONDS = 3_600;
  * `Retry-After` while the stage itself is broken (invalid configuration, no inbound credential):
  * an operator has to act, so the sender need not come back sooner.
  */
-export const CONFIGURATION_RETRY_AFTER_SECONDS = 300;
+const CONFIGURATION_RETRY_AFTER_SECONDS = 300;
 
 /** How hard one caller tries before giving up on a chunk. */
 export interface DeliveryBudget {

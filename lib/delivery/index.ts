@@ -19,7 +19,6 @@ export {
 export {
   type AttemptOutcome,
   type CanduVerdict,
-  CONFIGURATION_RETRY_AFTER_SECONDS,
   classifyCanduStatus,
   DEFAULT_RETRY_AFTER_SECONDS,
   type Decision,

@@ -159,7 +159,6 @@ describe('replay (CLI)', () => {
       CANDU_BATCH_SIZE: '50',
       CANDU_CONCURRENCY: '4',
     });
-    console.log('MEASURE', result.stderr.slice(-3000), candu.requests.length);
     expect(result.stderr).toMatch(/^replay: done: 5,000 lines read, /m);
     expect(result.code).toBe(0);
 
