@@ -7,7 +7,7 @@
 import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../lib/config.js';
-import { createDelivery } from '../lib/delivery/index.js';
+import { createDelivery, REPLAY_BUDGET } from '../lib/delivery/index.js';
 import { createLogger, describeError, type LogLevel } from '../lib/logger.js';
 import {
   CHUNK_ATTEMPTS,
@@ -53,8 +53,10 @@ Options:
   --until DATE                  only events before DATE. The event time is the translated
                                 timestamp: timestamp, originalTimestamp, receivedAt, sentAt
   --rate N                      send at most N events per second
-  --attempts N                  tries per chunk (each retrying for up to 60 s) before its events
-                                count as undelivered and the replay stops; default 5
+  --attempts N                  tries per chunk before its events count as undelivered and the
+                                replay stops; waits between tries double from a tenth of a
+                                second to a minute (longer when Candu sends Retry-After), so
+                                the default, 12, keeps trying for about 1.5 to 3 minutes
   --checkpoint FILE             record progress in FILE and resume from it: lines finished in
                                 an earlier run are not sent again (needs FILE inputs)
   --filters FILE                apply the filters in FILE (JSON, as FILTERS, e.g.
@@ -235,15 +237,16 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const delivery = createDelivery({ config, secrets, logger });
+  // The functions' delivery policy with replay's budget; the chunk sender logs one line per chunk outcome.
+  const budget = { ...REPLAY_BUDGET, maxAttempts: args.attempts };
+  const delivery = createDelivery({ config, secrets, logger, budget, attemptLogLevel: 'debug' });
   const limiter = args.rate === undefined ? undefined : createRateLimiter(args.rate);
   const send = args.dryRun
     ? undefined
     : createChunkSender({
         delivery,
-        maxAttempts: args.attempts,
-        beforeAttempt: limiter === undefined ? undefined : (events) => limiter.take(events),
-        onRetry: (info) => logger.warn('replay chunk failed; retrying', { ...info }),
+        logger,
+        beforeSend: limiter === undefined ? undefined : (events) => limiter.take(events),
         signal: interruption.signal,
       });
   const checkpoint =

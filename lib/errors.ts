@@ -1,6 +1,7 @@
 /**
- * The one error taxonomy: which failures are the sender's fault (4xx, final), which mean
- * "try again later" (429/503 with Retry-After), and how Candu's answers are classified.
+ * The one error taxonomy: which failures are the sender's fault (4xx, final) and which mean
+ * "try again later" (429/503 with Retry-After). How Candu's answers are classified, and which
+ * `Retry-After` each failure gets, is lib/delivery/delivery-policy.ts.
  */
 
 /** An error whose message is safe to show the sender. Thrown for bad requests; carries its status. */
@@ -98,31 +99,4 @@ export class SecretsUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
-}
-
-/** What to do with one Candu answer. */
-export type CanduVerdict =
-  /** 2xx: the events landed. */
-  | 'delivered'
-  /** 408, 423, 429, 5xx except 501: try the same request again after a backoff. */
-  | 'retry'
-  /** 400, 413, 422: some event in the request is bad (or the request too big); split a chunk to isolate it, reject a single event. */
-  | 'split'
-  /** 401, 403: the key was refused; refresh the secret once, then give up with 503. */
-  | 'refresh-key'
-  /**
-   * Any other status (404, 405, 501, 3xx, ...): retrying will not help, and nothing says the
-   * events are bad; most likely `CANDU_API_URL` is wrong. Give up at once with 503 so the
-   * sender keeps the events until an operator fixes it.
-   */
-  | 'fail';
-
-/** Classifies a Candu HTTP status. The retry rule lives here and nowhere else. */
-export function classifyCanduStatus(status: number): CanduVerdict {
-  if (status >= 200 && status < 300) return 'delivered';
-  if (status === 400 || status === 413 || status === 422) return 'split';
-  if (status === 401 || status === 403) return 'refresh-key';
-  if (status === 408 || status === 423 || status === 429) return 'retry';
-  if (status >= 500 && status !== 501) return 'retry';
-  return 'fail';
 }

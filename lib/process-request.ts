@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Config } from './config.js';
-import type { Delivery, DeliveryItem } from './delivery/index.js';
+import { type Delivery, type DeliveryItem, secretFailure } from './delivery/index.js';
 import {
   BadRequestError,
   type FailedCredentialCheck,
@@ -50,9 +50,6 @@ const ANSWER_RESERVE_MS = 500;
  * sender would retry the whole body for hours. Segment and RudderStack batches are far smaller.
  */
 export const MAX_MESSAGES_PER_REQUEST = 10_000;
-
-/** How long the sender should wait before retrying when no inbound credential is configured. */
-const MISCONFIGURED_RETRY_AFTER_SECONDS = 300;
 
 /** Handles one request on a message route; never throws (see `createMessageRequestHandler`). */
 export type MessageRequestHandler = (
@@ -123,23 +120,25 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       removedKeys: number;
     },
   ): Promise<Accounting> {
+    const deadlineAt = deadline(started, context);
     const { received, body } = decodeBody(request, {
       maxBodyBytes: config.maxBodyBytes,
       contentTypes: route.contentTypes,
     });
     const json = lazyJsonBody(body);
+    // Read once per request: the inbound credentials here, the Candu key handed to delivery.
+    const requestSecrets = await loadSecrets(deadlineAt);
     const auth = authenticate(
       route.credentials,
       { headers: request.headers, received, body, parsed: json.valueOrUndefined },
-      await loadSecrets(),
+      requestSecrets,
       config.segmentSignatureScope,
     );
     if (!auth.ok) {
       if (!config.allowUnauthenticated) {
-        throw new RetryLaterError(
-          503,
+        throw secretFailure(
+          'no-inbound-credential',
           'no inbound credential configured (set segmentSharedSecret or inboundToken in the secret, or INBOUND_TOKEN / SEGMENT_SHARED_SECRET); refusing to serve',
-          MISCONFIGURED_RETRY_AFTER_SECONDS,
         );
       }
       logger.warn('unauthenticated request accepted: inbound authentication is off on this server', {
@@ -171,7 +170,8 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     let delivered = 0;
     if (first.done !== true) {
       const result = await delivery.deliver(startingWith(first.value, items), {
-        deadlineAt: deadline(started, context),
+        deadlineAt,
+        secrets: requestSecrets,
       });
       summary.canduRequests = result.canduRequests;
       summary.retries = result.retries;
@@ -220,12 +220,14 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     }
   }
 
-  async function loadSecrets() {
+  /** The request's secrets; waits for Secrets Manager no later than the delivery deadline. */
+  async function loadSecrets(deadlineAt: number) {
+    const signal = AbortSignal.timeout(Math.max(0, deadlineAt - now()));
     try {
-      return await secrets.get();
+      return await secrets.get({ signal });
     } catch (error) {
       if (error instanceof SecretsUnavailableError) {
-        throw new RetryLaterError(503, `secrets unavailable: ${error.message}`, 30, { cause: error });
+        throw secretFailure('secrets-unavailable', `secrets unavailable: ${error.message}`, error);
       }
       throw error;
     }

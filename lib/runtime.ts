@@ -1,13 +1,9 @@
 import { defaultConfig, parseConfig } from './config.js';
-import { createDelivery } from './delivery/index.js';
-import { RetryLaterError } from './errors.js';
+import { createDelivery, secretFailure } from './delivery/index.js';
 import { createLogger } from './logger.js';
 import { createMetricsPublisher } from './metrics.js';
 import { createMessageRequestHandler, type MessageRequestHandler } from './process-request.js';
 import { createSecretStore } from './secrets/index.js';
-
-/** How long a sender should wait before retrying while the configuration is broken. */
-const BROKEN_CONFIG_RETRY_AFTER_SECONDS = 300;
 
 /**
  * Wires the real dependencies from `env`, once per cold start. With invalid configuration it
@@ -24,10 +20,9 @@ export function createRuntimeHandler(env: Record<string, string | undefined>): M
     logger.error('invalid configuration', { problems: parsed.problems });
     // The same pipeline, with nothing behind it but the refusal: each request is still decoded,
     // answered and logged like any other (summary line, "not delivered" line for the alarms).
-    const unavailable = new RetryLaterError(
-      503,
+    const unavailable = secretFailure(
+      'invalid-configuration',
       'invalid configuration (the cold-start log line names each problem)',
-      BROKEN_CONFIG_RETRY_AFTER_SECONDS,
     );
     const refuse = async (): Promise<never> => {
       throw unavailable;

@@ -1,22 +1,22 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as timerSleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Config } from '../config.js';
-import { classifyCanduStatus, RetryLaterError } from '../errors.js';
+import type { RetryLaterError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../logger.js';
-import type { SecretStore } from '../secrets/index.js';
+import type { SecretStore, Secrets } from '../secrets/index.js';
 import type { CanduEvent } from '../translate/candu-event.js';
+import { type AckMemory, ackKeyOf, createAckMemory } from './ack-memory.js';
 import { createCanduClient } from './candu-client.js';
-
-/** Backoff for a retried attempt `n` (0-based): a uniform delay in `[0, min(CAP, BASE * 2^n))` ("full jitter"). */
-export const BACKOFF_BASE_MS = 100;
-/** The largest backoff delay drawn, whatever the attempt number. */
-export const BACKOFF_CAP_MS = 1_000;
-/** `Retry-After` given to the sender when Candu sent none: 10 s after throttling, 30 s otherwise. */
-export const DEFAULT_RETRY_AFTER_SECONDS = { 429: 10, 503: 30 } as const;
-/** A `Retry-After` passed on to the sender is capped at one hour. */
-export const MAX_RETRY_AFTER_SECONDS = 3_600;
-/** An attempt is only started when at least this long (or `CANDU_TIMEOUT_MS`, if shorter) is left before the deadline. */
-export const MIN_ATTEMPT_MS = 200;
+import {
+  type DeliveryBudget,
+  DIRECT_BUDGET,
+  deadlineFailure,
+  decideAfterAttempt,
+  mayStartAttempt,
+  type Problem,
+  secretFailure,
+  toRetryLaterError,
+} from './delivery-policy.js';
 
 /** One translated event to deliver; `index` is the message's position in the sender's body. */
 export interface DeliveryItem {
@@ -33,18 +33,28 @@ export interface DeliveryRejection {
 }
 
 /**
- * What became of a `deliver()` call. Every item is accounted for: it was delivered, or rejected,
- * or `failure` is set and the sender must resend the whole request.
+ * What became of a `deliver()` call. Every item read is accounted for: it was delivered (or had
+ * been acknowledged recently), or rejected, or it is in `undelivered` and `failure` is set.
  */
 export interface DeliveryResult {
-  /** Events Candu accepted (2xx). */
+  /** Events Candu accepted (2xx), `alreadyAcknowledged` included. */
   delivered: number;
-  /** Events Candu refused individually (400/422 for a single event, or a final status for its chunk), sorted by index. */
+  /**
+   * Of `delivered`, events not sent because Candu acknowledged them recently (a resend of a
+   * request that partly landed; see `AckMemory`).
+   */
+  alreadyAcknowledged: number;
+  /** Events Candu refused individually (400/422 for a single event), sorted by index. */
   rejected: DeliveryRejection[];
   /**
-   * Set when some events could not be delivered inside the deadline: 429 when the last problem
-   * of the failing chunk was throttling, else 503; `retryAfterSeconds` is Candu's `Retry-After`
-   * when it sent one, else `DEFAULT_RETRY_AFTER_SECONDS`.
+   * Indexes of the items neither delivered nor rejected, ascending; empty unless `failure` is
+   * set. With an async iterable, reading stops at a failure and items never read are not listed:
+   * pass an array to have every index accounted for.
+   */
+  undelivered: number[];
+  /**
+   * Set when some events could not be delivered: the status and `Retry-After` the delivery
+   * policy chose for the last problem (see lib/delivery/delivery-policy.ts).
    */
   failure?: RetryLaterError;
   /** HTTP requests made to Candu, every attempt counted. */
@@ -59,19 +69,28 @@ export interface DeliveryResult {
 }
 
 export interface DeliverOptions {
-  /** Epoch milliseconds after which no attempt is started and no backoff runs. */
+  /** Epoch milliseconds after which no attempt is started, no backoff runs and no secret is awaited. */
   deadlineAt: number;
+  /**
+   * The secrets the caller has read already for this request: their `canduApiKey` is used, and
+   * the store is only asked again for a refresh after 401/403. Read from the store when absent.
+   */
+  secrets?: Secrets;
+  /** When aborted, no attempt starts and backoffs end: the call fails with what it has. */
+  signal?: AbortSignal;
 }
 
 export interface Delivery {
   /**
    * Sends `items` to Candu in chunks of `CANDU_BATCH_SIZE`, at most `CANDU_CONCURRENCY` requests
-   * in flight, retrying inside `deadlineAt`. Never throws for Candu's answers, timeouts, network
-   * errors or a missing or unavailable key: those end in `rejected` or `failure`.
+   * in flight, doing what the delivery policy decides after each attempt, inside `deadlineAt`.
+   * Items Candu acknowledged recently are counted as delivered without being sent. Never throws
+   * for Candu's answers, timeouts, network errors or a missing or unavailable key: those end in
+   * `rejected` or `failure`.
    *
    * `items` may be produced while they are delivered (an async iterable): each chunk is sent as
    * soon as it is full, and the rest is read while its request is in flight. Reading stops early
-   * once the call has failed. The Candu key is fetched when the first item arrives.
+   * once the call has failed. The Candu key is read when the first chunk is ready.
    *
    * @throws whatever iterating `items` throws, after the requests in flight have ended.
    */
@@ -85,6 +104,15 @@ export interface DeliveryDeps {
   config: Pick<Config, 'canduApiUrl' | 'canduBatchSize' | 'canduConcurrency' | 'canduTimeoutMs'>;
   secrets: SecretStore;
   logger: Logger;
+  /** How hard to try (backoff, attempts); `DIRECT_BUDGET` by default. */
+  budget?: Readonly<DeliveryBudget>;
+  /**
+   * Level of the per-attempt lines (retrying, giving up); `warn` by default. A caller that logs
+   * its own line per outcome (replay) passes `debug`.
+   */
+  attemptLogLevel?: 'warn' | 'debug';
+  /** This instance's memory of acknowledged events; a new one by default. */
+  ackMemory?: AckMemory;
   /** The global `fetch` by default. */
   fetch?: typeof fetch;
   /** Epoch milliseconds; `Date.now` by default. */
@@ -100,52 +128,68 @@ export interface DeliveryDeps {
  * until `deliver()` is called; never throws.
  */
 export function createDelivery(deps: DeliveryDeps): Delivery {
-  const client = createCanduClient({ apiUrl: deps.config.canduApiUrl, fetch: deps.fetch, now: deps.now });
+  const budget = deps.budget ?? DIRECT_BUDGET;
+  const logger = deps.logger;
   const context: RunContext = {
     config: deps.config,
     secrets: deps.secrets,
-    logger: deps.logger,
-    client,
+    // An attempt is only started when it can run its whole timeout or the budget's minimum.
+    budget: { ...budget, minAttemptMs: Math.min(budget.minAttemptMs, deps.config.canduTimeoutMs) },
+    logger,
+    logAttempt: deps.attemptLogLevel === 'debug' ? logger.debug : logger.warn,
+    ackMemory: deps.ackMemory ?? createAckMemory({ now: deps.now }),
+    client: createCanduClient({ apiUrl: deps.config.canduApiUrl, fetch: deps.fetch, now: deps.now }),
     now: deps.now ?? Date.now,
-    sleep: deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    sleep: deps.sleep ?? ((ms) => timerSleep(ms)),
     random: deps.random ?? Math.random,
   };
-  return { deliver: (items, options) => new DeliveryRun(context, items, options.deadlineAt).run() };
+  return { deliver: (items, options) => new DeliveryRun(context, items, options).run() };
 }
 
 interface RunContext {
   config: DeliveryDeps['config'];
   secrets: SecretStore;
+  budget: DeliveryBudget;
   logger: Logger;
+  logAttempt: Logger['warn'];
+  ackMemory: AckMemory;
   client: ReturnType<typeof createCanduClient>;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
 }
 
+/** An item with its serialized event and its `AckMemory` key, computed once. */
+interface Prepared {
+  item: DeliveryItem;
+  json: string;
+  ackKey: string | undefined;
+}
+
 interface Chunk {
-  items: readonly DeliveryItem[];
+  items: readonly Prepared[];
   /** Its events were already sent once in this call (it is a half of a split chunk). */
   resend: boolean;
 }
 
-/** A retryable problem: what the sender is told if it turns out to be the last one. */
-interface Problem {
-  status: 429 | 503;
-  retryAfterMs: number | undefined;
-  what: string;
+/** The key in use; a new object after each refresh, so a chunk can tell whether its key is still current. */
+interface ApiKey {
+  value: string;
+  refreshed: boolean;
 }
 
-/** The state of one `deliver()` call. */
+/** The state of one `deliver()` call: the queue and the I/O; every decision is the policy's. */
 class DeliveryRun {
   private delivered = 0;
+  private alreadyAcknowledged = 0;
   private readonly rejected: DeliveryRejection[] = [];
+  private readonly read: number[] = [];
+  private readonly settled = new Set<number>();
   private failure: RetryLaterError | undefined;
   private canduRequests = 0;
   private retries = 0;
 
-  private key: { value: string; refreshed: boolean } = { value: '', refreshed: false };
-  private refreshing: Promise<boolean> | undefined;
+  private key: ApiKey = { value: '', refreshed: false };
   private readonly queue: Chunk[] = [];
   /** All items have been read into `queue` (or reading stopped): idle workers may end. */
   private allQueued = false;
@@ -156,45 +200,52 @@ class DeliveryRun {
   private readonly stop = new Promise<void>((resolve) => {
     this.signalStop = resolve;
   });
-  private readonly minAttemptMs: number;
+  private readonly deadlineAt: number;
 
   constructor(
     private readonly ctx: RunContext,
     private readonly items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
-    private readonly deadlineAt: number,
+    private readonly options: DeliverOptions,
   ) {
-    this.minAttemptMs = Math.min(MIN_ATTEMPT_MS, ctx.config.canduTimeoutMs);
+    this.deadlineAt = options.deadlineAt;
   }
 
   async run(): Promise<DeliveryResult> {
+    // Ends the backoffs under way; each chunk then fails at its next step (see `send`).
+    const onAbort = () => {
+      this.signalStop();
+      this.wakeWorkers();
+    };
+    this.options.signal?.addEventListener('abort', onAbort, { once: true });
     let sending: Promise<void> | undefined;
     try {
       const size = this.ctx.config.canduBatchSize;
-      let pending: DeliveryItem[] = [];
-      const enqueue = () => {
+      let pending: Prepared[] = [];
+      const take = (item: DeliveryItem) => {
+        this.read.push(item.index);
+        const prepared = this.prepare(item);
+        if (prepared !== undefined) pending.push(prepared);
+        if (pending.length < size) return false;
         this.queue.push({ items: pending, resend: false });
         pending = [];
         sending ??= this.startSending();
         this.wakeWorkers();
+        return true;
       };
       if (Array.isArray(this.items)) {
-        for (const item of this.items as readonly DeliveryItem[]) {
-          pending.push(item);
-          if (pending.length === size) enqueue();
-        }
+        for (const item of this.items as readonly DeliveryItem[]) take(item);
       } else {
         for await (const item of this.items) {
           if (this.stopped) break;
-          pending.push(item);
-          if (pending.length === size) {
-            enqueue();
-            // Lets the chunk's request go out, and answers to earlier chunks be read, before the
-            // source produces more items.
-            await yieldToEventLoop();
-          }
+          // Lets a full chunk's request go out, and answers to earlier chunks be read, before the
+          // source produces more items.
+          if (take(item)) await yieldToEventLoop();
         }
       }
-      if (pending.length > 0 && !this.stopped) enqueue();
+      if (pending.length > 0 && !this.stopped) {
+        this.queue.push({ items: pending, resend: false });
+        sending ??= this.startSending();
+      }
     } catch (error) {
       this.stopped = true;
       this.signalStop();
@@ -203,37 +254,79 @@ class DeliveryRun {
       this.allQueued = true;
       this.wakeWorkers();
       await sending;
+      this.options.signal?.removeEventListener('abort', onAbort);
     }
     return this.result();
   }
 
-  /** Fetches the Candu key, then runs `CANDU_CONCURRENCY` workers until every chunk is sent. */
+  /** Serializes an item; `undefined` (counted as delivered) when Candu acknowledged it recently. */
+  private prepare(item: DeliveryItem): Prepared | undefined {
+    const json = JSON.stringify(item.event);
+    const ackKey = ackKeyOf(item.messageId, json);
+    if (ackKey !== undefined && this.ctx.ackMemory.has(ackKey)) {
+      this.delivered++;
+      this.alreadyAcknowledged++;
+      this.settled.add(item.index);
+      return undefined;
+    }
+    return { item, json, ackKey };
+  }
+
+  /** Reads the Candu key, then runs `CANDU_CONCURRENCY` workers until every chunk is sent. */
   private async startSending(): Promise<void> {
-    let apiKey: string | undefined;
-    try {
-      apiKey = (await this.ctx.secrets.get()).canduApiKey;
-    } catch (error) {
-      this.fail({
-        status: 503,
-        retryAfterMs: undefined,
-        what: `Candu key unavailable: ${describeError(error)}`,
-      });
-      return;
-    }
-    if (apiKey === undefined || apiKey === '') {
-      this.fail({ status: 503, retryAfterMs: undefined, what: 'no Candu API key configured' });
-      return;
-    }
-    this.key = { value: apiKey, refreshed: false };
+    const key = await this.readKey();
+    if (key === undefined) return;
+    this.key = { value: key, refreshed: false };
     const workers = Array.from({ length: this.ctx.config.canduConcurrency }, () => this.work());
     await Promise.all(workers);
   }
 
+  /** The Candu key, from the caller or the store; `undefined` once the call has failed. */
+  private async readKey(refresh = false): Promise<string | undefined> {
+    const given = refresh ? undefined : this.options.secrets;
+    let secrets: Secrets;
+    try {
+      secrets = given ?? (await this.withDeadline((signal) => this.readSecrets(refresh, signal)));
+    } catch (error) {
+      const what = refresh ? 'Candu key refresh failed' : 'Candu key unavailable';
+      this.fail(secretFailure('secrets-unavailable', `${what}: ${describeError(error)}`, error));
+      return undefined;
+    }
+    const key = secrets.canduApiKey;
+    if (key === undefined || key === '') {
+      const what = refresh ? 'no Candu API key after a secret refresh' : 'no Candu API key configured';
+      this.fail(secretFailure('no-candu-key', what));
+      return undefined;
+    }
+    return key;
+  }
+
+  private readSecrets(refresh: boolean, signal: AbortSignal): Promise<Secrets> {
+    return refresh ? this.ctx.secrets.refresh({ signal }) : this.ctx.secrets.get({ signal });
+  }
+
+  /** Runs `read` with a signal that aborts at the deadline, so a hung Secrets Manager cannot outlast it. */
+  private async withDeadline<T>(read: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.max(0, this.deadlineAt - this.ctx.now()));
+    try {
+      return await read(controller.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private result(): DeliveryResult {
     this.rejected.sort((a, b) => a.index - b.index);
+    const undelivered =
+      this.failure === undefined
+        ? []
+        : this.read.filter((index) => !this.settled.has(index)).sort((a, b) => a - b);
     return {
       delivered: this.delivered,
+      alreadyAcknowledged: this.alreadyAcknowledged,
       rejected: this.rejected,
+      undelivered,
       ...(this.failure === undefined ? {} : { failure: this.failure }),
       canduRequests: this.canduRequests,
       retries: this.retries,
@@ -269,132 +362,96 @@ class DeliveryRun {
     for (const wake of waiting) wake();
   }
 
-  /** Sends one chunk until it is delivered, rejected, split, or the call has failed. */
+  /** Sends one chunk, doing what the policy decides, until it is settled or the call has failed. */
   private async send(chunk: Chunk): Promise<void> {
-    const { client, config, logger, now, random } = this.ctx;
-    const count = chunk.items.length;
+    const { client, config, budget, logger, now, random } = this.ctx;
+    const events = chunk.items.length;
+    const firstIndex = chunk.items[0]?.item.index;
     const body = serialize(chunk.items);
-    let resend = chunk.resend;
-    let backoffAttempt = 0;
     let lastProblem: Problem | undefined;
 
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       if (this.stopped) return;
-      const remaining = this.deadlineAt - now();
-      if (remaining < this.minAttemptMs) {
-        this.fail(lastProblem ?? { status: 503, retryAfterMs: undefined, what: 'delivery deadline reached' });
-        return;
-      }
+      if (this.options.signal?.aborted === true) return this.fail(interruptedFailure(lastProblem));
+      const timeLeftMs = this.deadlineAt - now();
+      if (!mayStartAttempt(timeLeftMs, budget))
+        return this.fail(toRetryLaterError(deadlineFailure(lastProblem)));
       const key = this.key;
       this.canduRequests++;
-      if (resend) this.retries++;
-      resend = true;
-      const attempt = await client.post(body, key.value, Math.min(config.canduTimeoutMs, remaining));
-
-      let problem: Problem;
-      if (attempt.kind === 'timeout') {
-        problem = { status: 503, retryAfterMs: undefined, what: 'Candu timed out' };
-      } else if (attempt.kind === 'network') {
-        problem = {
-          status: 503,
-          retryAfterMs: undefined,
-          what: `connection to Candu failed: ${attempt.error}`,
-        };
-      } else {
-        const { status } = attempt;
-        const verdict = classifyCanduStatus(status);
-        logger.debug('candu answered', { status, verdict, events: count, firstIndex: chunk.items[0]?.index });
-        if (verdict === 'delivered') {
-          this.delivered += count;
-          return;
-        }
-        if (verdict === 'split') {
-          if (count > 1) {
-            const middle = Math.ceil(count / 2);
-            this.queue.unshift(
-              { items: chunk.items.slice(0, middle), resend: true },
-              { items: chunk.items.slice(middle), resend: true },
-            );
-            return;
-          }
-          this.reject(chunk.items, `candu rejected the event (${status})`, status);
-          return;
-        }
-        if (verdict === 'fail') {
-          this.fail({ status: 503, retryAfterMs: undefined, what: `Candu answered ${status}` });
-          return;
-        }
-        if (verdict === 'refresh-key') {
-          if (key.refreshed) {
-            this.fail({
-              status: 503,
-              retryAfterMs: undefined,
-              what: `Candu refused the API key (${status})`,
-            });
-            return;
-          }
-          logger.warn('candu refused the API key; refreshing the secret', { status });
-          if (!(await this.refreshKey())) return;
-          continue;
-        }
-        problem = {
-          status: status === 429 ? 429 : 503,
-          retryAfterMs: attempt.retryAfterMs,
-          what: `Candu answered ${status}`,
-        };
-      }
-
-      lastProblem = problem;
-      // Retry-After is a floor under the jittered backoff, so `Retry-After: 0` cannot make a
-      // chunk retry back to back.
-      const delay = Math.max(
-        problem.retryAfterMs ?? 0,
-        random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** backoffAttempt),
-      );
-      backoffAttempt++;
-      if (now() + delay + this.minAttemptMs > this.deadlineAt) {
-        this.fail(problem);
-        return;
-      }
-      logger.warn('candu attempt failed; retrying', {
-        problem: problem.what,
-        events: count,
-        firstIndex: chunk.items[0]?.index,
-        delayMs: Math.round(delay),
+      if (chunk.resend || attempt > 1) this.retries++;
+      const result = await client.post(body, key.value, Math.min(config.canduTimeoutMs, timeLeftMs));
+      const status = result.kind === 'answered' ? result.status : undefined;
+      const outcome = { result, events, attempt, keyRefreshed: key.refreshed, random: random() };
+      const decision = decideAfterAttempt({ ...outcome, timeLeftMs: this.deadlineAt - now() }, budget);
+      logger.debug('candu answered', {
+        kind: result.kind,
+        status,
+        action: decision.action,
+        events,
+        firstIndex,
       });
-      await Promise.race([this.ctx.sleep(delay), this.stop]);
+
+      switch (decision.action) {
+        case 'delivered':
+          return this.settle(chunk);
+        case 'split':
+          return this.split(chunk);
+        case 'reject':
+          return this.reject(chunk.items, decision.reason);
+        case 'fail':
+          return this.fail(toRetryLaterError(decision));
+        case 'refresh-key':
+          if (!(await this.refreshKey(key, status))) return;
+          break;
+        case 'retry':
+          lastProblem = decision.problem;
+          this.ctx.logAttempt('candu attempt failed; retrying', {
+            problem: decision.problem.reason,
+            events,
+            firstIndex,
+            attempt,
+            delayMs: Math.round(decision.delayMs),
+          });
+          await Promise.race([this.ctx.sleep(decision.delayMs), this.stop]);
+          break;
+      }
     }
   }
 
-  /** Refreshes the key once per call; concurrent chunks share it. False when the call has failed. */
-  private refreshKey(): Promise<boolean> {
-    this.refreshing ??= (async () => {
-      try {
-        const apiKey = (await this.ctx.secrets.refresh()).canduApiKey;
-        if (apiKey === undefined || apiKey === '') {
-          this.fail({
-            status: 503,
-            retryAfterMs: undefined,
-            what: 'no Candu API key after a secret refresh',
-          });
-          return false;
-        }
-        this.key = { value: apiKey, refreshed: true };
-        return true;
-      } catch (error) {
-        this.fail({
-          status: 503,
-          retryAfterMs: undefined,
-          what: `Candu key refresh failed: ${describeError(error)}`,
-        });
-        return false;
-      }
-    })();
-    return this.refreshing;
+  private settle(chunk: Chunk): void {
+    this.delivered += chunk.items.length;
+    const keys: string[] = [];
+    for (const { item, ackKey } of chunk.items) {
+      this.settled.add(item.index);
+      if (ackKey !== undefined) keys.push(ackKey);
+    }
+    this.ctx.ackMemory.remember(keys);
   }
 
-  private reject(items: readonly DeliveryItem[], reason: string, status: number): void {
-    for (const item of items) {
+  private split(chunk: Chunk): void {
+    const middle = Math.ceil(chunk.items.length / 2);
+    this.queue.unshift(
+      { items: chunk.items.slice(0, middle), resend: true },
+      { items: chunk.items.slice(middle), resend: true },
+    );
+  }
+
+  /**
+   * After a 401/403 with `used`: fetches the secret again, unless another chunk already did (the
+   * store shares one fetch between concurrent callers). False when the call has failed.
+   */
+  private async refreshKey(used: ApiKey, status: number | undefined): Promise<boolean> {
+    if (this.key !== used) return true;
+    this.ctx.logger.warn('candu refused the API key; refreshing the secret', { status });
+    const value = await this.readKey(true);
+    if (value === undefined) return false;
+    if (this.key === used) this.key = { value, refreshed: true };
+    return true;
+  }
+
+  private reject(items: readonly Prepared[], reason: string): void {
+    for (const { item } of items) {
+      this.settled.add(item.index);
       this.rejected.push(
         item.messageId === undefined
           ? { index: item.index, reason }
@@ -403,23 +460,19 @@ class DeliveryRun {
       this.ctx.logger.debug('candu rejected an event', {
         index: item.index,
         messageId: item.messageId,
-        status,
+        reason,
       });
     }
   }
 
   /** Records the first failure and stops: no new chunk or attempt starts, backoffs end now. */
-  private fail(problem: Problem): void {
+  private fail(failure: RetryLaterError): void {
     if (this.failure !== undefined) return;
-    const retryAfterSeconds =
-      problem.retryAfterMs === undefined
-        ? DEFAULT_RETRY_AFTER_SECONDS[problem.status]
-        : Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(problem.retryAfterMs / 1_000)));
-    this.failure = new RetryLaterError(problem.status, problem.what, retryAfterSeconds);
-    this.ctx.logger.warn('candu delivery failed; the sender must retry', {
-      problem: problem.what,
-      status: problem.status,
-      retryAfterSeconds,
+    this.failure = failure;
+    this.ctx.logAttempt('candu delivery failed', {
+      problem: failure.message,
+      status: failure.statusCode,
+      retryAfterSeconds: failure.retryAfterSeconds,
       delivered: this.delivered,
       canduRequests: this.canduRequests,
     });
@@ -429,9 +482,18 @@ class DeliveryRun {
   }
 }
 
+/** The failure of a call whose caller gave up (replay interrupted): the last problem, if any. */
+function interruptedFailure(lastProblem: Problem | undefined): RetryLaterError {
+  const failure = deadlineFailure(lastProblem);
+  return toRetryLaterError({
+    ...failure,
+    reason: lastProblem === undefined ? 'interrupted' : `${failure.reason}; interrupted`,
+  });
+}
+
 /** One event as a plain object (Candu's documented form), several as an array. */
-function serialize(items: readonly DeliveryItem[]): string {
+function serialize(items: readonly Prepared[]): string {
   const [only] = items;
-  if (items.length === 1 && only !== undefined) return JSON.stringify(only.event);
-  return JSON.stringify(items.map((item) => item.event));
+  if (items.length === 1 && only !== undefined) return only.json;
+  return `[${items.map((prepared) => prepared.json).join(',')}]`;
 }

@@ -1,15 +1,38 @@
+export {
+  ACK_MEMORY_MAX_AGE_MS,
+  ACK_MEMORY_MAX_ENTRIES,
+  type AckMemory,
+  type AckMemoryOptions,
+  ackKeyOf,
+  createAckMemory,
+} from './ack-memory.js';
 export { type CanduAttempt, type CanduClient, createCanduClient, parseRetryAfter } from './candu-client.js';
 export {
-  BACKOFF_BASE_MS,
-  BACKOFF_CAP_MS,
   createDelivery,
-  DEFAULT_RETRY_AFTER_SECONDS,
   type DeliverOptions,
   type Delivery,
   type DeliveryDeps,
   type DeliveryItem,
   type DeliveryRejection,
   type DeliveryResult,
-  MAX_RETRY_AFTER_SECONDS,
-  MIN_ATTEMPT_MS,
 } from './deliver.js';
+export {
+  type AttemptOutcome,
+  type CanduVerdict,
+  classifyCanduStatus,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  type Decision,
+  type DeliveryBudget,
+  DIRECT_BUDGET,
+  deadlineFailure,
+  decideAfterAttempt,
+  type FailDecision,
+  failWith,
+  MAX_RETRY_AFTER_SECONDS,
+  mayStartAttempt,
+  type Problem,
+  REPLAY_BUDGET,
+  type SecretProblem,
+  secretFailure,
+  toRetryLaterError,
+} from './delivery-policy.js';

@@ -9,10 +9,7 @@ export {
 } from './checkpoint.js';
 export {
   CHUNK_ATTEMPTS,
-  CHUNK_BACKOFF_BASE_MS,
-  CHUNK_BACKOFF_CAP_MS,
   CHUNK_DEADLINE_MS,
-  CHUNK_MAX_RETRY_AFTER_MS,
   type ChunkResult,
   type ChunkSender,
   type ChunkSenderDeps,

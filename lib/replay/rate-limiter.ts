@@ -3,6 +3,7 @@
  * order; a take larger than the tokens left runs the bucket into debt and waits it off, so the
  * long-run rate never exceeds N events per second whatever the take sizes.
  */
+import { setTimeout as timerSleep } from 'node:timers/promises';
 
 /** Limits the events sent per second. */
 export interface RateLimiter {
@@ -26,7 +27,7 @@ export function createRateLimiter(eventsPerSecond: number, deps: RateLimiterDeps
     throw new RangeError(`rate must be a positive number of events per second, got ${eventsPerSecond}`);
   }
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? ((ms: number) => timerSleep(ms));
   const capacity = Math.max(1, eventsPerSecond);
   let tokens = capacity;
   let refilledAt = now();

@@ -18,6 +18,16 @@ export interface Secrets {
   previousInboundToken?: string;
 }
 
+/** How long one caller waits for the secret. */
+export interface SecretReadOptions {
+  /**
+   * When it aborts, the caller stops waiting (the request's delivery deadline): `get()` then
+   * serves the value held, if any, and otherwise both throw `SecretsUnavailableError`. The
+   * fetch itself goes on for the other callers, within its own bound.
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * Where the functions get their credentials: Secrets Manager when `CANDU_SECRET_ID` is set,
  * otherwise the environment.
@@ -30,13 +40,33 @@ export interface SecretStore {
    * (stale-if-error), so a throttled Secrets Manager does not turn into 503s for the senders.
    * @throws SecretsUnavailableError when the secret cannot be fetched or read and nothing is held.
    */
-  get(): Promise<Secrets>;
+  get(options?: SecretReadOptions): Promise<Secrets>;
   /**
    * Fetches the secret again whatever the cache holds (Candu answered 401/403: the key may have
-   * been rotated). Concurrent callers, and callers of `get()` meanwhile, share that one fetch.
+   * been rotated). Concurrent callers, and callers of `get()` meanwhile, share that one fetch:
+   * this is the one place a refresh is de-duplicated.
    * @throws SecretsUnavailableError when the secret cannot be fetched or read.
    */
-  refresh(): Promise<Secrets>;
+  refresh(options?: SecretReadOptions): Promise<Secrets>;
+}
+
+/**
+ * One `GetSecretValue` call, its retry included, ends within this long even if Secrets Manager
+ * never answers, so a hung call cannot hold the fetch that every request shares.
+ */
+export const SECRET_FETCH_TIMEOUT_MS = 3_000;
+
+/**
+ * The Secrets Manager client the store builds by default: two attempts with short timeouts, so
+ * a throttled or unreachable Secrets Manager does not eat the delivery deadline.
+ * `throwOnRequestTimeout` matters: without it @smithy/node-http-handler 4.x only logs a warning
+ * when `requestTimeout` passes, and waits on.
+ */
+export function createSecretsManagerClient(): SecretsManagerClient {
+  return new SecretsManagerClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_400, throwOnRequestTimeout: true },
+  });
 }
 
 export interface SecretStoreDeps {
@@ -93,14 +123,12 @@ export function createSecretStore(deps: SecretStoreDeps): SecretStore {
   let inFlight: Promise<Secrets> | undefined;
 
   const fetchSecrets = async (): Promise<Secrets> => {
-    // Two attempts, short timeouts: a throttled or unreachable Secrets Manager must not eat the delivery deadline.
-    client ??= new SecretsManagerClient({
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
-    });
+    client ??= createSecretsManagerClient();
     let output: GetSecretValueCommandOutput;
     try {
-      output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      output = await client.send(new GetSecretValueCommand({ SecretId: secretId }), {
+        abortSignal: AbortSignal.timeout(SECRET_FETCH_TIMEOUT_MS),
+      });
     } catch (error) {
       throw new SecretsUnavailableError(`could not fetch secret ${secretId}: ${describeError(error)}`, {
         cause: error,
@@ -121,18 +149,40 @@ export function createSecretStore(deps: SecretStoreDeps): SecretStore {
     return inFlight;
   };
 
+  const waitFor = (fetching: Promise<Secrets>, signal: AbortSignal | undefined) =>
+    untilAborted(
+      fetching,
+      signal,
+      () => new SecretsUnavailableError(`timed out fetching secret ${secretId}`),
+    );
+
   return {
-    get: async () => {
+    get: async (options = {}) => {
       // A fetch under way (a refresh, after Candu refused the cached key) wins over the cache.
-      if (inFlight !== undefined) return inFlight;
-      if (cached === undefined) return load();
+      if (inFlight !== undefined) return waitFor(inFlight, options.signal);
+      if (cached === undefined) return waitFor(load(), options.signal);
       if (now() - cached.fetchedAt < ttlMs) return cached.secrets;
       const stale = cached.secrets;
       // Stale-if-error: a key that worked a moment ago beats a 503 to every sender.
-      return load().catch(() => stale);
+      return waitFor(load(), options.signal).catch(() => stale);
     },
-    refresh: load,
+    refresh: (options = {}) => waitFor(load(), options.signal),
   };
+}
+
+/** `promise`, or the error `onAbort` makes as soon as `signal` aborts. */
+function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  onAbort: () => Error,
+): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(onAbort());
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(onAbort());
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }
 
 function readSecretOutput(output: GetSecretValueCommandOutput, secretId: string): Secrets {

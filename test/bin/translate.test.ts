@@ -342,7 +342,14 @@ describe('bin/translate.ts --filters', () => {
       async deliver(source) {
         const items = await readItems(source);
         delivered.push(...items);
-        return { delivered: items.length, rejected: [], canduRequests: 1, retries: 0 };
+        return {
+          delivered: items.length,
+          alreadyAcknowledged: 0,
+          rejected: [],
+          undelivered: [],
+          canduRequests: 1,
+          retries: 0,
+        };
       },
     };
     const handle = createMessageRequestHandler({

@@ -7,12 +7,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDelivery, type DeliveryItem } from '../../lib/delivery/index.js';
+import { SecretsUnavailableError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
-import { createSecretStore, type SecretStore } from '../../lib/secrets/index.js';
+import { createSecretStore, SECRET_FETCH_TIMEOUT_MS, type SecretStore } from '../../lib/secrets/index.js';
 import type { CanduEvent } from '../../lib/translate/candu-event.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
 import { deliveryItems } from '../support/delivery-items.js';
 import { useFakeAwsEnvironment } from '../support/fake-aws-env.js';
+import { listenOnLoopback } from '../support/loopback-server.js';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
 const SECRET_ID = 'candu/integration';
@@ -102,7 +104,14 @@ describe('delivery over HTTP', () => {
     const callsBefore = sm.calls;
     const { deliver } = setup({ batchSize: 2 });
     const result = await deliver(items(5));
-    expect(result).toEqual({ delivered: 5, rejected: [], canduRequests: 3, retries: 0 });
+    expect(result).toEqual({
+      delivered: 5,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 3,
+      retries: 0,
+    });
     expect(sm.calls - callsBefore).toBe(1);
     expect(candu.requests.map((r) => [r.isArray, r.events.length, r.authorization])).toEqual(
       expect.arrayContaining([
@@ -125,7 +134,14 @@ describe('delivery over HTTP', () => {
     candu.script(fault.slow(1_500));
     const { deliver, lines } = setup({ timeoutMs: 300 });
     const result = await deliver(items(3));
-    expect(result).toEqual({ delivered: 3, rejected: [], canduRequests: 2, retries: 1 });
+    expect(result).toEqual({
+      delivered: 3,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 2,
+      retries: 1,
+    });
     expect(candu.requests.map((r) => r.attemptNo)).toEqual([1, 2]);
     expect(lines.some((l) => l.includes('Candu timed out'))).toBe(true);
   });
@@ -133,7 +149,14 @@ describe('delivery over HTTP', () => {
   it('retries 5xx answers until Candu takes the events', async () => {
     candu.script(fault.serverError(503), fault.serverError(500));
     const result = await setup().deliver(items(4));
-    expect(result).toEqual({ delivered: 4, rejected: [], canduRequests: 3, retries: 2 });
+    expect(result).toEqual({
+      delivered: 4,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 3,
+      retries: 2,
+    });
     expect(messageIds(candu.acceptedEvents())).toEqual(allIds(4));
   });
 
@@ -141,7 +164,14 @@ describe('delivery over HTTP', () => {
     candu.script(fault.throttle(1));
     const { deliver, lines } = setup();
     const result = await deliver(items(4));
-    expect(result).toEqual({ delivered: 4, rejected: [], canduRequests: 2, retries: 1 });
+    expect(result).toEqual({
+      delivered: 4,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 2,
+      retries: 1,
+    });
     expect(lines.some((l) => l.includes('"delayMs":1000'))).toBe(true);
   });
 
@@ -215,7 +245,14 @@ describe('delivery over HTTP', () => {
   it('retries a dropped connection', async () => {
     candu.script(fault.drop());
     const result = await setup().deliver(items(3));
-    expect(result).toEqual({ delivered: 3, rejected: [], canduRequests: 2, retries: 1 });
+    expect(result).toEqual({
+      delivered: 3,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 2,
+      retries: 1,
+    });
     expect(candu.requests[0]?.dropped).toBe(true);
   });
 
@@ -224,7 +261,14 @@ describe('delivery over HTTP', () => {
       attemptNo === 1 && events.some((e) => e.messageId === 'm1') ? fault.serverError(502) : undefined,
     );
     const result = await setup({ batchSize: 1 }).deliver(items(3));
-    expect(result).toEqual({ delivered: 3, rejected: [], canduRequests: 4, retries: 1 });
+    expect(result).toEqual({
+      delivered: 3,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 4,
+      retries: 1,
+    });
     expect(candu.requests.filter((r) => r.status === 502).map((r) => r.events[0]?.messageId)).toEqual(['m1']);
   });
 
@@ -241,6 +285,28 @@ describe('delivery over HTTP', () => {
     );
     expect(candu.requests).toHaveLength(0);
   });
+
+  it('ends a fetch from a Secrets Manager that never answers, even for a caller with no deadline', async () => {
+    const hanging = await listenOnLoopback(createServer(() => {}));
+    const endpoint = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = `http://127.0.0.1:${hanging.port}`;
+    try {
+      const started = Date.now();
+      const error = await secretStore()
+        .get()
+        .catch((e: unknown) => e);
+      const elapsedMs = Date.now() - started;
+      expect(error).toBeInstanceOf(SecretsUnavailableError);
+      expect((error as Error).message).toMatch(/^could not fetch secret candu\/integration: /);
+      // The SDK's request timeout (thrown, not only warned about) and the fetch's own bound of
+      // SECRET_FETCH_TIMEOUT_MS end it; 3x that bound is generous on a loaded machine, and a
+      // fetch that hangs would hold the test until its own 20 s timeout.
+      expect(elapsedMs).toBeLessThan(3 * SECRET_FETCH_TIMEOUT_MS);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = endpoint;
+      await hanging.close();
+    }
+  }, 20_000);
 
   it('names the Secrets Manager error without leaking the secret', async () => {
     const error = await secretStore('candu/missing')

@@ -140,7 +140,9 @@ afterEach(async () => {
 });
 
 describe('replay (CLI)', () => {
-  it('delivers every valid event of a 5,000-line gzipped export through 5xx, 429 and dropped connections', async () => {
+  it('delivers every valid event of a 5,000-line gzipped export through 5xx, 429 and dropped connections', {
+    timeout: 120_000,
+  }, async () => {
     const data = await writeExport(dir, 5_000);
     candu.setRespond((request) => {
       const n = request.requestNo;

@@ -1,19 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  BACKOFF_BASE_MS,
-  BACKOFF_CAP_MS,
-  createDelivery,
-  type DeliveryItem,
-  type DeliveryResult,
-  parseRetryAfter,
-} from '../../lib/delivery/index.js';
-import {
+  type AckMemory,
   type CanduVerdict,
   classifyCanduStatus,
-  RetryLaterError,
-  SecretsUnavailableError,
-} from '../../lib/errors.js';
+  createAckMemory,
+  createDelivery,
+  type DeliverOptions,
+  type DeliveryItem,
+  type DeliveryResult,
+  DIRECT_BUDGET,
+  parseRetryAfter,
+} from '../../lib/delivery/index.js';
+import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
 import type { CanduEvent } from '../../lib/translate/candu-event.js';
@@ -89,6 +88,7 @@ function harness(
     requestMs?: number;
     /** Replaces the fake sleep (which only advances the fake clock). */
     sleep?: (ms: number) => Promise<void>;
+    ackMemory?: AckMemory;
   } = {},
 ) {
   let time = START;
@@ -160,6 +160,7 @@ function harness(
         time += ms;
       }),
     random: options.random ?? (() => 0.5),
+    ackMemory: options.ackMemory,
   });
 
   return {
@@ -168,8 +169,11 @@ function harness(
     lines,
     maxInFlight: () => maxInFlight,
     now: () => time,
-    deliver: (list: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>, deadlineMs = 4_000) =>
-      delivery.deliver(list, { deadlineAt: time + deadlineMs }),
+    deliver: (
+      list: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
+      deadlineMs = 4_000,
+      options: Omit<DeliverOptions, 'deadlineAt'> = {},
+    ) => delivery.deliver(list, { ...options, deadlineAt: time + deadlineMs }),
   };
 }
 
@@ -185,7 +189,14 @@ describe('createDelivery: requests', () => {
   it('sends chunks of CANDU_BATCH_SIZE as JSON arrays with the bearer key', async () => {
     const h = harness({ batchSize: 100 });
     const result = await h.deliver(items(250));
-    expect(result).toEqual({ delivered: 250, rejected: [], canduRequests: 3, retries: 0 });
+    expect(result).toEqual({
+      delivered: 250,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 3,
+      retries: 0,
+    });
     expect(h.calls.map((c) => c.events.length)).toEqual([100, 100, 50]);
     for (const call of h.calls) {
       expect(call.url).toBe(`${API_URL}/eventWebhook`);
@@ -244,7 +255,9 @@ describe('createDelivery: requests', () => {
     const h = harness({ secrets: secrets.store });
     await expect(h.deliver([])).resolves.toEqual({
       delivered: 0,
+      alreadyAcknowledged: 0,
       rejected: [],
+      undelivered: [],
       canduRequests: 0,
       retries: 0,
     });
@@ -274,7 +287,14 @@ describe('createDelivery: items produced while they are delivered', () => {
     const h = harness({ batchSize: 2, concurrency: 2 });
     const produced = producing(7, h);
     const result = await h.deliver(produced.source);
-    expect(result).toEqual({ delivered: 7, rejected: [], canduRequests: 4, retries: 0 });
+    expect(result).toEqual({
+      delivered: 7,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 4,
+      retries: 0,
+    });
     expect(produced.requestsBefore.at(-1)).toBeGreaterThan(0);
     expect(h.calls.map((c) => c.events.map((e) => e.messageId))).toEqual([
       ['m0', 'm1'],
@@ -297,7 +317,14 @@ describe('createDelivery: items produced while they are delivered', () => {
       yield* items(250);
     }
     const result = await h.deliver(source());
-    expect(result).toEqual({ delivered: 250, rejected: [], canduRequests: 3, retries: 0 });
+    expect(result).toEqual({
+      delivered: 250,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 3,
+      retries: 0,
+    });
     expect(h.calls.map((c) => c.events.length)).toEqual([100, 100, 50]);
   });
 
@@ -305,7 +332,14 @@ describe('createDelivery: items produced while they are delivered', () => {
     const secrets = fakeSecrets({ canduApiKey: KEY });
     const h = harness({ secrets: secrets.store });
     const result = await h.deliver(producing(0, h).source);
-    expect(result).toEqual({ delivered: 0, rejected: [], canduRequests: 0, retries: 0 });
+    expect(result).toEqual({
+      delivered: 0,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 0,
+      retries: 0,
+    });
     expect(secrets.counts.get).toBe(0);
   });
 
@@ -438,23 +472,46 @@ describe('createDelivery: what each Candu status leads to', () => {
     expect(result.failure).toBeUndefined();
     switch (verdict) {
       case 'delivered':
-        expect(result).toEqual({ delivered: 1, rejected: [], canduRequests: 1, retries: 0 });
+        expect(result).toEqual({
+          delivered: 1,
+          alreadyAcknowledged: 0,
+          rejected: [],
+          undelivered: [],
+          canduRequests: 1,
+          retries: 0,
+        });
         break;
       case 'split':
         expect(result).toEqual({
           delivered: 0,
+          alreadyAcknowledged: 0,
           rejected: [{ index: 0, messageId: 'm0', reason: `candu rejected the event (${status})` }],
+          undelivered: [],
           canduRequests: 1,
           retries: 0,
         });
         break;
       case 'refresh-key':
-        expect(result).toEqual({ delivered: 1, rejected: [], canduRequests: 2, retries: 1 });
+        expect(result).toEqual({
+          delivered: 1,
+          alreadyAcknowledged: 0,
+          rejected: [],
+          undelivered: [],
+          canduRequests: 2,
+          retries: 1,
+        });
         expect(secrets.counts.refresh).toBe(1);
         expect(h.calls.map((c) => c.authorization)).toEqual([`Bearer ${KEY}`, 'Bearer key-two']);
         break;
       case 'retry':
-        expect(result).toEqual({ delivered: 1, rejected: [], canduRequests: 2, retries: 1 });
+        expect(result).toEqual({
+          delivered: 1,
+          alreadyAcknowledged: 0,
+          rejected: [],
+          undelivered: [],
+          canduRequests: 2,
+          retries: 1,
+        });
         expect(h.sleeps).toHaveLength(1);
         expect(secrets.counts.refresh).toBe(0);
         break;
@@ -480,7 +537,7 @@ describe('createDelivery: retries', () => {
     });
     const result = await h.deliver(items(3));
     expect(result.delivered).toBe(3);
-    expect(h.sleeps).toEqual([0.5 * BACKOFF_BASE_MS]);
+    expect(h.sleeps).toEqual([0.5 * DIRECT_BUDGET.backoffBaseMs]);
   });
 
   it('honours Retry-After as an HTTP date', async () => {
@@ -509,11 +566,15 @@ describe('createDelivery: retries', () => {
       const result = await h.deliver(items(1), 60_000);
       expect(result.delivered).toBe(1);
       expect(h.sleeps).toEqual(
-        [0, 1, 2, 3, 4, 5].map((n) => r * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** n)),
+        [0, 1, 2, 3, 4, 5].map(
+          (n) => r * Math.min(DIRECT_BUDGET.backoffCapMs, DIRECT_BUDGET.backoffBaseMs * 2 ** n),
+        ),
       );
       for (const [n, delay] of h.sleeps.entries()) {
         expect(delay).toBeGreaterThanOrEqual(0);
-        expect(delay).toBeLessThan(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** n));
+        expect(delay).toBeLessThan(
+          Math.min(DIRECT_BUDGET.backoffCapMs, DIRECT_BUDGET.backoffBaseMs * 2 ** n),
+        );
       }
     },
   );
@@ -521,14 +582,28 @@ describe('createDelivery: retries', () => {
   it('retries a connection reset', async () => {
     const h = harness({ reply: (_c, n) => (n === 1 ? 'reset' : 200) });
     const result = await h.deliver(items(5));
-    expect(result).toEqual({ delivered: 5, rejected: [], canduRequests: 2, retries: 1 });
+    expect(result).toEqual({
+      delivered: 5,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 2,
+      retries: 1,
+    });
     expect(h.lines.some((l) => l.includes('TypeError (ECONNRESET)'))).toBe(true);
   });
 
   it('aborts an attempt after CANDU_TIMEOUT_MS and retries it', async () => {
     const h = harness({ timeoutMs: 50, reply: (_c, n) => (n === 1 ? 'timeout' : 200) });
     const result = await h.deliver(items(5));
-    expect(result).toEqual({ delivered: 5, rejected: [], canduRequests: 2, retries: 1 });
+    expect(result).toEqual({
+      delivered: 5,
+      alreadyAcknowledged: 0,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 2,
+      retries: 1,
+    });
     expect(h.lines.some((l) => l.includes('Candu timed out'))).toBe(true);
   });
 
@@ -701,5 +776,154 @@ describe('createDelivery: accounting and logs', () => {
     expect(log).not.toContain('key-two');
     expect(log).not.toContain('private-');
     expect(log).not.toContain('Bearer');
+  });
+});
+
+describe('createDelivery: resends make progress', () => {
+  it('skips the events Candu acknowledged in an earlier call, counting them as delivered', async () => {
+    let candu: 'partly' | 'up' = 'partly';
+    const h = harness({ concurrency: 1, reply: (_call, n) => (candu === 'up' || n <= 2 ? 200 : 503) });
+    const first = await h.deliver(items(250), 1_000);
+    expect(first).toMatchObject({ delivered: 200, alreadyAcknowledged: 0, rejected: [] });
+    expect(first.failure?.statusCode).toBe(503);
+    expect(first.undelivered).toEqual(Array.from({ length: 50 }, (_, i) => 200 + i));
+
+    candu = 'up';
+    const sentBefore = h.calls.length;
+    const second = await h.deliver(items(250));
+    expect(second).toEqual({
+      delivered: 250,
+      alreadyAcknowledged: 200,
+      rejected: [],
+      undelivered: [],
+      canduRequests: 1,
+      retries: 0,
+    });
+    expect(h.calls.slice(sentBefore).flatMap((c) => c.events.map((e) => e.messageId))).toEqual(
+      Array.from({ length: 50 }, (_, i) => `m${200 + i}`),
+    );
+  });
+
+  it('sends a different event that reuses an acknowledged messageId, and always sends events without one', async () => {
+    const h = harness();
+    await h.deliver(items(2));
+    const reused: DeliveryItem = {
+      index: 0,
+      messageId: 'm0',
+      event: { ...event(0), event: 'Another event' } as CanduEvent,
+    };
+    const anonymous = items(2).map(({ index, event: e }) => ({
+      index,
+      event: { ...e, messageId: undefined },
+    }));
+    const sentBefore = h.calls.length;
+    const again = await h.deliver([reused, items(2)[1] as DeliveryItem]);
+    expect(again).toMatchObject({ delivered: 2, alreadyAcknowledged: 1 });
+    expect(
+      h.calls.slice(sentBefore).map((c) => c.events.map((e) => (e as { event?: string }).event)),
+    ).toEqual([['Another event']]);
+    const noIds = await h.deliver(anonymous);
+    expect(noIds).toMatchObject({ delivered: 2, alreadyAcknowledged: 0, canduRequests: 1 });
+  });
+
+  it('remembers nothing Candu did not acknowledge: a rejected event is sent again', async () => {
+    const h = harness({ reply: () => 422 });
+    const first = await h.deliver(items(1));
+    expect(first.rejected).toHaveLength(1);
+    const second = await h.deliver(items(1));
+    expect(second).toMatchObject({ delivered: 0, alreadyAcknowledged: 0, canduRequests: 1 });
+  });
+
+  it('shares the memory it is given, and forgets what is older than its maximum age', async () => {
+    let time = START;
+    const memory = createAckMemory({ maxAgeMs: 60_000, now: () => time });
+    await harness({ ackMemory: memory }).deliver(items(3));
+    expect(memory.size).toBe(3);
+    const other = harness({ ackMemory: memory });
+    expect(await other.deliver(items(3))).toMatchObject({
+      delivered: 3,
+      alreadyAcknowledged: 3,
+      canduRequests: 0,
+    });
+    time += 60_000;
+    expect(await other.deliver(items(3))).toMatchObject({
+      delivered: 3,
+      alreadyAcknowledged: 0,
+      canduRequests: 1,
+    });
+  });
+});
+
+describe('createDelivery: undelivered items', () => {
+  it('lists the indexes neither delivered nor rejected when the call fails', async () => {
+    // Chunks of 2: [0,1] split, 1 refused; [2,3] delivered; [4,5] and [6] never get through.
+    const h = harness({
+      batchSize: 2,
+      concurrency: 1,
+      reply: (call) => {
+        const ids = call.events.map((e) => e.messageId);
+        if (ids.includes('m1')) return 400;
+        if (ids.includes('m4') || ids.includes('m6')) return 503;
+        return 200;
+      },
+    });
+    const result = await h.deliver(items(7), 1_000);
+    expect(result.delivered).toBe(3);
+    expect(result.rejected.map((r) => r.index)).toEqual([1]);
+    expect(result.undelivered).toEqual([4, 5, 6]);
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.failure?.retryAfterSeconds).toBe(30);
+  });
+
+  it('lists every item when the key cannot be had', async () => {
+    const h = harness({ secrets: fakeSecrets({}).store });
+    const result = await h.deliver(items(3));
+    expect(result.undelivered).toEqual([0, 1, 2]);
+    expect(result.failure?.message).toBe('no Candu API key configured');
+  });
+});
+
+describe('createDelivery: secrets handed over by the caller', () => {
+  it('uses the key it is given without reading the store, and refreshes from the store after 401', async () => {
+    const secrets = fakeSecrets({ canduApiKey: 'from-store' }, { canduApiKey: 'refreshed' });
+    const h = harness({
+      secrets: secrets.store,
+      reply: (call) => (call.authorization === 'Bearer given' ? 401 : 200),
+    });
+    const result = await h.deliver(items(2), 4_000, { secrets: { canduApiKey: 'given' } });
+    expect(result).toMatchObject({ delivered: 2, canduRequests: 2, retries: 1 });
+    expect(secrets.counts).toEqual({ get: 0, refresh: 1 });
+    expect(h.calls.map((c) => c.authorization)).toEqual(['Bearer given', 'Bearer refreshed']);
+  });
+
+  it('answers 503 with Retry-After 30 s when the handed-over secrets have no Candu key', async () => {
+    const h = harness();
+    const result = await h.deliver(items(2), 4_000, { secrets: { inboundToken: 't' } });
+    expect(result.failure).toMatchObject({
+      statusCode: 503,
+      retryAfterSeconds: 30,
+      message: 'no Candu API key configured',
+    });
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it('stops waiting for a secret store that never answers at the deadline', async () => {
+    const store: SecretStore = {
+      get: ({ signal } = {}) =>
+        new Promise((_resolve, reject) =>
+          signal?.addEventListener('abort', () =>
+            reject(new SecretsUnavailableError('timed out fetching secret x')),
+          ),
+        ),
+      refresh: async () => ({}),
+    };
+    const h = harness({ secrets: store });
+    const result = await h.deliver(items(2), 50);
+    expect(result.failure).toMatchObject({
+      statusCode: 503,
+      retryAfterSeconds: 30,
+      message: 'Candu key unavailable: SecretsUnavailableError',
+    });
+    expect(result.undelivered).toEqual([0, 1]);
   });
 });

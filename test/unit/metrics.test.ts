@@ -113,7 +113,14 @@ describe('the request pipeline', () => {
       delivery: {
         deliver: async (source) => {
           const items = await readItems(source);
-          return { delivered: items.length, rejected: [], canduRequests: 1, retries: 2 };
+          return {
+            delivered: items.length,
+            alreadyAcknowledged: 0,
+            rejected: [],
+            undelivered: [],
+            canduRequests: 1,
+            retries: 2,
+          };
         },
       },
       logger: createLogger('ERROR', () => {}),

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Config, parseConfig } from '../../lib/config.js';
 import {
   createDelivery,
+  type DeliverOptions,
   type Delivery,
   type DeliveryItem,
   type DeliveryResult,
@@ -41,6 +42,8 @@ function fakeDelivery(behaviour: { refuse?: number[]; failure?: RetryLaterError 
       const refused = items.filter((i) => behaviour.refuse?.includes(i.index));
       return {
         delivered: behaviour.failure ? 0 : items.length - refused.length,
+        alreadyAcknowledged: 0,
+        undelivered: behaviour.failure ? items.map((i) => i.index) : [],
         rejected: refused.map((i) => ({
           index: i.index,
           messageId: i.messageId,
@@ -194,6 +197,10 @@ describe('message request pipeline', () => {
     const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
     expect(response.statusCode).toBe(503);
     expect(response.headers?.['retry-after']).toBe('30');
+    expect(parse(response)).toEqual({
+      ok: false,
+      error: 'temporarily unable to deliver to Candu: retry later',
+    });
   });
 
   it('answers 429 with Retry-After when Candu kept throttling', async () => {
@@ -203,20 +210,70 @@ describe('message request pipeline', () => {
     const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
     expect(response.statusCode).toBe(429);
     expect(response.headers?.['retry-after']).toBe('12');
+    expect(parse(response)).toEqual({ ok: false, error: 'Candu is throttling deliveries: retry later' });
   });
 
   it('answers 503 when Secrets Manager fails, never 4xx', async () => {
-    const { handle } = setup({ secrets: new SecretsUnavailableError('ThrottlingException') });
+    const { handle, calls } = setup({ secrets: new SecretsUnavailableError('ThrottlingException') });
     const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
     expect(response.statusCode).toBe(503);
-    expect(response.headers?.['retry-after']).toBeDefined();
+    expect(response.headers?.['retry-after']).toBe('30');
+    expect(parse(response)).toEqual({
+      ok: false,
+      error: 'temporarily unable to deliver to Candu: retry later',
+    });
+    expect(calls).toEqual([]);
   });
 
-  it('refuses to serve (503) when no inbound credential is configured', async () => {
+  it('refuses to serve (503, retry in 5 minutes) when no inbound credential is configured', async () => {
     const { handle, lines } = setup({ secrets: { canduApiKey: 'k' } });
     const response = await handle(RUDDERSTACK_WEBHOOK, { body: JSON.stringify(mixed), headers: {} });
     expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('300');
+    expect(parse(response)).toEqual({
+      ok: false,
+      error: 'temporarily unable to deliver to Candu: retry later',
+    });
     expect(lines.some((l) => l.includes('no inbound credential configured'))).toBe(true);
+  });
+
+  it('reads the secrets once per request, bounded by the deadline, and hands them to delivery', async () => {
+    const secrets = { canduApiKey: 'candu-key', inboundToken: TOKEN };
+    const reads: (AbortSignal | undefined)[] = [];
+    let handed: DeliverOptions | undefined;
+    const handle = createMessageRequestHandler({
+      config: configWith(),
+      secrets: {
+        get: async (options) => {
+          reads.push(options?.signal);
+          return secrets;
+        },
+        refresh: async () => secrets,
+      },
+      delivery: {
+        deliver: async (items, options) => {
+          handed = options;
+          const delivered = (await readItems(items)).length;
+          return {
+            delivered,
+            alreadyAcknowledged: 0,
+            rejected: [],
+            undelivered: [],
+            canduRequests: 1,
+            retries: 0,
+          };
+        },
+      },
+      logger: createLogger('ERROR', () => {}),
+    });
+    const response = await handle(RUDDERSTACK_WEBHOOK, {
+      body: JSON.stringify(mixed),
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toBeInstanceOf(AbortSignal);
+    expect(handed?.secrets).toBe(secrets);
   });
 
   it('serves unauthenticated requests with a warning when ALLOW_UNAUTHENTICATED=true', async () => {
@@ -299,7 +356,15 @@ describe('message request pipeline', () => {
       delivery: {
         deliver: async (items, options) => {
           deadlineAt = options.deadlineAt;
-          return { delivered: (await readItems(items)).length, rejected: [], canduRequests: 1, retries: 0 };
+          const delivered = (await readItems(items)).length;
+          return {
+            delivered,
+            alreadyAcknowledged: 0,
+            rejected: [],
+            undelivered: [],
+            canduRequests: 1,
+            retries: 0,
+          };
         },
       },
       logger: createLogger('ERROR', () => {}),

@@ -2,7 +2,11 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsUnavailableError } from '../../lib/errors.js';
-import { createSecretStore, type SecretStoreDeps } from '../../lib/secrets/index.js';
+import {
+  createSecretStore,
+  createSecretsManagerClient,
+  type SecretStoreDeps,
+} from '../../lib/secrets/index.js';
 
 const sm = mockClient(SecretsManagerClient);
 const SECRET_ID = 'candu/test';
@@ -156,6 +160,53 @@ describe('createSecretStore with CANDU_SECRET_ID', () => {
     expect((error as Error).message).toBe(`could not fetch secret ${SECRET_ID}: ThrottlingException`);
     await expect(store.get()).resolves.toEqual({ canduApiKey: KEY });
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('stops a caller waiting at its signal; the fetch goes on and serves the next caller', async () => {
+    let answer: (value: { SecretString: string }) => void = () => {};
+    sm.on(GetSecretValueCommand).callsFake(
+      () =>
+        new Promise((resolve) => {
+          answer = resolve;
+        }),
+    );
+    const store = storeWith();
+    const controller = new AbortController();
+    const waiting = store.get({ signal: controller.signal });
+    controller.abort();
+    const error = await waiting.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretsUnavailableError);
+    expect((error as Error).message).toBe(`timed out fetching secret ${SECRET_ID}`);
+    const next = store.get();
+    answer({ SecretString: KEY });
+    await expect(next).resolves.toEqual({ canduApiKey: KEY });
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('serves the value it holds when a refetch outlasts the caller’s signal', async () => {
+    let time = 0;
+    sm.on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: KEY })
+      .callsFake(() => new Promise(() => {}));
+    const store = storeWith({}, () => time);
+    await store.get();
+    time = 301_000;
+    await expect(store.get({ signal: AbortSignal.abort() })).resolves.toEqual({ canduApiKey: KEY });
+  });
+
+  it('bounds every SDK call: a request timeout throws, and the whole call has an abort signal', async () => {
+    sm.on(GetSecretValueCommand).resolves({ SecretString: KEY });
+    await storeWith().get();
+    const [call] = sm.commandCalls(GetSecretValueCommand);
+    expect((call?.args as unknown[] | undefined)?.[1]).toEqual({ abortSignal: expect.any(AbortSignal) });
+    const handler = await createSecretsManagerClient().config.requestHandler;
+    const options = await (handler as unknown as { configProvider: Promise<Record<string, unknown>> })
+      .configProvider;
+    expect(options).toMatchObject({
+      requestTimeout: 1_400,
+      throwOnRequestTimeout: true,
+      connectionTimeout: 1_000,
+    });
   });
 
   it('a failed refresh throws SecretsUnavailableError', async () => {
