@@ -7,8 +7,8 @@
 import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../lib/config.js';
-import { createDelivery, REPLAY_BUDGET } from '../lib/delivery/index.js';
-import { createLogger, describeError, type LogLevel } from '../lib/logger.js';
+import { REPLAY_BUDGET } from '../lib/delivery/index.js';
+import { describeError } from '../lib/logger.js';
 import {
   CHUNK_ATTEMPTS,
   CheckpointError,
@@ -32,7 +32,7 @@ import {
   runReplay,
   STDIN_NAME,
 } from '../lib/replay/index.js';
-import { createSecretStore } from '../lib/secrets/index.js';
+import { createRuntime } from '../lib/runtime.js';
 import type { MessageSource } from '../lib/translate/index.js';
 import { filtersOption, optionChoice, UsageError } from './command-line.js';
 
@@ -198,7 +198,17 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError('no Candu key: set CANDU_API_KEY or CANDU_SECRET_ID (or use --dry-run)');
   }
 
-  const secrets = createSecretStore({ config });
+  // The functions' wiring and delivery policy with replay's budget; the chunk sender logs one
+  // line per chunk outcome. Delivery's own JSON lines go through the progress display, once it
+  // exists, so they do not tear the bar (nothing logs before it does).
+  let display: Progress | undefined;
+  const { secrets, delivery, logger } = createRuntime(
+    { ...config, logLevel: config.logLevel === 'INFO' ? 'WARN' : config.logLevel },
+    {
+      write: (line) => display?.log(line),
+      delivery: { budget: { ...REPLAY_BUDGET, maxAttempts: args.attempts }, attemptLogLevel: 'debug' },
+    },
+  );
   if (!args.dryRun) {
     let key: string | undefined;
     try {
@@ -221,10 +231,8 @@ async function main(argv: string[]): Promise<number> {
     elapsedMs: Date.now() - started,
     dryRun: args.dryRun,
   });
-  const progress: Progress = createProgress({ output: process.stderr, view });
-  // Delivery logs retries and failures as JSON lines; through the progress display so they do not tear the bar.
-  const level: LogLevel = config.logLevel === 'INFO' ? 'WARN' : config.logLevel;
-  const logger = createLogger(level, (line) => progress.log(line));
+  const progress = createProgress({ output: process.stderr, view });
+  display = progress;
 
   const interruption = new AbortController();
   let signals = 0;
@@ -237,9 +245,6 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  // The functions' delivery policy with replay's budget; the chunk sender logs one line per chunk outcome.
-  const budget = { ...REPLAY_BUDGET, maxAttempts: args.attempts };
-  const delivery = createDelivery({ config, secrets, logger, budget, attemptLogLevel: 'debug' });
   const limiter = args.rate === undefined ? undefined : createRateLimiter(args.rate);
   const send = args.dryRun
     ? undefined
