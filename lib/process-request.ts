@@ -20,7 +20,7 @@ import {
   toResponse,
 } from './http/responses.js';
 import { describeError, type Logger } from './logger.js';
-import type { MetricsPublisher } from './metrics.js';
+import type { MetricsPublisher, MetricsSummary } from './metrics.js';
 import type { MessageRoute } from './routes.js';
 import type { SecretStore } from './secrets/index.js';
 import { extractMessages, messageIdOf, type TranslateOptions, translateMessage } from './translate/index.js';
@@ -35,6 +35,15 @@ export interface RequestDependencies {
   metrics?: MetricsPublisher;
   now?: () => number;
 }
+
+/** Keys translation renamed (collisions) or dropped (filters) over a request's events. */
+interface TranslationCounts {
+  collisions: number;
+  removedKeys: number;
+}
+
+/** What one request did, as its summary log line reports it: the published counts and the translation's. */
+type RequestSummary = Omit<Required<MetricsSummary>, 'durationMs' | 'status'> & TranslationCounts;
 
 /** The part of the Lambda context the pipeline reads. */
 export interface InvocationContext {
@@ -70,9 +79,10 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
 
   return async (route, request, context) => {
     const started = now();
-    const summary = {
+    const summary: RequestSummary = {
       received: 0,
       delivered: 0,
+      queued: 0,
       skipped: 0,
       rejected: 0,
       canduRequests: 0,
@@ -109,16 +119,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     request: RawRequest,
     context: InvocationContext | undefined,
     started: number,
-    summary: {
-      received: number;
-      delivered: number;
-      skipped: number;
-      rejected: number;
-      canduRequests: number;
-      retries: number;
-      collisions: number;
-      removedKeys: number;
-    },
+    summary: RequestSummary,
   ): Promise<Accounting> {
     const deadlineAt = deadline(started, context);
     const { received, body } = decodeBody(request, {
@@ -199,7 +200,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     messages: unknown[],
     options: TranslateOptions,
     reports: { skipped: MessageReport[]; rejected: MessageReport[] },
-    counts: { collisions: number; removedKeys: number },
+    counts: TranslationCounts,
   ): Generator<DeliveryItem, void, undefined> {
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index];
