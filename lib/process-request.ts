@@ -19,6 +19,7 @@ import {
   messageReport as report,
   toResponse,
 } from './http/responses.js';
+import { LogMessage } from './log-messages.js';
 import { describeError, type Logger } from './logger.js';
 import type { MetricsPublisher, MetricsSummary } from './metrics.js';
 import type { MessageRoute } from './routes.js';
@@ -102,7 +103,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     }
     const response = toResponse(outcome);
     const durationMs = now() - started;
-    logger.info('request', {
+    logger.info(LogMessage.Request, {
       route: route.name,
       requestId: context?.awsRequestId,
       ...summary,
@@ -142,7 +143,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
           'no inbound credential configured (set segmentSharedSecret or inboundToken in the secret, or INBOUND_TOKEN / SEGMENT_SHARED_SECRET); refusing to serve',
         );
       }
-      logger.warn('unauthenticated request accepted: inbound authentication is off on this server', {
+      logger.warn(LogMessage.UnauthenticatedRequestAccepted, {
         route: route.name,
         setting: 'ALLOW_UNAUTHENTICATED (set by hand, or by npm start for its sandbox)',
       });
@@ -179,7 +180,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       for (const r of result.rejected) {
         const candu = report(r.index, r.messageId, r.reason);
         rejected.push(candu);
-        logger.warn('message rejected by Candu', { ...candu });
+        logger.warn(LogMessage.MessageRejectedByCandu, { ...candu });
       }
       rejected.sort((a, b) => a.index - b.index);
       if (result.failure !== undefined) throw result.failure;
@@ -216,7 +217,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       } else {
         const rejection = report(index, messageIdOf(message), translation.reason);
         reports.rejected.push(rejection);
-        logger.warn('message rejected', { ...rejection });
+        logger.warn(LogMessage.MessageRejected, { ...rejection });
       }
     }
   }
@@ -246,15 +247,15 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
   function logFailure(error: unknown): void {
     if (error instanceof HttpError) {
       const check = error instanceof UnauthorizedError ? { failedCheck: error.check } : {};
-      logger.info('request refused', { status: error.statusCode, reason: error.message, ...check });
+      logger.info(LogMessage.RequestRefused, { status: error.statusCode, reason: error.message, ...check });
     } else if (error instanceof RetryLaterError) {
-      logger.error('request not delivered; the sender will retry', {
+      logger.error(LogMessage.RequestNotDelivered, {
         status: error.statusCode,
         reason: error.message,
         retryAfterSeconds: error.retryAfterSeconds,
       });
     } else {
-      logger.error('unexpected error', { error: describeError(error) });
+      logger.error(LogMessage.UnexpectedError, { error: describeError(error) });
     }
   }
 }

@@ -3,6 +3,7 @@ import { HttpError } from './errors.js';
 import type { ContentTypePolicy, RawRequest } from './http/decode-body.js';
 import type { CredentialScheme } from './http/inbound-auth.js';
 import { toResponse } from './http/responses.js';
+import { LogMessage } from './log-messages.js';
 import { createLogger, type Logger } from './logger.js';
 import type { InvocationContext, MessageRequestHandler } from './process-request.js';
 import type { MessageSource } from './translate/candu-event.js';
@@ -91,7 +92,7 @@ export function createTrackingApiHandler(
     const route = routeForTrackingPath(path);
     if (route === undefined) {
       const shown = path.length > MAX_LOGGED_PATH_LENGTH ? `${path.slice(0, MAX_LOGGED_PATH_LENGTH)}…` : path;
-      logger.warn('no tracking-API route for this path', { path: shown, requestId: context?.awsRequestId });
+      logger.warn(LogMessage.NoTrackingRoute, { path: shown, requestId: context?.awsRequestId });
       return toResponse({ kind: 'error', error: new HttpError(404, 'not found') });
     }
     return handle(route, request, context);

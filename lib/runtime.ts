@@ -1,6 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Config, defaultConfig, parseConfig } from './config.js';
 import { createDelivery, type Delivery, type DeliveryDeps, secretFailure } from './delivery/index.js';
+import { LogMessage } from './log-messages.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetricsPublisher, type MetricsPublisher } from './metrics.js';
 import { createMessageRequestHandler, type MessageRequestHandler } from './process-request.js';
@@ -83,7 +84,7 @@ export function createRuntimeHandler(
 
   const { now } = overrides;
   const logger = createLogger('INFO', overrides.write, now && (() => new Date(now())));
-  logger.error('invalid configuration', { problems: parsed.problems });
+  logger.error(LogMessage.InvalidConfiguration, { problems: parsed.problems });
   // The same pipeline, with nothing behind it but the refusal: each request is still decoded,
   // answered and logged like any other (summary line, "not delivered" line for the alarms).
   const unavailable = secretFailure(

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LogMessage } from '../../lib/log-messages.js';
 import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 
@@ -96,7 +97,7 @@ describe('a message built to multiply when flattened, through npm start', () => 
     const summary = server
       .output()
       .split('\n')
-      .filter((line) => line.includes('"message":"request"'))
+      .filter((line) => line.includes(`"message":"${LogMessage.Request}"`))
       .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>)
       .at(-1);
     expect(summary).toMatchObject({

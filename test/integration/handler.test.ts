@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LogMessage } from '../../lib/log-messages.js';
 import { SEGMENT_WEBHOOK } from '../../lib/routes.js';
 import { createRuntimeHandler } from '../../lib/runtime.js';
 import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
@@ -167,8 +168,8 @@ describe('createRuntimeHandler with real Secrets Manager and Candu over HTTP', (
     const records = output.map((l) => JSON.parse(l));
     expect(records).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ message: 'request not delivered; the sender will retry', status: 503 }),
-        expect.objectContaining({ message: 'request', route: 'POST /v1/segment', status: 503 }),
+        expect.objectContaining({ message: LogMessage.RequestNotDelivered, status: 503 }),
+        expect.objectContaining({ message: LogMessage.Request, route: 'POST /v1/segment', status: 503 }),
       ]),
     );
   });

@@ -9,6 +9,7 @@ import {
 } from '../../lib/delivery/index.js';
 import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
 import { hmacHex } from '../../lib/http/inbound-auth.js';
+import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
 import { createMessageRequestHandler, MAX_MESSAGES_PER_REQUEST } from '../../lib/process-request.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
@@ -309,7 +310,7 @@ describe('message request pipeline', () => {
     const { handle, lines } = setup();
     await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
     const records = lines.map((l) => JSON.parse(l));
-    const summary = records.filter((r) => r.message === 'request');
+    const summary = records.filter((r) => r.message === LogMessage.Request);
     expect(summary).toHaveLength(1);
     expect(summary[0]).toMatchObject({
       route: 'POST /v1/segment',
@@ -319,7 +320,7 @@ describe('message request pipeline', () => {
       rejected: 1,
       status: 200,
     });
-    expect(records.filter((r) => r.message === 'message rejected')).toEqual([
+    expect(records.filter((r) => r.message === LogMessage.MessageRejected)).toEqual([
       expect.objectContaining({ index: 2, messageId: 'm3' }),
     ]);
     const all = lines.join('\n');
@@ -385,7 +386,7 @@ describe('message request pipeline with the real delivery', () => {
     let requestsStarted = 0;
     const requestsWhenRejected: number[] = [];
     const logger = createLogger('WARN', (line) => {
-      if ((JSON.parse(line) as { message: string }).message === 'message rejected') {
+      if ((JSON.parse(line) as { message: string }).message === LogMessage.MessageRejected) {
         requestsWhenRejected.push(requestsStarted);
       }
     });
@@ -511,11 +512,14 @@ describe('message request pipeline at the boundary (hostile input)', () => {
       expect(response.statusCode).toBe(401);
       expect(parse(response)).toEqual({ ok: false, error: 'missing or invalid credentials' });
       const records = lines.map((l) => JSON.parse(l));
-      expect(records.find((r) => r.message === 'request refused')).toMatchObject({
+      expect(records.find((r) => r.message === LogMessage.RequestRefused)).toMatchObject({
         status: 401,
         failedCheck: check,
       });
-      expect(records.find((r) => r.message === 'request')).toMatchObject({ status: 401, failedCheck: check });
+      expect(records.find((r) => r.message === LogMessage.Request)).toMatchObject({
+        status: 401,
+        failedCheck: check,
+      });
       for (const value of ['secret-looking-value', 'feedface0123', 'wrong-token-value']) {
         expect(lines.join('\n')).not.toContain(value);
       }
