@@ -329,6 +329,16 @@ describe('translateMessage: alias, delete and unknown types', () => {
     });
   });
 
+  it.each([
+    [' Alias ', 'alias'],
+    ['DELETE', 'delete'],
+  ])('reads %j as %s, like every other type, and skips it', (type, read) => {
+    expect(translate({ type, userId: 'u1' })).toEqual({
+      outcome: 'skip',
+      reason: `${read} has no Candu equivalent`,
+    });
+  });
+
   it('skips an unknown type, naming it', () => {
     expect(translate({ type: 'Purchase', userId: 'u1' })).toEqual({
       outcome: 'skip',
