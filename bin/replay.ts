@@ -33,8 +33,7 @@ import {
   STDIN_NAME,
 } from '../lib/replay/index.js';
 import { createRuntime } from '../lib/runtime.js';
-import type { MessageSource } from '../lib/translate/index.js';
-import { filtersOption, optionChoice, UsageError } from './command-line.js';
+import { checkSourceOption, filtersOption, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent replay -- [FILE...] [options]
        npx candu-destination replay [FILE...] [options]
@@ -44,7 +43,7 @@ gzipped) to Candu, through the same validation, translation and delivery as the 
 With no FILE, or FILE "-", reads standard input. Lines are numbered across the FILEs in order.
 
 Options:
-  --source segment|rudderstack  message format, default segment
+  --source segment|rudderstack  accepted for compatibility; both formats are read either way
   --dry-run                     translate and count only; send nothing (no Candu key needed)
   --types identify,group,...    message types to replay (identify, track, page, screen, group);
                                 others are skipped
@@ -76,7 +75,6 @@ delivered; 2 for a usage error, unreadable input or configuration; 130 when inte
 
 interface Arguments {
   files: string[];
-  source: MessageSource;
   dryRun: boolean;
   selection: ReplaySelection;
   rate: number | undefined;
@@ -105,7 +103,7 @@ function parseArguments(argv: string[]): Arguments | 'help' {
     },
   });
   if (values.help === true) return 'help';
-  const source = optionChoice('source', values.source, ['segment', 'rudderstack'], 'segment');
+  checkSourceOption(values.source);
   const selection: ReplaySelection = {};
   if (values.types !== undefined) selection.types = option('types', () => parseTypes(values.types ?? ''));
   if (values.since !== undefined) selection.since = option('since', () => parseInstant(values.since ?? ''));
@@ -133,7 +131,6 @@ function parseArguments(argv: string[]): Arguments | 'help' {
   }
   return {
     files: positionals,
-    source,
     dryRun: values['dry-run'] === true,
     selection,
     rate,
@@ -270,7 +267,6 @@ async function main(argv: string[]): Promise<number> {
       translate: {
         anonymousEvents: config.anonymousEvents,
         traitValues: config.traitValues,
-        source: args.source,
         now: new Date(started),
         maxEventBytes: config.maxEventBytes,
         filters,

@@ -160,7 +160,6 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     const options = {
       anonymousEvents: config.anonymousEvents,
       traitValues: config.traitValues,
-      source: route.source,
       now: new Date(started),
       maxEventBytes: config.maxEventBytes,
       filters: config.filters,

@@ -29,9 +29,8 @@ const PAGE_FIELDS = ['url', 'path', 'title', 'referrer', 'search'] as const;
  * the type and the field, e.g. `track: event is required`, and never quote trait or property
  * values.
  *
- * Segment's and RudderStack's dialects are both accepted whatever `options.source` says (a
- * RudderStack-shaped message can reach a Segment route through the tracking API), so `source`
- * does not change the result today.
+ * Segment's and RudderStack's dialects are both accepted on every route (a RudderStack-shaped
+ * message can reach a Segment route through the tracking API): nothing depends on the sender.
  *
  * With `options.filters` the event to send then goes through them (`applyFilters`): an event
  * they drop is skipped with `filtered: <rule>`, and the keys they remove are counted.
