@@ -7,7 +7,7 @@ import { describeError } from '../logger.js';
 import type { SecretStore, Secrets } from '../secrets/index.js';
 import type { CanduEvent } from '../translate/candu-event.js';
 import { type AckMemory, ackKeyOf, createAckMemory } from './ack-memory.js';
-import { createCanduClient } from './candu-client.js';
+import { type CanduClient, createCanduClient } from './candu-client.js';
 import {
   type DeliveryBudget,
   DIRECT_BUDGET,
@@ -45,7 +45,7 @@ export interface DeliveryResult {
    * request that partly landed; see `AckMemory`).
    */
   alreadyAcknowledged: number;
-  /** Events Candu refused individually (400/422 for a single event), sorted by index. */
+  /** Events Candu refused individually (400, 413 or 422 for a chunk of one event), sorted by index. */
   rejected: DeliveryRejection[];
   /**
    * Indexes of the items neither delivered nor rejected, ascending; empty unless `failure` is
@@ -154,7 +154,7 @@ interface RunContext {
   logger: Logger;
   logAttempt: Logger['warn'];
   ackMemory: AckMemory;
-  client: ReturnType<typeof createCanduClient>;
+  client: CanduClient;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;

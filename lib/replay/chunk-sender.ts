@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
  * Longest one chunk is tried: `REPLAY_BUDGET`'s attempts end it well before (3 minutes of
  * backoff at most) unless Candu asks for long `Retry-After`s.
  */
-export const CHUNK_DEADLINE_MS = 30 * 60_000;
+const CHUNK_DEADLINE_MS = 30 * 60_000;
 /** Tries per chunk before its events count as failed (`--attempts`). */
 export const CHUNK_ATTEMPTS = REPLAY_BUDGET.maxAttempts;
 
