@@ -99,7 +99,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     } catch (error) {
       outcome = { kind: 'error', error };
       if (error instanceof UnauthorizedError) failedCheck = error.check;
-      logFailure(error);
+      logFailure(logger, error);
     }
     const response = toResponse(outcome);
     const durationMs = now() - started;
@@ -122,32 +122,8 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     started: number,
     summary: RequestSummary,
   ): Promise<Accounting> {
-    const deadlineAt = deadline(started, context);
-    const { received, body } = decodeBody(request, {
-      maxBodyBytes: config.maxBodyBytes,
-      contentTypes: route.contentTypes,
-    });
-    const json = lazyJsonBody(body);
-    // Read once per request: the inbound credentials here, the Candu key handed to delivery.
-    const requestSecrets = await loadSecrets(deadlineAt);
-    const auth = authenticate(
-      route.credentials,
-      { headers: request.headers, received, body, parsed: json.valueOrUndefined },
-      requestSecrets,
-      config.segmentSignatureScope,
-    );
-    if (!auth.ok) {
-      if (!config.allowUnauthenticated) {
-        throw secretFailure(
-          'no-inbound-credential',
-          'no inbound credential configured (set segmentSharedSecret or inboundToken in the secret, or INBOUND_TOKEN / SEGMENT_SHARED_SECRET); refusing to serve',
-        );
-      }
-      logger.warn(LogMessage.UnauthenticatedRequestAccepted, {
-        route: route.name,
-        setting: 'ALLOW_UNAUTHENTICATED (set by hand, or by npm start for its sandbox)',
-      });
-    }
+    const deadlineAt = deadlineOf(started, context, config.deliveryDeadlineMs);
+    const { json, requestSecrets } = await admit(route, request, deadlineAt);
 
     const messages = messagesOf(route, json.value());
     // From here on the messages are only reached through the translation below, which lets go
@@ -192,6 +168,38 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
   }
 
   /**
+   * Decodes the body and authenticates the sender with the request's secrets, read once: the
+   * inbound credentials here, the Candu key handed to delivery.
+   */
+  async function admit(route: MessageRoute, request: RawRequest, deadlineAt: number) {
+    const { received, body } = decodeBody(request, {
+      maxBodyBytes: config.maxBodyBytes,
+      contentTypes: route.contentTypes,
+    });
+    const json = lazyJsonBody(body);
+    const requestSecrets = await loadSecrets(deadlineAt);
+    const auth = authenticate(
+      route.credentials,
+      { headers: request.headers, received, body, parsed: json.valueOrUndefined },
+      requestSecrets,
+      config.segmentSignatureScope,
+    );
+    if (!auth.ok) {
+      if (!config.allowUnauthenticated) {
+        throw secretFailure(
+          'no-inbound-credential',
+          'no inbound credential configured (set segmentSharedSecret or inboundToken in the secret, or INBOUND_TOKEN / SEGMENT_SHARED_SECRET); refusing to serve',
+        );
+      }
+      logger.warn(LogMessage.UnauthenticatedRequestAccepted, {
+        route: route.name,
+        setting: 'ALLOW_UNAUTHENTICATED (set by hand, or by npm start for its sandbox)',
+      });
+    }
+    return { json, requestSecrets };
+  }
+
+  /**
    * Translates `messages` in order, yielding the events to send and recording skips and
    * rejections as it goes. Each message is dropped from `messages` once translated, so the
    * parsed body of a large batch can be collected while its events are still being delivered.
@@ -233,29 +241,35 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       throw error;
     }
   }
+}
 
-  function deadline(started: number, context: InvocationContext | undefined): number {
-    const remaining = context?.getRemainingTimeInMillis?.();
-    const budget =
-      remaining === undefined
-        ? config.deliveryDeadlineMs
-        : Math.min(config.deliveryDeadlineMs, remaining - ANSWER_RESERVE_MS);
-    return started + Math.max(0, budget);
-  }
+/** When delivery must stop: `DELIVERY_DEADLINE_MS`, and the Lambda time left less `ANSWER_RESERVE_MS`. */
+function deadlineOf(
+  started: number,
+  context: InvocationContext | undefined,
+  deliveryDeadlineMs: number,
+): number {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const budget =
+    remaining === undefined
+      ? deliveryDeadlineMs
+      : Math.min(deliveryDeadlineMs, remaining - ANSWER_RESERVE_MS);
+  return started + Math.max(0, budget);
+}
 
-  function logFailure(error: unknown): void {
-    if (error instanceof HttpError) {
-      const check = error instanceof UnauthorizedError ? { failedCheck: error.check } : {};
-      logger.info(LogMessage.RequestRefused, { status: error.statusCode, reason: error.message, ...check });
-    } else if (error instanceof RetryLaterError) {
-      logger.error(LogMessage.RequestNotDelivered, {
-        status: error.statusCode,
-        reason: error.message,
-        retryAfterSeconds: error.retryAfterSeconds,
-      });
-    } else {
-      logger.error(LogMessage.UnexpectedError, { error: describeError(error) });
-    }
+/** The log line for a request that was not processed: refused (4xx), not delivered (429/503) or a bug (500). */
+function logFailure(logger: Logger, error: unknown): void {
+  if (error instanceof HttpError) {
+    const check = error instanceof UnauthorizedError ? { failedCheck: error.check } : {};
+    logger.info(LogMessage.RequestRefused, { status: error.statusCode, reason: error.message, ...check });
+  } else if (error instanceof RetryLaterError) {
+    logger.error(LogMessage.RequestNotDelivered, {
+      status: error.statusCode,
+      reason: error.message,
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
+  } else {
+    logger.error(LogMessage.UnexpectedError, { error: describeError(error) });
   }
 }
 
