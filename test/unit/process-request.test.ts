@@ -86,6 +86,8 @@ const signed = (body: string, headers: Record<string, string> = {}) => ({
 });
 
 const parse = (response: { body?: string }) => JSON.parse(String(response.body));
+/** What every 401 says, whichever check failed (the log line names it). */
+const UNAUTHORIZED = { ok: false, error: 'missing or invalid credentials' };
 
 const mixed = [
   {
@@ -150,6 +152,7 @@ describe('message request pipeline', () => {
       headers: { 'x-signature': hmacHex('forged', body) },
     });
     expect(response.statusCode).toBe(401);
+    expect(parse(response)).toEqual(UNAUTHORIZED);
     expect(calls).toHaveLength(0);
   });
 
@@ -180,6 +183,11 @@ describe('message request pipeline', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(response.statusCode).toBe(400);
+    expect(parse(response)).toEqual({
+      ok: false,
+      error: 'body is not valid JSON',
+      issues: ['body is not valid JSON'],
+    });
   });
 
   it('answers 400 to a JSON body of the wrong shape', async () => {
@@ -189,6 +197,11 @@ describe('message request pipeline', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(response.statusCode).toBe(400);
+    expect(parse(response)).toEqual({
+      ok: false,
+      error: 'body must be a JSON object or an array of messages',
+      issues: ['body must be a JSON object or an array of messages'],
+    });
   });
 
   it('answers 503 with Retry-After when delivery could not finish, so the sender retries', async () => {
@@ -344,7 +357,7 @@ describe('message request pipeline', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(response.statusCode).toBe(500);
-    expect(response.body).not.toContain('secret detail');
+    expect(parse(response)).toEqual({ ok: false, error: 'internal error' });
     expect(lines.join('\n')).not.toContain('user@example.com');
     expect(lines.join('\n')).toContain('TypeError');
   });
@@ -430,6 +443,7 @@ describe('message request pipeline at the boundary (hostile input)', () => {
       headers: { 'x-signature': capturedSignature },
     });
     expect(response.statusCode).toBe(401);
+    expect(parse(response)).toEqual(UNAUTHORIZED);
     expect(calls).toHaveLength(0);
   });
 
