@@ -21,6 +21,10 @@ export interface MetricsSummary {
   rejected: number;
   canduRequests: number;
   retries: number;
+  /** Trait and property keys `FILTERS` removed. */
+  removedKeys?: number;
+  /** Flattened keys built twice (the literal key kept). */
+  collisions?: number;
   durationMs: number;
   /** The status answered to the sender; a worker batch may leave it out. */
   status?: number;
@@ -46,7 +50,8 @@ export interface MetricsOptions {
 /**
  * A publisher writing one EMF line per call through Powertools Metrics. The metrics, all
  * per route and over all routes (`service` dimension, plus `route`): `Received`, `Delivered`,
- * `Queued`, `Skipped`, `Rejected`, `CanduRequests`, `Retries` (Count), `Duration`
+ * `Queued`, `Skipped`, `Rejected`, `CanduRequests`, `Retries`, `RemovedKeys` (by `FILTERS`),
+ * `KeyCollisions` (Count), `Duration`
  * (Milliseconds), and `DeliveryFailures` (1 when the sender was answered 429 or 5xx: nothing
  * was delivered and it will retry). The lines are written through `write`, so a test captures them
  * without touching stdout.
@@ -70,6 +75,8 @@ export function createMetricsPublisher(options: MetricsOptions = {}): MetricsPub
       count('Rejected', summary.rejected);
       count('CanduRequests', summary.canduRequests);
       count('Retries', summary.retries);
+      count('RemovedKeys', summary.removedKeys ?? 0);
+      count('KeyCollisions', summary.collisions ?? 0);
       count('DeliveryFailures', isDeliveryFailure(summary.status) ? 1 : 0);
       metrics.addMetric('Duration', MetricUnit.Milliseconds, summary.durationMs);
       if (summary.status !== undefined) metrics.addMetadata('status', String(summary.status));

@@ -18,6 +18,8 @@ const SUMMARY: MetricsSummary = {
   rejected: 1,
   canduRequests: 2,
   retries: 1,
+  removedKeys: 4,
+  collisions: 1,
   durationMs: 42,
   status: 207,
 };
@@ -50,6 +52,8 @@ describe('createMetricsPublisher', () => {
               { Name: 'Rejected', Unit: 'Count' },
               { Name: 'CanduRequests', Unit: 'Count' },
               { Name: 'Retries', Unit: 'Count' },
+              { Name: 'RemovedKeys', Unit: 'Count' },
+              { Name: 'KeyCollisions', Unit: 'Count' },
               { Name: 'DeliveryFailures', Unit: 'Count' },
               { Name: 'Duration', Unit: 'Milliseconds' },
             ],
@@ -66,6 +70,8 @@ describe('createMetricsPublisher', () => {
       Rejected: 1,
       CanduRequests: 2,
       Retries: 1,
+      RemovedKeys: 4,
+      KeyCollisions: 1,
       DeliveryFailures: 0,
       Duration: 42,
     });
@@ -115,6 +121,7 @@ describe('the request pipeline', () => {
         deliver: async (source) => {
           clock += 25;
           const items = await readItems(source);
+          clock += 25;
           return {
             delivered: items.length,
             alreadyAcknowledged: 0,
