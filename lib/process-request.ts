@@ -37,14 +37,8 @@ export interface RequestDependencies {
   now?: () => number;
 }
 
-/** Keys translation renamed (collisions) or dropped (filters) over a request's events. */
-interface TranslationCounts {
-  collisions: number;
-  removedKeys: number;
-}
-
-/** What one request did, as its summary log line reports it: the published counts and the translation's. */
-type RequestSummary = Omit<Required<MetricsSummary>, 'durationMs' | 'status'> & TranslationCounts;
+/** What one request did, as its summary log line and its metrics report it (every count, 0 when nothing happened). */
+type RequestSummary = Omit<Required<MetricsSummary>, 'durationMs' | 'status'>;
 
 /** The part of the Lambda context the pipeline reads. */
 export interface InvocationContext {
@@ -208,7 +202,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     messages: unknown[],
     options: TranslateOptions,
     reports: { skipped: MessageReport[]; rejected: MessageReport[] },
-    counts: TranslationCounts,
+    counts: Pick<RequestSummary, 'collisions' | 'removedKeys'>,
   ): Generator<DeliveryItem, void, undefined> {
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index];

@@ -119,7 +119,6 @@ describe('the request pipeline', () => {
       secrets: { get: async () => ({ inboundToken: 'tok' }), refresh: async () => ({ inboundToken: 'tok' }) },
       delivery: {
         deliver: async (source) => {
-          clock += 25;
           const items = await readItems(source);
           clock += 25;
           return {
