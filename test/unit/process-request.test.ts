@@ -176,32 +176,17 @@ describe('message request pipeline', () => {
     expect(body.skipped[0].messageId).toBe(`${'x'.repeat(200)}…`);
   });
 
-  it('answers 400 to a body that is not JSON', async () => {
+  it.each([
+    ['that is not JSON', '{"type":', 'body is not valid JSON'],
+    ['of the wrong shape', '"text"', 'body must be a JSON object or an array of messages'],
+  ])('answers 400 to a body %s, naming the problem', async (_, body, problem) => {
     const { handle } = setup();
     const response = await handle(RUDDERSTACK_WEBHOOK, {
-      body: '{"type":',
+      body,
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(response.statusCode).toBe(400);
-    expect(parse(response)).toEqual({
-      ok: false,
-      error: 'body is not valid JSON',
-      issues: ['body is not valid JSON'],
-    });
-  });
-
-  it('answers 400 to a JSON body of the wrong shape', async () => {
-    const { handle } = setup();
-    const response = await handle(RUDDERSTACK_WEBHOOK, {
-      body: '"text"',
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    expect(response.statusCode).toBe(400);
-    expect(parse(response)).toEqual({
-      ok: false,
-      error: 'body must be a JSON object or an array of messages',
-      issues: ['body must be a JSON object or an array of messages'],
-    });
+    expect(parse(response)).toEqual({ ok: false, error: problem, issues: [problem] });
   });
 
   it('answers 503 with Retry-After when delivery could not finish, so the sender retries', async () => {
