@@ -280,7 +280,7 @@ export function renderMarkdown(r: BenchResults): string {
     '  is paired run by run.',
     `- **Batch.** \`POST /v1/segment\` with a signed (X-Signature) JSON array of 1,000 Segment messages`,
     `  (${kib(r.durations.find((d) => d.events === 1_000)?.bytes ?? 0)}) through the pipeline as createRuntimeHandler wires it (bench/handler-under-test.ts:`,
-    '  real config, secret store, delivery and HTTP; log lines serialized but not written), the stand-in',
+    '  real config, secret store, delivery and HTTP; log and metric lines serialized but not written), the stand-in',
     `  answering every request after ${CANDU_LATENCY_MS} ms. The ideal is ceil(1000 / ${BATCH_SIZE}) / ${CONCURRENCY} round trips of ${CANDU_LATENCY_MS} ms =`,
     `  ${b.idealMs.toFixed(1)} ms. With ${Math.ceil(b.messages / BATCH_SIZE)} chunks and ${CONCURRENCY} requests in flight the schedule cannot beat`,
     `  ceil(${Math.ceil(b.messages / BATCH_SIZE)} / ${CONCURRENCY}) = ${b.scheduleFloorMs / CANDU_LATENCY_MS} round trips = ${b.scheduleFloorMs} ms (${(b.scheduleFloorMs / b.idealMs).toFixed(2)}× the ideal), so the target leaves`,

@@ -59,7 +59,6 @@ export function measureTranslation(messages: readonly unknown[], runs: number): 
   const options: TranslateOptions = {
     anonymousEvents: 'skip',
     traitValues: 'flatten',
-    source: 'segment',
     now: new Date('2024-06-01T00:00:00.000Z'),
   };
   const filtered: TranslateOptions = { ...options, filters: compileFilters(BENCH_FILTERS) };

@@ -27,6 +27,16 @@ export function optionChoice<const T extends string>(
 }
 
 /**
+ * Checks `--source segment|rudderstack`, which both commands accept for compatibility: both
+ * dialects are read whatever it says, so it changes nothing once it is valid.
+ *
+ * @throws UsageError when it is neither.
+ */
+export function checkSourceOption(value: string | undefined): void {
+  optionChoice('source', value, ['segment', 'rudderstack'], 'segment');
+}
+
+/**
  * Reads `--filters FILE`: the same JSON document as `FILTERS`, validated and compiled; a
  * missing option gives `fallback` (for `replay`, the environment's `FILTERS`).
  *

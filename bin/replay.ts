@@ -7,8 +7,8 @@
 import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../lib/config.js';
-import { createDelivery, REPLAY_BUDGET } from '../lib/delivery/index.js';
-import { createLogger, describeError, type LogLevel } from '../lib/logger.js';
+import { REPLAY_BUDGET } from '../lib/delivery/index.js';
+import { describeError } from '../lib/logger.js';
 import {
   CHUNK_ATTEMPTS,
   CheckpointError,
@@ -32,9 +32,8 @@ import {
   runReplay,
   STDIN_NAME,
 } from '../lib/replay/index.js';
-import { createSecretStore } from '../lib/secrets/index.js';
-import type { MessageSource } from '../lib/translate/index.js';
-import { filtersOption, optionChoice, UsageError } from './command-line.js';
+import { createRuntime } from '../lib/runtime.js';
+import { checkSourceOption, filtersOption, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent replay -- [FILE...] [options]
        npx candu-destination replay [FILE...] [options]
@@ -44,7 +43,7 @@ gzipped) to Candu, through the same validation, translation and delivery as the 
 With no FILE, or FILE "-", reads standard input. Lines are numbered across the FILEs in order.
 
 Options:
-  --source segment|rudderstack  message format, default segment
+  --source segment|rudderstack  accepted for compatibility; both formats are read either way
   --dry-run                     translate and count only; send nothing (no Candu key needed)
   --types identify,group,...    message types to replay (identify, track, page, screen, group);
                                 others are skipped
@@ -76,7 +75,6 @@ delivered; 2 for a usage error, unreadable input or configuration; 130 when inte
 
 interface Arguments {
   files: string[];
-  source: MessageSource;
   dryRun: boolean;
   selection: ReplaySelection;
   rate: number | undefined;
@@ -105,7 +103,7 @@ function parseArguments(argv: string[]): Arguments | 'help' {
     },
   });
   if (values.help === true) return 'help';
-  const source = optionChoice('source', values.source, ['segment', 'rudderstack'], 'segment');
+  checkSourceOption(values.source);
   const selection: ReplaySelection = {};
   if (values.types !== undefined) selection.types = option('types', () => parseTypes(values.types ?? ''));
   if (values.since !== undefined) selection.since = option('since', () => parseInstant(values.since ?? ''));
@@ -133,7 +131,6 @@ function parseArguments(argv: string[]): Arguments | 'help' {
   }
   return {
     files: positionals,
-    source,
     dryRun: values['dry-run'] === true,
     selection,
     rate,
@@ -198,7 +195,17 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError('no Candu key: set CANDU_API_KEY or CANDU_SECRET_ID (or use --dry-run)');
   }
 
-  const secrets = createSecretStore({ config });
+  // The functions' wiring and delivery policy with replay's budget; the chunk sender logs one
+  // line per chunk outcome. Delivery's own JSON lines go through the progress display, once it
+  // exists, so they do not tear the bar (nothing logs before it does).
+  let display: Progress | undefined;
+  const { secrets, delivery, logger } = createRuntime(
+    { ...config, logLevel: config.logLevel === 'INFO' ? 'WARN' : config.logLevel },
+    {
+      write: (line) => display?.log(line),
+      delivery: { budget: { ...REPLAY_BUDGET, maxAttempts: args.attempts }, attemptLogLevel: 'debug' },
+    },
+  );
   if (!args.dryRun) {
     let key: string | undefined;
     try {
@@ -221,10 +228,8 @@ async function main(argv: string[]): Promise<number> {
     elapsedMs: Date.now() - started,
     dryRun: args.dryRun,
   });
-  const progress: Progress = createProgress({ output: process.stderr, view });
-  // Delivery logs retries and failures as JSON lines; through the progress display so they do not tear the bar.
-  const level: LogLevel = config.logLevel === 'INFO' ? 'WARN' : config.logLevel;
-  const logger = createLogger(level, (line) => progress.log(line));
+  const progress = createProgress({ output: process.stderr, view });
+  display = progress;
 
   const interruption = new AbortController();
   let signals = 0;
@@ -237,9 +242,6 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  // The functions' delivery policy with replay's budget; the chunk sender logs one line per chunk outcome.
-  const budget = { ...REPLAY_BUDGET, maxAttempts: args.attempts };
-  const delivery = createDelivery({ config, secrets, logger, budget, attemptLogLevel: 'debug' });
   const limiter = args.rate === undefined ? undefined : createRateLimiter(args.rate);
   const send = args.dryRun
     ? undefined
@@ -265,7 +267,6 @@ async function main(argv: string[]): Promise<number> {
       translate: {
         anonymousEvents: config.anonymousEvents,
         traitValues: config.traitValues,
-        source: args.source,
         now: new Date(started),
         maxEventBytes: config.maxEventBytes,
         filters,

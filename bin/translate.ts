@@ -14,12 +14,11 @@ import {
   type AnonymousEvents,
   DEFAULT_MAX_EVENT_BYTES,
   extractMessages,
-  type MessageSource,
   type TraitValues,
   type TranslateOptions,
   translateMessage,
 } from '../lib/translate/index.js';
-import { filtersOption, optionChoice, UsageError } from './command-line.js';
+import { checkSourceOption, filtersOption, optionChoice, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent translate -- [FILE] [options]
 
@@ -32,7 +31,7 @@ Options:
                                         the anonymousId as the userId (ANONYMOUS_EVENTS)
   --trait-values flatten|passthrough    value policy for traits and properties (TRAIT_VALUES),
                                         default flatten
-  --source segment|rudderstack          which sender the messages come from, default segment
+  --source segment|rudderstack          accepted for compatibility; both formats are read either way
   --max-event-bytes N                   largest serialized Candu event; a message over it is
                                         rejected (MAX_EVENT_BYTES), default 65536
   --filters FILE                        apply the filters in FILE (JSON, as FILTERS, e.g.
@@ -119,6 +118,7 @@ function parseCommandLine(argv: string[]): Invocation {
     },
   });
   if (positionals.length > 1) throw new UsageError(`expected at most one FILE, got ${positionals.length}`);
+  checkSourceOption(values.source);
   return {
     help: values.help === true,
     file: positionals[0],
@@ -135,7 +135,6 @@ function parseCommandLine(argv: string[]): Invocation {
         ['flatten', 'passthrough'],
         'flatten',
       ),
-      source: optionChoice<MessageSource>('source', values.source, ['segment', 'rudderstack'], 'segment'),
       now: new Date(),
       maxEventBytes: maxEventBytesOption(values['max-event-bytes']),
       filters: filtersOption(values.filters),

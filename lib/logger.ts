@@ -1,7 +1,10 @@
 /**
- * Structured JSON logs, one line per call. Callers pass keys, counts, ids and reasons only:
- * never a secret, an `Authorization` header, or a trait or property value.
+ * Structured JSON logs, one line per call. The message is a registered one (lib/log-messages.ts);
+ * callers pass keys, counts, ids and reasons only: never a secret, an `Authorization` header, or
+ * a trait or property value.
  */
+import type { LogMessage } from './log-messages.js';
+
 /** `LOG_LEVEL`: lines below it are not written. */
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 /** The fields of a log line: keys, counts, ids and reasons, never values from events or secrets. */
@@ -11,10 +14,10 @@ const RANK: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 4
 
 /** Writes one JSON line per call, at the level named. */
 export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
+  debug(message: LogMessage, fields?: LogFields): void;
+  info(message: LogMessage, fields?: LogFields): void;
+  warn(message: LogMessage, fields?: LogFields): void;
+  error(message: LogMessage, fields?: LogFields): void;
 }
 
 /** A logger writing JSON lines at or above `level` to `write` (stdout by default, which Lambda ships to CloudWatch). */
@@ -23,7 +26,7 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   now: () => Date = () => new Date(),
 ): Logger {
-  const emit = (at: LogLevel, message: string, fields?: LogFields) => {
+  const emit = (at: LogLevel, message: LogMessage, fields?: LogFields) => {
     if (RANK[at] < RANK[level]) return;
     write(JSON.stringify({ level: at, time: now().toISOString(), message, ...fields }));
   };

@@ -9,7 +9,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 /** The namespace when `POWERTOOLS_METRICS_NAMESPACE` is not set (the stack sets `CanduDestination/<stage>`). */
 export const DEFAULT_METRICS_NAMESPACE = 'CanduDestination';
 /** The `service` dimension every metric carries. */
-export const METRICS_SERVICE_NAME = 'candu-destination';
+const METRICS_SERVICE_NAME = 'candu-destination';
 
 /** What one request (or one queue batch) did, as the summary log line reports it. */
 export interface MetricsSummary {

@@ -19,8 +19,9 @@ import {
   messageReport as report,
   toResponse,
 } from './http/responses.js';
+import { LogMessage } from './log-messages.js';
 import { describeError, type Logger } from './logger.js';
-import type { MetricsPublisher } from './metrics.js';
+import type { MetricsPublisher, MetricsSummary } from './metrics.js';
 import type { MessageRoute } from './routes.js';
 import type { SecretStore } from './secrets/index.js';
 import { extractMessages, messageIdOf, type TranslateOptions, translateMessage } from './translate/index.js';
@@ -35,6 +36,9 @@ export interface RequestDependencies {
   metrics?: MetricsPublisher;
   now?: () => number;
 }
+
+/** What one request did, as its summary log line and its metrics report it (every count, 0 when nothing happened). */
+type RequestSummary = Omit<Required<MetricsSummary>, 'durationMs' | 'status'>;
 
 /** The part of the Lambda context the pipeline reads. */
 export interface InvocationContext {
@@ -70,9 +74,10 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
 
   return async (route, request, context) => {
     const started = now();
-    const summary = {
+    const summary: RequestSummary = {
       received: 0,
       delivered: 0,
+      queued: 0,
       skipped: 0,
       rejected: 0,
       canduRequests: 0,
@@ -88,11 +93,11 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     } catch (error) {
       outcome = { kind: 'error', error };
       if (error instanceof UnauthorizedError) failedCheck = error.check;
-      logFailure(error);
+      logFailure(logger, error);
     }
     const response = toResponse(outcome);
     const durationMs = now() - started;
-    logger.info('request', {
+    logger.info(LogMessage.Request, {
       route: route.name,
       requestId: context?.awsRequestId,
       ...summary,
@@ -109,43 +114,10 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     request: RawRequest,
     context: InvocationContext | undefined,
     started: number,
-    summary: {
-      received: number;
-      delivered: number;
-      skipped: number;
-      rejected: number;
-      canduRequests: number;
-      retries: number;
-      collisions: number;
-      removedKeys: number;
-    },
+    summary: RequestSummary,
   ): Promise<Accounting> {
-    const deadlineAt = deadline(started, context);
-    const { received, body } = decodeBody(request, {
-      maxBodyBytes: config.maxBodyBytes,
-      contentTypes: route.contentTypes,
-    });
-    const json = lazyJsonBody(body);
-    // Read once per request: the inbound credentials here, the Candu key handed to delivery.
-    const requestSecrets = await loadSecrets(deadlineAt);
-    const auth = authenticate(
-      route.credentials,
-      { headers: request.headers, received, body, parsed: json.valueOrUndefined },
-      requestSecrets,
-      config.segmentSignatureScope,
-    );
-    if (!auth.ok) {
-      if (!config.allowUnauthenticated) {
-        throw secretFailure(
-          'no-inbound-credential',
-          'no inbound credential configured (set segmentSharedSecret or inboundToken in the secret, or INBOUND_TOKEN / SEGMENT_SHARED_SECRET); refusing to serve',
-        );
-      }
-      logger.warn('unauthenticated request accepted: inbound authentication is off on this server', {
-        route: route.name,
-        setting: 'ALLOW_UNAUTHENTICATED (set by hand, or by npm start for its sandbox)',
-      });
-    }
+    const deadlineAt = deadlineOf(started, context, config.deliveryDeadlineMs);
+    const { json, requestSecrets } = await admit(route, request, deadlineAt);
 
     const messages = messagesOf(route, json.value());
     // From here on the messages are only reached through the translation below, which lets go
@@ -158,7 +130,6 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     const options = {
       anonymousEvents: config.anonymousEvents,
       traitValues: config.traitValues,
-      source: route.source,
       now: new Date(started),
       maxEventBytes: config.maxEventBytes,
       filters: config.filters,
@@ -178,7 +149,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       for (const r of result.rejected) {
         const candu = report(r.index, r.messageId, r.reason);
         rejected.push(candu);
-        logger.warn('message rejected by Candu', { ...candu });
+        logger.warn(LogMessage.MessageRejectedByCandu, { ...candu });
       }
       rejected.sort((a, b) => a.index - b.index);
       if (result.failure !== undefined) throw result.failure;
@@ -191,6 +162,38 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
   }
 
   /**
+   * Decodes the body and authenticates the sender with the request's secrets, read once: the
+   * inbound credentials here, the Candu key handed to delivery.
+   */
+  async function admit(route: MessageRoute, request: RawRequest, deadlineAt: number) {
+    const { received, body } = decodeBody(request, {
+      maxBodyBytes: config.maxBodyBytes,
+      contentTypes: route.contentTypes,
+    });
+    const json = lazyJsonBody(body);
+    const requestSecrets = await loadSecrets(deadlineAt);
+    const auth = authenticate(
+      route.credentials,
+      { headers: request.headers, received, body, parsed: json.valueOrUndefined },
+      requestSecrets,
+      config.segmentSignatureScope,
+    );
+    if (!auth.ok) {
+      if (!config.allowUnauthenticated) {
+        throw secretFailure(
+          'no-inbound-credential',
+          'no inbound credential configured (set segmentSharedSecret or inboundToken in the secret, or INBOUND_TOKEN / SEGMENT_SHARED_SECRET); refusing to serve',
+        );
+      }
+      logger.warn(LogMessage.UnauthenticatedRequestAccepted, {
+        route: route.name,
+        setting: 'ALLOW_UNAUTHENTICATED (set by hand, or by npm start for its sandbox)',
+      });
+    }
+    return { json, requestSecrets };
+  }
+
+  /**
    * Translates `messages` in order, yielding the events to send and recording skips and
    * rejections as it goes. Each message is dropped from `messages` once translated, so the
    * parsed body of a large batch can be collected while its events are still being delivered.
@@ -199,7 +202,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     messages: unknown[],
     options: TranslateOptions,
     reports: { skipped: MessageReport[]; rejected: MessageReport[] },
-    counts: { collisions: number; removedKeys: number },
+    counts: Pick<RequestSummary, 'collisions' | 'removedKeys'>,
   ): Generator<DeliveryItem, void, undefined> {
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index];
@@ -215,7 +218,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       } else {
         const rejection = report(index, messageIdOf(message), translation.reason);
         reports.rejected.push(rejection);
-        logger.warn('message rejected', { ...rejection });
+        logger.warn(LogMessage.MessageRejected, { ...rejection });
       }
     }
   }
@@ -232,29 +235,35 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       throw error;
     }
   }
+}
 
-  function deadline(started: number, context: InvocationContext | undefined): number {
-    const remaining = context?.getRemainingTimeInMillis?.();
-    const budget =
-      remaining === undefined
-        ? config.deliveryDeadlineMs
-        : Math.min(config.deliveryDeadlineMs, remaining - ANSWER_RESERVE_MS);
-    return started + Math.max(0, budget);
-  }
+/** When delivery must stop: `DELIVERY_DEADLINE_MS`, and the Lambda time left less `ANSWER_RESERVE_MS`. */
+function deadlineOf(
+  started: number,
+  context: InvocationContext | undefined,
+  deliveryDeadlineMs: number,
+): number {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const budget =
+    remaining === undefined
+      ? deliveryDeadlineMs
+      : Math.min(deliveryDeadlineMs, remaining - ANSWER_RESERVE_MS);
+  return started + Math.max(0, budget);
+}
 
-  function logFailure(error: unknown): void {
-    if (error instanceof HttpError) {
-      const check = error instanceof UnauthorizedError ? { failedCheck: error.check } : {};
-      logger.info('request refused', { status: error.statusCode, reason: error.message, ...check });
-    } else if (error instanceof RetryLaterError) {
-      logger.error('request not delivered; the sender will retry', {
-        status: error.statusCode,
-        reason: error.message,
-        retryAfterSeconds: error.retryAfterSeconds,
-      });
-    } else {
-      logger.error('unexpected error', { error: describeError(error) });
-    }
+/** The log line for a request that was not processed: refused (4xx), not delivered (429/503) or a bug (500). */
+function logFailure(logger: Logger, error: unknown): void {
+  if (error instanceof HttpError) {
+    const check = error instanceof UnauthorizedError ? { failedCheck: error.check } : {};
+    logger.info(LogMessage.RequestRefused, { status: error.statusCode, reason: error.message, ...check });
+  } else if (error instanceof RetryLaterError) {
+    logger.error(LogMessage.RequestNotDelivered, {
+      status: error.statusCode,
+      reason: error.message,
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
+  } else {
+    logger.error(LogMessage.UnexpectedError, { error: describeError(error) });
   }
 }
 

@@ -3,9 +3,9 @@ import { HttpError } from './errors.js';
 import type { ContentTypePolicy, RawRequest } from './http/decode-body.js';
 import type { CredentialScheme } from './http/inbound-auth.js';
 import { toResponse } from './http/responses.js';
+import { LogMessage } from './log-messages.js';
 import { createLogger, type Logger } from './logger.js';
 import type { InvocationContext, MessageRequestHandler } from './process-request.js';
-import type { MessageSource } from './translate/candu-event.js';
 
 /** The tracking-API routes that take one message of a given type. */
 export const SINGLE_MESSAGE_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
@@ -17,7 +17,6 @@ export interface MessageRoute {
   name: string;
   credentials: CredentialScheme;
   contentTypes: ContentTypePolicy;
-  source: MessageSource;
   /** `messages`: one message or an array; `batch`: `{"batch":[...]}`; `single`: one message of `type`. */
   body: { shape: 'messages' } | { shape: 'batch' } | { shape: 'single'; type: SingleMessageType };
 }
@@ -26,7 +25,6 @@ export const SEGMENT_WEBHOOK: MessageRoute = {
   name: 'POST /v1/segment',
   credentials: 'segment-webhook',
   contentTypes: 'json-only',
-  source: 'segment',
   body: { shape: 'messages' },
 };
 
@@ -34,7 +32,6 @@ export const RUDDERSTACK_WEBHOOK: MessageRoute = {
   name: 'POST /v1/rudderstack',
   credentials: 'token',
   contentTypes: 'json-only',
-  source: 'rudderstack',
   body: { shape: 'messages' },
 };
 
@@ -42,7 +39,6 @@ export const TRACKING_BATCH: MessageRoute = {
   name: 'POST /v1/batch',
   credentials: 'write-key',
   contentTypes: 'any',
-  source: 'segment',
   body: { shape: 'batch' },
 };
 
@@ -52,7 +48,6 @@ export function trackingSingle(type: SingleMessageType): MessageRoute {
     name: `POST /v1/${type}`,
     credentials: 'write-key',
     contentTypes: 'any',
-    source: 'segment',
     body: { shape: 'single', type },
   };
 }
@@ -91,7 +86,7 @@ export function createTrackingApiHandler(
     const route = routeForTrackingPath(path);
     if (route === undefined) {
       const shown = path.length > MAX_LOGGED_PATH_LENGTH ? `${path.slice(0, MAX_LOGGED_PATH_LENGTH)}…` : path;
-      logger.warn('no tracking-API route for this path', { path: shown, requestId: context?.awsRequestId });
+      logger.warn(LogMessage.NoTrackingRoute, { path: shown, requestId: context?.awsRequestId });
       return toResponse({ kind: 'error', error: new HttpError(404, 'not found') });
     }
     return handle(route, request, context);

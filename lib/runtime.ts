@@ -1,43 +1,112 @@
-import { defaultConfig, parseConfig } from './config.js';
-import { createDelivery, secretFailure } from './delivery/index.js';
-import { createLogger } from './logger.js';
-import { createMetricsPublisher } from './metrics.js';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type Config, defaultConfig, parseConfig } from './config.js';
+import { createDelivery, type Delivery, type DeliveryDeps, secretFailure } from './delivery/index.js';
+import { LogMessage } from './log-messages.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetricsPublisher, type MetricsPublisher } from './metrics.js';
 import { createMessageRequestHandler, type MessageRequestHandler } from './process-request.js';
-import { createSecretStore } from './secrets/index.js';
+import { createSecretStore, type SecretStore } from './secrets/index.js';
 
 /**
- * Wires the real dependencies from `env`, once per cold start. With invalid configuration it
- * logs every problem at once and returns a handler that answers 503 (the sender keeps its
- * events until an operator fixes the stage) instead of crashing.
+ * What a caller other than Lambda (tests, the bench, `replay`) may replace in the wiring. Every
+ * field is optional: what is left out is the real thing, as a deployed function has it.
  */
-export function createRuntimeHandler(env: Record<string, string | undefined>): MessageRequestHandler {
-  const parsed = parseConfig(env);
+export interface RuntimeOverrides {
+  /** Where log lines go (without their newline); stdout by default, which Lambda ships to CloudWatch. */
+  write?: (line: string) => void;
+  /** Where EMF metric lines go (without their newline); `write` when absent, so one sink takes all the output. */
+  writeMetrics?: (line: string) => void;
+  /** Candu is reached through it; the global `fetch` by default. */
+  fetch?: typeof fetch;
+  /** The clock, in epoch milliseconds, for log times, deadlines, the secret cache and backoff; `Date.now` by default. */
+  now?: () => number;
+  /** Waits `ms` between delivery attempts; a `setTimeout` by default. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Uniform in `[0, 1)`, for backoff jitter; `Math.random` by default. */
+  random?: () => number;
+  /** The Secrets Manager client the secret store uses; built from the SDK's defaults on first use. */
+  secretsClient?: SecretsManagerClient;
+  /** Replaces the secret store altogether (e.g. one that fails); built from the configuration when absent. */
+  secrets?: SecretStore;
+  /** CloudWatch namespace of the metrics (`POWERTOOLS_METRICS_NAMESPACE`); see createMetricsPublisher. */
+  metricsNamespace?: string;
+  /** How hard delivery tries and how loudly it logs each attempt (replay passes its own budget). */
+  delivery?: Pick<DeliveryDeps, 'budget' | 'attemptLogLevel'>;
+}
+
+/** The wired dependencies of one process: the functions use `handler`, `replay` uses `delivery`. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  metrics: MetricsPublisher;
+  secrets: SecretStore;
+  delivery: Delivery;
+  handler: MessageRequestHandler;
+}
+
+/**
+ * Wires the dependencies for a valid `config`, once per process, with `overrides` in place of
+ * the real I/O. Builds nothing that does I/O until it is used; never throws.
+ */
+export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
+  const { now } = overrides;
+  const logger = createLogger(config.logLevel, overrides.write, now && (() => new Date(now())));
+  const metrics = metricsOf(overrides);
+  const secrets = overrides.secrets ?? createSecretStore({ config, client: overrides.secretsClient, now });
+  const delivery = createDelivery({
+    config,
+    secrets,
+    logger,
+    fetch: overrides.fetch,
+    now,
+    sleep: overrides.sleep,
+    random: overrides.random,
+    ...overrides.delivery,
+  });
+  const handler = createMessageRequestHandler({ config, secrets, delivery, logger, metrics, now });
+  return { config, logger, metrics, secrets, delivery, handler };
+}
+
+/**
+ * Wires the request handler from `env`, once per cold start (see `createRuntime`). With invalid
+ * configuration it logs every problem at once and returns a handler that answers 503 (the
+ * sender keeps its events until an operator fixes the stage) instead of crashing.
+ */
+export function createRuntimeHandler(
+  env: Record<string, string | undefined>,
+  overrides: RuntimeOverrides = {},
+): MessageRequestHandler {
   // Powertools' own variable (the stack sets it per stage); read here so that a stage with broken
   // configuration still publishes its failures where the alarms look.
-  const metrics = createMetricsPublisher({ namespace: env.POWERTOOLS_METRICS_NAMESPACE });
-  if (!parsed.ok) {
-    const logger = createLogger('INFO');
-    logger.error('invalid configuration', { problems: parsed.problems });
-    // The same pipeline, with nothing behind it but the refusal: each request is still decoded,
-    // answered and logged like any other (summary line, "not delivered" line for the alarms).
-    const unavailable = secretFailure(
-      'invalid-configuration',
-      'invalid configuration (the cold-start log line names each problem)',
-    );
-    const refuse = async (): Promise<never> => {
-      throw unavailable;
-    };
-    return createMessageRequestHandler({
-      config: defaultConfig(),
-      secrets: { get: refuse, refresh: refuse },
-      delivery: { deliver: refuse },
-      logger,
-      metrics,
-    });
-  }
-  const { config } = parsed;
-  const logger = createLogger(config.logLevel);
-  const secrets = createSecretStore({ config });
-  const delivery = createDelivery({ config, secrets, logger });
-  return createMessageRequestHandler({ config, secrets, delivery, logger, metrics });
+  const withNamespace = { metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE, ...overrides };
+  const parsed = parseConfig(env);
+  if (parsed.ok) return createRuntime(parsed.config, withNamespace).handler;
+
+  const { now } = overrides;
+  const logger = createLogger('INFO', overrides.write, now && (() => new Date(now())));
+  logger.error(LogMessage.InvalidConfiguration, { problems: parsed.problems });
+  // The same pipeline, with nothing behind it but the refusal: each request is still decoded,
+  // answered and logged like any other (summary line, "not delivered" line for the alarms).
+  const unavailable = secretFailure(
+    'invalid-configuration',
+    'invalid configuration (the cold-start log line names each problem)',
+  );
+  const refuse = async (): Promise<never> => {
+    throw unavailable;
+  };
+  return createMessageRequestHandler({
+    config: defaultConfig(),
+    secrets: { get: refuse, refresh: refuse },
+    delivery: { deliver: refuse },
+    logger,
+    metrics: metricsOf(withNamespace),
+    now,
+  });
+}
+
+function metricsOf(overrides: RuntimeOverrides): MetricsPublisher {
+  return createMetricsPublisher({
+    namespace: overrides.metricsNamespace,
+    write: overrides.writeMetrics ?? overrides.write,
+  });
 }

@@ -1,12 +1,13 @@
 import { setTimeout as timerSleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import type { RetryLaterError } from '../errors.js';
+import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../logger.js';
 import type { SecretStore, Secrets } from '../secrets/index.js';
 import type { CanduEvent } from '../translate/candu-event.js';
 import { type AckMemory, ackKeyOf, createAckMemory } from './ack-memory.js';
-import { createCanduClient } from './candu-client.js';
+import { type CanduClient, createCanduClient } from './candu-client.js';
 import {
   type DeliveryBudget,
   DIRECT_BUDGET,
@@ -44,7 +45,7 @@ export interface DeliveryResult {
    * request that partly landed; see `AckMemory`).
    */
   alreadyAcknowledged: number;
-  /** Events Candu refused individually (400/422 for a single event), sorted by index. */
+  /** Events Candu refused individually (400, 413 or 422 for a chunk of one event), sorted by index. */
   rejected: DeliveryRejection[];
   /**
    * Indexes of the items neither delivered nor rejected, ascending; empty unless `failure` is
@@ -153,7 +154,7 @@ interface RunContext {
   logger: Logger;
   logAttempt: Logger['warn'];
   ackMemory: AckMemory;
-  client: ReturnType<typeof createCanduClient>;
+  client: CanduClient;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
@@ -383,7 +384,7 @@ class DeliveryRun {
       const status = result.kind === 'answered' ? result.status : undefined;
       const outcome = { result, events, attempt, keyRefreshed: key.refreshed, random: random() };
       const decision = decideAfterAttempt({ ...outcome, timeLeftMs: this.deadlineAt - now() }, budget);
-      logger.debug('candu answered', {
+      logger.debug(LogMessage.CanduAnswered, {
         kind: result.kind,
         status,
         action: decision.action,
@@ -405,7 +406,7 @@ class DeliveryRun {
           break;
         case 'retry':
           lastProblem = decision.problem;
-          this.ctx.logAttempt('candu attempt failed; retrying', {
+          this.ctx.logAttempt(LogMessage.CanduAttemptFailed, {
             problem: decision.problem.reason,
             events,
             firstIndex,
@@ -442,7 +443,7 @@ class DeliveryRun {
    */
   private async refreshKey(used: ApiKey, status: number | undefined): Promise<boolean> {
     if (this.key !== used) return true;
-    this.ctx.logger.warn('candu refused the API key; refreshing the secret', { status });
+    this.ctx.logger.warn(LogMessage.CanduKeyRefused, { status });
     const value = await this.readKey(true);
     if (value === undefined) return false;
     if (this.key === used) this.key = { value, refreshed: true };
@@ -457,7 +458,7 @@ class DeliveryRun {
           ? { index: item.index, reason }
           : { index: item.index, messageId: item.messageId, reason },
       );
-      this.ctx.logger.debug('candu rejected an event', {
+      this.ctx.logger.debug(LogMessage.CanduRejectedEvent, {
         index: item.index,
         messageId: item.messageId,
         reason,
@@ -469,7 +470,7 @@ class DeliveryRun {
   private fail(failure: RetryLaterError): void {
     if (this.failure !== undefined) return;
     this.failure = failure;
-    this.ctx.logAttempt('candu delivery failed', {
+    this.ctx.logAttempt(LogMessage.CanduDeliveryFailed, {
       problem: failure.message,
       status: failure.statusCode,
       retryAfterSeconds: failure.retryAfterSeconds,

@@ -186,7 +186,7 @@ export function deadlineFailure(lastProblem: Problem | undefined): FailDecision 
  * A problem as the sender's answer: Candu's `Retry-After` rounded up to whole seconds (at
  * least 1, at most `MAX_RETRY_AFTER_SECONDS`), or `DEFAULT_RETRY_AFTER_SECONDS` without one.
  */
-export function failWith(problem: Problem): FailDecision {
+function failWith(problem: Problem): FailDecision {
   const retryAfterSeconds =
     problem.retryAfterMs === undefined
       ? DEFAULT_RETRY_AFTER_SECONDS[problem.status]

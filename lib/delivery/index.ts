@@ -6,7 +6,7 @@ export {
   ackKeyOf,
   createAckMemory,
 } from './ack-memory.js';
-export { type CanduAttempt, type CanduClient, createCanduClient, parseRetryAfter } from './candu-client.js';
+export { type CanduAttempt, type CanduClient, parseRetryAfter } from './candu-client.js';
 export {
   createDelivery,
   type DeliverOptions,
@@ -27,7 +27,6 @@ export {
   deadlineFailure,
   decideAfterAttempt,
   type FailDecision,
-  failWith,
   MAX_RETRY_AFTER_SECONDS,
   mayStartAttempt,
   type Problem,

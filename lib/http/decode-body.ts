@@ -17,7 +17,10 @@ export type ContentTypePolicy =
 export interface RawRequest {
   body?: string | null;
   isBase64Encoded?: boolean;
-  /** Header names in lower case, as API Gateway HTTP API delivers them. */
+  /**
+   * Header names as the caller has them: API Gateway HTTP API delivers them in lower case, and
+   * the request pipeline lower-cases them again for every other caller before reading any.
+   */
   headers: Record<string, string | undefined>;
 }
 

@@ -7,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { LogMessage } from '../log-messages.js';
 import { describeError, type Logger } from '../logger.js';
 import type { QueueWorker } from './worker.js';
 
@@ -112,7 +113,7 @@ class QueuePolling implements LocalQueuePoller {
       );
       failedIds = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
     } catch (error) {
-      logger.error('local queue: the worker threw; the batch will be retried', {
+      logger.error(LogMessage.LocalQueueWorkerThrew, {
         error: describeError(error),
       });
       return { records: records.length, failed: records.length, deleted: 0 };
@@ -134,7 +135,7 @@ class QueuePolling implements LocalQueuePoller {
         await this.pollOnce(signal);
       } catch (error) {
         if (signal.aborted) return;
-        this.deps.logger.warn('local queue: poll failed; retrying', { error: describeError(error) });
+        this.deps.logger.warn(LogMessage.LocalQueuePollFailed, { error: describeError(error) });
         await new Promise((resolve) => setTimeout(resolve, POLL_ERROR_PAUSE_MS));
       }
     }

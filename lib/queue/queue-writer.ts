@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DEFAULT_RETRY_AFTER_SECONDS, type DeliveryItem, type DeliveryRejection } from '../delivery/index.js';
 import { RetryLaterError } from '../errors.js';
+import { LogMessage } from '../log-messages.js';
 import { describeError, type Logger } from '../logger.js';
 import { ENVELOPE_BYTES, messageBody, serializeQueuedEvent } from './queue-message.js';
 
@@ -224,7 +225,7 @@ class QueueWrite {
           `SQS refused ${pending.length} queue message(s): ${[...new Set(reasons)].join(', ')}`,
         );
       }
-      ctx.logger.warn('queue write: entries failed; re-sending', {
+      ctx.logger.warn(LogMessage.QueueWriteRetrying, {
         entries: pending.length,
         reasons: [...new Set(reasons)],
         attempt,
@@ -248,7 +249,7 @@ class QueueWrite {
     const what =
       error instanceof QueueWriteProblem ? error.message : `queue write failed: ${describeError(error)}`;
     this.failure = new RetryLaterError(503, what, DEFAULT_RETRY_AFTER_SECONDS[503], { cause: error });
-    this.ctx.logger.error('queue write failed; the sender must retry', {
+    this.ctx.logger.error(LogMessage.QueueWriteFailed, {
       problem: what,
       queued: this.queued,
       sqsRequests: this.sqsRequests,

@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseConfig } from '../config.js';
 import { createDelivery } from '../delivery/index.js';
+import { LogMessage } from '../log-messages.js';
 import { createLogger } from '../logger.js';
 import { createSecretStore } from '../secrets/index.js';
 import { createQueueWorker, type QueueWorker } from './worker.js';
@@ -27,9 +28,9 @@ export function createWorkerRuntime(
   const parsed = parseConfig(env);
   if (!parsed.ok) {
     const logger = createLogger('INFO', overrides.write);
-    logger.error('invalid configuration', { problems: parsed.problems });
+    logger.error(LogMessage.InvalidConfiguration, { problems: parsed.problems });
     return async (event) => {
-      logger.error('queue batch not delivered: invalid configuration', { records: event.Records.length });
+      logger.error(LogMessage.QueueBatchInvalidConfiguration, { records: event.Records.length });
       return { batchItemFailures: event.Records.map((record) => ({ itemIdentifier: record.messageId })) };
     };
   }

@@ -2,6 +2,7 @@ import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../config.js';
 import type { DeliveryItem } from '../delivery/index.js';
+import { LogMessage } from '../log-messages.js';
 import { describeError, type Logger } from '../logger.js';
 import { parseQueueMessage } from './queue-message.js';
 import { retryDelaySeconds } from './retry-spacing.js';
@@ -99,7 +100,7 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
     const outcome = await deliverBatch(parts, batch, deadline(config, started, context));
     const failed = failedRecords(batch, outcome.undelivered);
     await spaceRetries(parts, failed);
-    logger.info('queue batch', {
+    logger.info(LogMessage.QueueBatch, {
       requestId: context?.awsRequestId,
       records: batch.records.length,
       events: batch.items.length,
@@ -133,14 +134,14 @@ async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: 
   try {
     result = await delivery.deliver(batch.items, { deadlineAt });
   } catch (error) {
-    logger.error('queue batch: delivery threw; every record will be retried', {
+    logger.error(LogMessage.QueueBatchDeliveryThrew, {
       error: describeError(error),
     });
     return { ...none, undelivered: batch.items.map((_, index) => index) };
   }
   for (const rejection of result.rejected) {
     const owners = batch.owners[rejection.index] ?? [];
-    logger.warn('event rejected by Candu', {
+    logger.warn(LogMessage.QueueEventRejectedByCandu, {
       messageId: rejection.messageId,
       sqsMessageIds: owners.map((record) => record.messageId),
       index: batch.senderIndexes[rejection.index],
@@ -151,7 +152,7 @@ async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: 
   if (result.delivered + result.rejected.length + undelivered.length < batch.items.length) {
     // A result that does not account for every event cannot say which landed: retrying them
     // all may deliver some twice, but loses none.
-    logger.error('queue batch: the delivery result does not account for every event; retrying all', {
+    logger.error(LogMessage.QueueBatchUnaccounted, {
       events: batch.items.length,
       delivered: result.delivered,
     });
@@ -159,7 +160,7 @@ async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: 
     undelivered = batch.items.map((_, index) => index).filter((index) => !refused.has(index));
   }
   if (result.failure !== undefined) {
-    logger.warn('queue batch: some events did not land; their records will be retried', {
+    logger.warn(LogMessage.QueueBatchPartlyDelivered, {
       problem: result.failure.message,
       undelivered: undelivered.length,
     });
@@ -179,7 +180,7 @@ async function spaceRetries(parts: WorkerParts, failed: readonly SQSRecord[]): P
   if (failed.length === 0) return;
   const queueUrl = config.queueUrl;
   if (queueUrl === undefined) {
-    logger.warn('QUEUE_URL is not set: failed records are retried after the queue visibility timeout');
+    logger.warn(LogMessage.QueueUrlMissing);
     return;
   }
   for (let start = 0; start < failed.length; start += VISIBILITY_BATCH_ENTRIES) {
@@ -200,13 +201,13 @@ async function spaceRetries(parts: WorkerParts, failed: readonly SQSRecord[]): P
         },
       );
       if ((output.Failed ?? []).length > 0) {
-        logger.warn('queue batch: retry spacing not set for some records', {
+        logger.warn(LogMessage.QueueRetrySpacingPartlySet, {
           records: output.Failed?.length,
           codes: [...new Set(output.Failed?.map((entry) => entry.Code ?? 'unknown'))],
         });
       }
     } catch (error) {
-      logger.warn('queue batch: retry spacing not set', {
+      logger.warn(LogMessage.QueueRetrySpacingNotSet, {
         records: entries.length,
         error: describeError(error),
       });
@@ -250,7 +251,7 @@ function mergeBatch(records: readonly SQSRecord[], logger: Logger): MergedBatch 
     const parsed = parseQueueMessage(record.body);
     if (!parsed.ok) {
       batch.unreadable++;
-      logger.warn('queue message unreadable; dropped', {
+      logger.warn(LogMessage.QueueMessageUnreadable, {
         sqsMessageId: record.messageId,
         reason: parsed.reason,
       });

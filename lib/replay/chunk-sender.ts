@@ -7,13 +7,14 @@
  */
 import type { Delivery, DeliveryItem, DeliveryRejection } from '../delivery/index.js';
 import { REPLAY_BUDGET } from '../delivery/index.js';
+import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
 
 /**
  * Longest one chunk is tried: `REPLAY_BUDGET`'s attempts end it well before (3 minutes of
  * backoff at most) unless Candu asks for long `Retry-After`s.
  */
-export const CHUNK_DEADLINE_MS = 30 * 60_000;
+const CHUNK_DEADLINE_MS = 30 * 60_000;
 /** Tries per chunk before its events count as failed (`--attempts`). */
 export const CHUNK_ATTEMPTS = REPLAY_BUDGET.maxAttempts;
 
@@ -69,11 +70,11 @@ export function createChunkSender(deps: ChunkSenderDeps): ChunkSender {
     };
     const { failure } = result;
     if (failure === undefined || failedItems.length === 0) {
-      if (result.retries > 0) deps.logger.warn('replay chunk delivered after retries', fields);
+      if (result.retries > 0) deps.logger.warn(LogMessage.ReplayChunkRetried, fields);
       return { sent, rejected: result.rejected, canduRequests: result.canduRequests };
     }
     const reason = failure.message;
-    deps.logger.error('replay chunk not delivered; its events are reported as failed', {
+    deps.logger.error(LogMessage.ReplayChunkFailed, {
       ...fields,
       reason,
       failed: failedItems.length,

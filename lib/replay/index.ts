@@ -9,7 +9,6 @@ export {
 } from './checkpoint.js';
 export {
   CHUNK_ATTEMPTS,
-  CHUNK_DEADLINE_MS,
   type ChunkResult,
   type ChunkSender,
   type ChunkSenderDeps,
@@ -25,13 +24,7 @@ export {
   STDIN_NAME,
   type StandardInput,
 } from './input-lines.js';
-export {
-  parseInstant,
-  parseTypes,
-  type ReplaySelection,
-  timeExclusion,
-  typeExclusion,
-} from './message-filter.js';
+export { parseInstant, parseTypes, type ReplaySelection } from './message-filter.js';
 export {
   createProgress,
   formatProgressBar,

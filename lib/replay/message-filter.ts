@@ -2,7 +2,7 @@
  * `--types`, `--since` and `--until`: which messages a replay sends. A message left out is
  * counted as skipped, with a reason naming the option.
  */
-import { MESSAGE_TYPES, parseIsoTimestamp } from '../schemas/index.js';
+import { MESSAGE_TYPES, parseIsoTimestamp, readMessageType } from '../schemas/index.js';
 import type { CanduEvent } from '../translate/index.js';
 
 /** What to replay; an absent field selects everything. */
@@ -61,11 +61,9 @@ export function parseInstant(text: string): Date {
 export function typeExclusion(message: unknown, selection: ReplaySelection): string | undefined {
   if (selection.types === undefined) return undefined;
   if (typeof message !== 'object' || message === null) return undefined;
-  const type: unknown = (message as { type?: unknown }).type;
-  if (typeof type !== 'string' || type.trim() === '') return undefined;
-  const normalised = type.trim().toLowerCase();
-  if (selection.types.has(normalised)) return undefined;
-  return `type ${JSON.stringify(normalised)} not selected by --types`;
+  const reading = readMessageType(message as Record<string, unknown>);
+  if ('problem' in reading || selection.types.has(reading.type)) return undefined;
+  return `type ${JSON.stringify(reading.type)} not selected by --types`;
 }
 
 /**

@@ -118,160 +118,184 @@ interface Pending {
  * Never throws for bad input lines, Candu's answers or read and write failures; those end in
  * the summary.
  */
-export async function runReplay(options: ReplayOptions, deps: ReplayDeps): Promise<ReplaySummary> {
-  const counters = deps.counters ?? createCounters();
-  counters.resumedAfter = options.resumeAfter;
-  const window: WindowEntry[] = [];
-  let current: Pending[] = [];
-  let lastLine = options.resumeAfter;
-  let finishedThrough = options.resumeAfter;
-  let failedSeen = false;
-  let stopped: ReplayStop | undefined;
-  const stop = (reason: ReplayStop) => {
-    stopped ??= reason;
-  };
+export function runReplay(options: ReplayOptions, deps: ReplayDeps): Promise<ReplaySummary> {
+  return new ReplayRun(options, deps).run();
+}
 
-  const report = async (entry: LineReport) => {
-    if (deps.report === undefined) return;
-    try {
-      await deps.report.write(entry);
-    } catch (error) {
-      stop({ kind: 'error', message: `cannot write the report: ${describeIoError(error)}` });
-    }
-  };
-  const inputOf = (input: string) => (options.reportInputs ? { input } : {});
+/** One replay's state: the window of chunks in flight, the chunk being filled, how far it got. */
+class ReplayRun {
+  private readonly counters: ReplayCounters;
+  private readonly window: WindowEntry[] = [];
+  private current: Pending[] = [];
+  private lastLine: number;
+  private finishedThrough: number;
+  private failedSeen = false;
+  private stopped: ReplayStop | undefined;
 
-  const advance = async () => {
-    for (let head = window[0]; head?.done === true; head = window[0]) {
-      window.shift();
-      if (head.failed) failedSeen = true;
-      if (!failedSeen) finishedThrough = head.boundary;
-    }
-    if (!failedSeen && window.length === 0 && current.length === 0) finishedThrough = lastLine;
-    if (deps.checkpoint === undefined || finishedThrough <= options.resumeAfter) return;
+  constructor(
+    private readonly options: ReplayOptions,
+    private readonly deps: ReplayDeps,
+  ) {
+    this.counters = deps.counters ?? createCounters();
+    this.counters.resumedAfter = options.resumeAfter;
+    this.lastLine = options.resumeAfter;
+    this.finishedThrough = options.resumeAfter;
+  }
+
+  async run(): Promise<ReplaySummary> {
     try {
-      await deps.checkpoint.save(finishedThrough);
+      for await (const line of this.deps.lines) {
+        if (line.line <= this.options.resumeAfter) continue;
+        if (this.deps.signal?.aborted === true) {
+          this.stop({ kind: 'interrupted', message: `interrupted after line ${this.lastLine}` });
+        }
+        if (this.stopped !== undefined) break;
+        await this.read(line);
+      }
     } catch (error) {
-      stop({
-        kind: 'error',
-        message: error instanceof Error ? error.message : 'cannot write the checkpoint',
+      this.stop({ kind: 'error', message: error instanceof Error ? error.message : 'cannot read the input' });
+    }
+    // What was read before an input or write error is still sent; not after Candu failed or an interruption.
+    if (this.stopped === undefined || this.stopped.kind === 'error') await this.seal();
+    while (this.window.length > 0) await Promise.all(this.window.map((entry) => entry.settled));
+    await this.advance();
+    const { counters, finishedThrough, lastLine, stopped } = this;
+    return { counters, finishedThrough, lastLine, ...(stopped === undefined ? {} : { stopped }) };
+  }
+
+  private stop(reason: ReplayStop): void {
+    this.stopped ??= reason;
+  }
+
+  /** Accounts for one line: blank, reported at once (skipped, rejected, a dry run's send), or added to the chunk. */
+  private async read({ line, input, text }: InputLine): Promise<void> {
+    this.counters.linesRead++;
+    this.lastLine = line;
+    if (text.trim() === '') {
+      this.counters.blank++;
+      return;
+    }
+    const decided = decide(text, this.options);
+    const { messageId } = decided;
+    if (decided.outcome !== 'send') {
+      if (decided.outcome === 'skipped') this.counters.skipped++;
+      else this.counters.rejected++;
+      await this.report({
+        line,
+        ...this.inputOf(input),
+        messageId,
+        outcome: decided.outcome,
+        reason: decided.reason,
       });
+      return;
     }
-  };
+    if (this.deps.send === undefined) {
+      this.counters.sent++;
+      await this.report({ line, ...this.inputOf(input), messageId, outcome: 'would-send' });
+      return;
+    }
+    const item = { index: line, ...(messageId === null ? {} : { messageId }), event: decided.event };
+    this.current.push({ item, input });
+    if (this.current.length >= this.options.chunkSize) await this.seal();
+  }
 
-  const complete = async (entry: WindowEntry, chunk: Pending[], send: ChunkSender) => {
-    const inputs = new Map(chunk.map((p) => [p.item.index, p.input]));
-    const lineOf = (index: number) => ({ line: index, ...inputOf(inputs.get(index) ?? '') });
+  private async report(entry: LineReport): Promise<void> {
+    if (this.deps.report === undefined) return;
+    try {
+      await this.deps.report.write(entry);
+    } catch (error) {
+      this.stop({ kind: 'error', message: `cannot write the report: ${describeIoError(error)}` });
+    }
+  }
+
+  private inputOf(input: string): { input?: string } {
+    return this.options.reportInputs ? { input } : {};
+  }
+
+  /** Closes the current chunk and starts sending it once the window has room. */
+  private async seal(): Promise<void> {
+    if (this.current.length === 0 || this.deps.send === undefined) return;
+    while (this.window.length >= this.options.window) {
+      // The head is unfinished whenever the window is not empty (finished heads are removed at once).
+      await Promise.race(this.window.filter((entry) => !entry.done).map((entry) => entry.settled));
+    }
+    const chunk = this.current;
+    this.current = [];
+    this.counters.inFlight += chunk.length;
+    const entry: WindowEntry = {
+      boundary: this.lastLine,
+      done: false,
+      failed: false,
+      settled: Promise.resolve(),
+    };
+    entry.settled = this.complete(entry, chunk, this.deps.send);
+    this.window.push(entry);
+  }
+
+  /** Sends `chunk`, reports each of its lines, and moves the checkpoint if it can. */
+  private async complete(entry: WindowEntry, chunk: Pending[], send: ChunkSender): Promise<void> {
     const items = chunk.map((p) => p.item);
     let result: ChunkResult;
     try {
       result = await send(items);
     } catch {
-      result = {
-        sent: [],
-        rejected: [],
-        failed: { items, reason: 'unexpected error while sending' },
-        canduRequests: 0,
-      };
+      const failed = { items, reason: 'unexpected error while sending' };
+      result = { sent: [], rejected: [], failed, canduRequests: 0 };
     }
+    const { counters } = this;
     counters.inFlight -= chunk.length;
     counters.canduRequests += result.canduRequests;
-    for (const item of result.sent) {
-      counters.sent++;
-      await report({
-        ...lineOf(item.index),
-        messageId: item.messageId ?? null,
-        outcome: 'sent',
-      });
-    }
-    for (const r of result.rejected) {
-      counters.rejected++;
-      await report({
-        ...lineOf(r.index),
-        messageId: r.messageId ?? null,
-        outcome: 'rejected',
-        reason: r.reason,
-      });
-    }
+    counters.sent += result.sent.length;
+    counters.rejected += result.rejected.length;
+    const inputs = new Map(chunk.map((p) => [p.item.index, p.input]));
+    await this.reportEach(inputs, result.sent, 'sent');
+    await this.reportEach(inputs, result.rejected, 'rejected');
     if (result.failed !== undefined) {
       entry.failed = true;
       counters.failed += result.failed.items.length;
-      stop({ kind: 'undelivered', message: result.failed.reason });
-      for (const item of result.failed.items) {
-        await report({
-          ...lineOf(item.index),
-          messageId: item.messageId ?? null,
-          outcome: 'failed',
-          reason: result.failed.reason,
-        });
-      }
+      this.stop({ kind: 'undelivered', message: result.failed.reason });
+      await this.reportEach(inputs, result.failed.items, 'failed', result.failed.reason);
     }
     entry.done = true;
-    await advance();
-  };
+    await this.advance();
+  }
 
-  const seal = async () => {
-    if (current.length === 0 || deps.send === undefined) return;
-    while (window.length >= options.window) {
-      // The head is unfinished whenever the window is not empty (finished heads are removed at once).
-      await Promise.race(window.filter((entry) => !entry.done).map((entry) => entry.settled));
-    }
-    const chunk = current;
-    current = [];
-    counters.inFlight += chunk.length;
-    const entry: WindowEntry = { boundary: lastLine, done: false, failed: false, settled: Promise.resolve() };
-    entry.settled = complete(entry, chunk, deps.send);
-    window.push(entry);
-  };
-
-  try {
-    for await (const { line, input, text } of deps.lines) {
-      if (line <= options.resumeAfter) continue;
-      if (deps.signal?.aborted === true)
-        stop({ kind: 'interrupted', message: `interrupted after line ${lastLine}` });
-      if (stopped !== undefined) break;
-      counters.linesRead++;
-      if (text.trim() === '') {
-        counters.blank++;
-        lastLine = line;
-        continue;
-      }
-      const decided = decide(text, options);
-      if (decided.outcome === 'send') {
-        if (deps.send === undefined) {
-          lastLine = line;
-          counters.sent++;
-          await report({ line, ...inputOf(input), messageId: decided.messageId, outcome: 'would-send' });
-          continue;
-        }
-        const messageId = decided.messageId;
-        current.push({
-          item: { index: line, ...(messageId === null ? {} : { messageId }), event: decided.event },
-          input,
-        });
-        lastLine = line;
-        if (current.length >= options.chunkSize) await seal();
-        continue;
-      }
-      lastLine = line;
-      if (decided.outcome === 'skipped') counters.skipped++;
-      else counters.rejected++;
-      await report({
-        line,
-        ...inputOf(input),
-        messageId: decided.messageId,
-        outcome: decided.outcome,
-        reason: decided.reason,
+  private async reportEach(
+    inputs: ReadonlyMap<number, string>,
+    entries: readonly { index: number; messageId?: string; reason?: string }[],
+    outcome: 'sent' | 'rejected' | 'failed',
+    reason?: string,
+  ): Promise<void> {
+    for (const entry of entries) {
+      const why = reason ?? entry.reason;
+      await this.report({
+        line: entry.index,
+        ...this.inputOf(inputs.get(entry.index) ?? ''),
+        messageId: entry.messageId ?? null,
+        outcome,
+        ...(why === undefined ? {} : { reason: why }),
       });
     }
-  } catch (error) {
-    stop({ kind: 'error', message: error instanceof Error ? error.message : 'cannot read the input' });
   }
-  // What was read before an input or write error is still sent; not after Candu failed or an interruption.
-  if (stopped === undefined || stopped.kind === 'error') await seal();
-  while (window.length > 0) await Promise.all(window.map((entry) => entry.settled));
-  await advance();
-  return { counters, finishedThrough, lastLine, ...(stopped === undefined ? {} : { stopped }) };
+
+  /** Drops the finished chunks at the head of the window and saves the checkpoint past them. */
+  private async advance(): Promise<void> {
+    const { window } = this;
+    for (let head = window[0]; head?.done === true; head = window[0]) {
+      window.shift();
+      if (head.failed) this.failedSeen = true;
+      if (!this.failedSeen) this.finishedThrough = head.boundary;
+    }
+    if (!this.failedSeen && window.length === 0 && this.current.length === 0)
+      this.finishedThrough = this.lastLine;
+    if (this.deps.checkpoint === undefined || this.finishedThrough <= this.options.resumeAfter) return;
+    try {
+      await this.deps.checkpoint.save(this.finishedThrough);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : 'cannot write the checkpoint';
+      this.stop({ kind: 'error', message });
+    }
+  }
 }
 
 type Decision =

@@ -8,7 +8,7 @@ export interface CanduSandbox {
 }
 
 /** The Candu key the local functions send to the sandbox, which accepts any. */
-export const SANDBOX_CANDU_KEY = 'sandbox-key';
+const SANDBOX_CANDU_KEY = 'sandbox-key';
 
 /**
  * The environment that points the local functions at the sandbox. With `unauthenticated`, no

@@ -1,11 +1,13 @@
 /**
  * The messages Segment and RudderStack send, as zod schemas: one base schema, one schema per
- * type extending it, and a discriminated union on `type` matched case-insensitively. Fields we
- * do not read are allowed and left out of the parsed value (zod's default "strip" objects):
- * copying them, the large `context` above all, is most of what validation would cost.
+ * type with a Candu equivalent extending it, and a discriminated union on `type` matched
+ * case-insensitively (`readMessageType`). Fields we do not read are allowed and left out of the
+ * parsed value (zod's default "strip" objects): copying them, the large `context` above all, is
+ * most of what validation would cost.
  *
  * RudderStack's dialect is accepted whatever the route: identify traits in `context.traits`,
- * a numeric `userId`, `channel`, `rudderId`, `request_ip` and a snake_case `message_id`.
+ * a numeric `userId` and a snake_case `message_id` (its other fields, such as `channel`, are
+ * allowed and not read).
  *
  * Error messages are written to follow a field path, e.g. `event is required`.
  */
@@ -52,12 +54,6 @@ export const IdentifierSchema = z
   .transform(toSafeIdText)
   .nullish();
 export type Identifier = z.infer<typeof IdentifierSchema>;
-
-/**
- * A value only used for tracing, never validated: a wrong type is ignored rather than rejected,
- * and it is read (as a string or a number) only where it is used.
- */
-const TraceIdSchema = z.unknown().optional();
 
 /** A `messageId`: a trace id, except that a number must be a safe integer (it is used to dedupe). */
 const MessageIdSchema = z
@@ -122,10 +118,6 @@ export const BaseMessageSchema = z.object({
   sentAt: TimestampSchema,
   context: ContextSchema,
   traits: AttributesSchema,
-  /** RudderStack: `web`, `mobile`, `server`, ... */
-  channel: TraceIdSchema,
-  rudderId: TraceIdSchema,
-  request_ip: TraceIdSchema,
 });
 export type BaseMessage = z.infer<typeof BaseMessageSchema>;
 
@@ -166,39 +158,40 @@ export const GroupMessageSchema = BaseMessageSchema.extend({
 });
 export type GroupMessage = z.infer<typeof GroupMessageSchema>;
 
-export const AliasMessageSchema = BaseMessageSchema.extend({
-  type: z.literal('alias'),
-  previousId: IdentifierSchema,
-});
-export type AliasMessage = z.infer<typeof AliasMessageSchema>;
-
-/** Segment's classic webhook forwards a user deletion request as `type: "delete"`. */
-export const DeleteMessageSchema = BaseMessageSchema.extend({ type: z.literal('delete') });
-export type DeleteMessage = z.infer<typeof DeleteMessageSchema>;
+/** A message's `type` as every reader takes it, or what is wrong with it. */
+export type MessageTypeReading = { type: string } | { problem: 'is required' | 'must be a string' };
 
 /**
- * Lower-cases and trims `type` so that `"Track"` and `" track "` select the track schema.
- * Returns the input itself when nothing changes, and a shallow copy otherwise (never mutates).
+ * Reads `message.type` trimmed and lower-cased, so that `"Track"` and `" track "` are `track`:
+ * the one place a message's type is normalised. Absent, `null` or blank is `is required`.
  */
-export function normaliseMessageType(message: unknown): unknown {
-  if (!isPlainObject(message)) return message;
+export function readMessageType(message: Readonly<Record<string, unknown>>): MessageTypeReading {
   const type = message.type;
-  if (typeof type !== 'string') return message;
+  if (type === undefined || type === null) return { problem: 'is required' };
+  if (typeof type !== 'string') return { problem: 'must be a string' };
   const normalised = type.trim().toLowerCase();
-  return normalised === type ? message : { ...message, type: normalised };
+  return normalised === '' ? { problem: 'is required' } : { type: normalised };
 }
 
-/** Any one message, selected by its (case-insensitive) `type`. */
+/** The input itself when its `type` reads as written, else a shallow copy with the type read (never mutates). */
+function withTypeRead(message: unknown): unknown {
+  if (!isPlainObject(message)) return message;
+  const reading = readMessageType(message);
+  return 'type' in reading && reading.type !== message.type ? { ...message, type: reading.type } : message;
+}
+
+/**
+ * A message of a type with a Candu equivalent, selected by its (case-insensitive) `type`. The
+ * other known types (`alias`, `delete`) are skipped by the translation before it parses.
+ */
 export const MessageSchema = z.preprocess(
-  normaliseMessageType,
+  withTypeRead,
   z.discriminatedUnion('type', [
     IdentifyMessageSchema,
     TrackMessageSchema,
     PageMessageSchema,
     ScreenMessageSchema,
     GroupMessageSchema,
-    AliasMessageSchema,
-    DeleteMessageSchema,
   ]),
 );
 export type Message = z.infer<typeof MessageSchema>;

@@ -122,23 +122,9 @@ export function createSecretStore(deps: SecretStoreDeps): SecretStore {
   let cached: { secrets: Secrets; fetchedAt: number } | undefined;
   let inFlight: Promise<Secrets> | undefined;
 
-  const fetchSecrets = async (): Promise<Secrets> => {
-    client ??= createSecretsManagerClient();
-    let output: GetSecretValueCommandOutput;
-    try {
-      output = await client.send(new GetSecretValueCommand({ SecretId: secretId }), {
-        abortSignal: AbortSignal.timeout(SECRET_FETCH_TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw new SecretsUnavailableError(`could not fetch secret ${secretId}: ${describeError(error)}`, {
-        cause: error,
-      });
-    }
-    return Object.freeze(readSecretOutput(output, secretId));
-  };
-
   const load = (): Promise<Secrets> => {
-    inFlight ??= fetchSecrets()
+    client ??= createSecretsManagerClient();
+    inFlight ??= fetchSecrets(client, secretId)
       .then((secrets) => {
         cached = { secrets, fetchedAt: now() };
         return secrets;
@@ -168,6 +154,21 @@ export function createSecretStore(deps: SecretStoreDeps): SecretStore {
     },
     refresh: (options = {}) => waitFor(load(), options.signal),
   };
+}
+
+/** One read of the secret, bounded by `SECRET_FETCH_TIMEOUT_MS`. @throws SecretsUnavailableError */
+async function fetchSecrets(client: SecretsManagerClient, secretId: string): Promise<Secrets> {
+  let output: GetSecretValueCommandOutput;
+  try {
+    output = await client.send(new GetSecretValueCommand({ SecretId: secretId }), {
+      abortSignal: AbortSignal.timeout(SECRET_FETCH_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new SecretsUnavailableError(`could not fetch secret ${secretId}: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+  return Object.freeze(readSecretOutput(output, secretId));
 }
 
 /** `promise`, or the error `onAbort` makes as soon as `signal` aborts. */

@@ -52,13 +52,9 @@ export type Translation =
 export type AnonymousEvents = 'skip' | 'anonymousId';
 /** `TRAIT_VALUES`: flatten values to Candu's primitives, or send them as received. */
 export type TraitValues = 'flatten' | 'passthrough';
-/** Which sender's dialect a route receives (both are accepted everywhere; see `translateMessage`). */
-export type MessageSource = 'segment' | 'rudderstack';
-
 export interface TranslateOptions {
   anonymousEvents: AnonymousEvents;
   traitValues: TraitValues;
-  source: MessageSource;
   /** Time of receipt: the last fallback for the event's timestamp. */
   now: Date;
   /**

@@ -13,7 +13,7 @@ const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'p
 export const MAX_ATTRIBUTE_DEPTH = 32;
 
 /** True when `key`, or any dot-separated segment of it, is `__proto__`, `constructor` or `prototype`. */
-export function isUnsafeKey(key: string): boolean {
+function isUnsafeKey(key: string): boolean {
   if (UNSAFE_KEYS.has(key)) return true;
   if (!key.includes('.')) return false;
   for (const segment of key.split('.')) if (UNSAFE_KEYS.has(segment)) return true;
@@ -189,10 +189,7 @@ function safeJsonReplacer(key: string, value: unknown): unknown {
  * @param budget counts the bytes of the serialized copy as it is made; throws
  *   `EventTooLargeError` once passed (never, without one).
  */
-export function passthroughAttributes(
-  source: unknown,
-  budget: ByteBudget = unlimitedBudget(),
-): CanduAttributes {
+function passthroughAttributes(source: unknown, budget: ByteBudget = unlimitedBudget()): CanduAttributes {
   if (!isContainer(source)) {
     budget.spend(2);
     return {};

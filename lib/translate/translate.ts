@@ -10,6 +10,7 @@ import {
   MessageSchema,
   type MessageType,
   parseIsoTimestamp,
+  readMessageType,
   UNSAFE_INTEGER_PROBLEM,
 } from '../schemas/index.js';
 import type { CanduEvent, CanduTrack, TranslateOptions, Translation } from './candu-event.js';
@@ -21,8 +22,6 @@ const NO_CANDU_EQUIVALENT: ReadonlySet<MessageType> = new Set<MessageType>(['ali
 /** The `context.page` fields a page view carries into its track properties. */
 const PAGE_FIELDS = ['url', 'path', 'title', 'referrer', 'search'] as const;
 
-type Sendable = Exclude<Message, { type: 'alias' | 'delete' }>;
-
 /**
  * Translates one message (a value decoded from JSON) into one Candu event to send, a skip (the
  * message has no Candu equivalent, or is anonymous and `anonymousEvents` is `skip`) or a
@@ -30,9 +29,8 @@ type Sendable = Exclude<Message, { type: 'alias' | 'delete' }>;
  * the type and the field, e.g. `track: event is required`, and never quote trait or property
  * values.
  *
- * Segment's and RudderStack's dialects are both accepted whatever `options.source` says (a
- * RudderStack-shaped message can reach a Segment route through the tracking API), so `source`
- * does not change the result today.
+ * Segment's and RudderStack's dialects are both accepted on every route (a RudderStack-shaped
+ * message can reach a Segment route through the tracking API): nothing depends on the sender.
  *
  * With `options.filters` the event to send then goes through them (`applyFilters`): an event
  * they drop is skipped with `filtered: <rule>`, and the keys they remove are counted.
@@ -57,11 +55,9 @@ function translate(message: unknown, options: TranslateOptions): Translation {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     return reject('message must be a JSON object');
   }
-  const rawType: unknown = (message as Record<string, unknown>).type;
-  if (rawType === undefined || rawType === null) return reject('message: type is required');
-  if (typeof rawType !== 'string') return reject('message: type must be a string');
-  const type = rawType.trim().toLowerCase();
-  if (type === '') return reject('message: type is required');
+  const reading = readMessageType(message as Record<string, unknown>);
+  if ('problem' in reading) return reject(`message: type ${reading.problem}`);
+  const { type } = reading;
   if (!KNOWN_TYPES.has(type)) return skip(`message type ${quote(type)} has no Candu equivalent`);
   if (NO_CANDU_EQUIVALENT.has(type as MessageType)) return skip(`${type} has no Candu equivalent`);
 
@@ -72,7 +68,7 @@ function translate(message: unknown, options: TranslateOptions): Translation {
     const problem = issue?.message ?? 'is invalid';
     return reject(path === '' ? `${type}: ${problem}` : `${type}: ${path} ${problem}`);
   }
-  const data = parsed.data as Sendable;
+  const data = parsed.data;
 
   const anonymousId = nonBlank(data.anonymousId);
   const found = userIdOf(data);
@@ -121,7 +117,7 @@ function withAttributes(
  * made of, merged like `{...a, ...b}`.
  */
 function eventOf(
-  data: Sendable,
+  data: Message,
   userId: string,
   timestamp: string,
 ): { candu: CanduEvent; attributes: readonly unknown[] } {
@@ -195,7 +191,7 @@ function pageFieldsOf(page: Record<string, unknown> | null | undefined): Record<
  * users would merge). A group's `traits` describe the group (its `traits.id` is the group's id),
  * so they are not searched for a group.
  */
-function userIdOf(data: Sendable): { userId: string | undefined } | { unsafe: string } {
+function userIdOf(data: Message): { userId: string | undefined } | { unsafe: string } {
   const userId = nonBlank(data.userId);
   if (userId !== undefined) return { userId };
   const traits = data.type === 'group' ? undefined : data.traits;

@@ -173,6 +173,17 @@ describe('bin/translate.ts', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ userId: 2399229 });
   });
 
+  it('accepts --source for compatibility: the output is the same either way, and a bad value is a usage error', () => {
+    const file = join(FIXTURES, 'rudderstack/identify.json');
+    const plain = run([file]);
+    for (const source of ['segment', 'rudderstack']) {
+      expect(run([`--source=${source}`, file]).stdout).toBe(plain.stdout);
+    }
+    const bad = run(['--source=kafka', file]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--source must be one of segment, rudderstack');
+  });
+
   it('--max-event-bytes rejects a message whose event passes it; the default is 65,536 bytes', () => {
     const big = { type: 'track', userId: 'u1', event: 'E', properties: { text: 'x'.repeat(70_000) } };
     const input = [identify, big].map((message) => JSON.stringify(message)).join('\n');

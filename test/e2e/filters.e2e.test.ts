@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
-import { freePort, type LocalServer, startLocalServer } from '../support/local-server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../support/local-server.js';
+import { useLocalStack } from '../support/local-stack.js';
 
 // `npm start` (serverless-offline on the real serverless.yml) with FILTERS set, in front of a
 // local Candu stand-in: what the sender is told, and what Candu receives.
@@ -13,28 +13,20 @@ const FILTERS = {
   traits: { deny: ['email', 'phone', 'address.*'] },
 };
 
-let candu: CanduStandIn;
-let server: LocalServer;
-
-beforeAll(async () => {
-  candu = await startCanduStandIn({ acceptedKey: KEY });
-  server = await startLocalServer({
-    CANDU_API_URL: candu.url,
+const local = useLocalStack({
+  candu: { acceptedKey: KEY },
+  env: {
     CANDU_API_KEY: KEY,
     ALLOW_UNAUTHENTICATED: 'true',
     FILTERS: JSON.stringify(FILTERS),
-  });
-}, 90_000);
-
-afterAll(async () => {
-  await server?.stop();
-  await candu?.close();
+  },
+  startTimeoutMs: 90_000,
 });
 
-beforeEach(() => candu.reset());
+beforeEach(() => local.candu.reset());
 
 async function post(path: string, body: unknown) {
-  const response = await fetch(`${server.url}${path}`, {
+  const response = await fetch(`${local.server.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -67,7 +59,7 @@ describe('npm start with FILTERS', () => {
         rejected: [],
       },
     });
-    expect(candu.acceptedEvents()).toEqual([
+    expect(local.candu.acceptedEvents()).toEqual([
       {
         type: 'track',
         userId: 'u1',
@@ -92,7 +84,7 @@ describe('npm start with FILTERS', () => {
     const answer = await post('/v1/identify', { userId: 'u1', messageId: 'm3', traits, timestamp: at });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ delivered: 1, skipped: [], rejected: [] });
-    expect(candu.acceptedEvents()).toEqual([
+    expect(local.candu.acceptedEvents()).toEqual([
       {
         type: 'identify',
         userId: 'u1',
@@ -102,8 +94,8 @@ describe('npm start with FILTERS', () => {
       },
     ]);
     // The request's log line counts the removed keys (email, phone, address.city, address.street).
-    await expect.poll(() => server.output()).toMatch(/"message":"request".*"removedKeys":4/);
-    expect(server.output()).not.toContain('Karl Johans');
+    await expect.poll(() => local.server.output()).toMatch(/"message":"request".*"removedKeys":4/);
+    expect(local.server.output()).not.toContain('Karl Johans');
   });
 
   it('skips the types the types list leaves out', async () => {
@@ -124,7 +116,7 @@ describe('npm start with FILTERS', () => {
       delivered: 1,
       skipped: [{ index: 0, messageId: 'm4', reason: 'filtered: types' }],
     });
-    expect(candu.acceptedEvents().map((event) => event.type)).toEqual(['identify']);
+    expect(local.candu.acceptedEvents().map((event) => event.type)).toEqual(['identify']);
   });
 });
 

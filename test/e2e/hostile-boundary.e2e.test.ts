@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
-import { type LocalServer, startLocalServer } from '../support/local-server.js';
+import { describe, expect, it } from 'vitest';
+import { useLocalStack } from '../support/local-stack.js';
 
 /**
  * The adversarial boundary through `npm start` (serverless-offline on the real serverless.yml):
@@ -29,22 +28,14 @@ const MAX_GROWTH_MIB = 64;
 /** Peak-memory measurement needs Linux's /proc (clear_refs resets a process's peak RSS). */
 const canMeasureMemory = existsSync('/proc/self/clear_refs');
 
-let candu: CanduStandIn;
-let server: LocalServer;
-
-beforeAll(async () => {
-  candu = await startCanduStandIn({ acceptedKey: CANDU_KEY });
-  server = await startLocalServer({
-    CANDU_API_URL: candu.url,
+const local = useLocalStack({
+  candu: { acceptedKey: CANDU_KEY },
+  env: {
     CANDU_API_KEY: CANDU_KEY,
     INBOUND_TOKEN: TOKEN,
     SEGMENT_SHARED_SECRET: SHARED,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-  await candu?.close();
+  },
+  startTimeoutMs: 120_000,
 });
 
 /** The processes of the server's group: the start command, serverless-offline and its workers. */
@@ -71,11 +62,11 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 /** Sends the deep body and reports the status, the time to answer and the largest peak-RSS growth. */
 async function sendDeepBody(path: string, headers: Record<string, string>) {
-  const pids = canMeasureMemory ? processesOf(server.processGroup) : [];
+  const pids = canMeasureMemory ? processesOf(local.server.processGroup) : [];
   const before = new Map(pids.map((pid) => [pid, statusKiB(pid, 'VmRSS')]));
   for (const pid of pids) writeFileSync(`/proc/${pid}/clear_refs`, '5');
   const started = performance.now();
-  const response = await fetch(`${server.url}${path}`, {
+  const response = await fetch(`${local.server.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', ...headers },
     body: deepGzip,
@@ -97,7 +88,7 @@ describe('an unauthenticated body of 2.6 million nested arrays (5 KB gzipped)', 
   ])('is refused on %s quickly and without a memory spike', async (path, headers) => {
     expect(deepGzip.length).toBeLessThan(8_192);
     // Warm the function first: its first invocation loads the bundle, which is not what is measured.
-    const warm = await fetch(`${server.url}${path}`, { method: 'POST', body: '{}' });
+    const warm = await fetch(`${local.server.url}${path}`, { method: 'POST', body: '{}' });
     expect(warm.status).toBe(401);
 
     const { status, body, elapsedMs, growthMiB } = await sendDeepBody(path, headers);
@@ -108,6 +99,6 @@ describe('an unauthenticated body of 2.6 million nested arrays (5 KB gzipped)', 
     expect(body.ok).toBe(false);
     expect(elapsedMs).toBeLessThan(MAX_REFUSAL_MS);
     if (canMeasureMemory) expect(growthMiB).toBeLessThan(MAX_GROWTH_MIB);
-    expect(candu.requests).toHaveLength(0);
+    expect(local.candu.requests).toHaveLength(0);
   });
 });

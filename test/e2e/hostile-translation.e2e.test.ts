@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
-import { type LocalServer, startLocalServer } from '../support/local-server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { LogMessage } from '../../lib/log-messages.js';
+import { useLocalStack } from '../support/local-stack.js';
 
 // `npm start` in front of a local Candu stand-in: a message built to make flattening multiply
 // (one 1,000-character key over 100,000 small leaves, which flattened would be ~100 MB) sits in
@@ -9,27 +9,19 @@ import { type LocalServer, startLocalServer } from '../support/local-server.js';
 const CANDU_KEY = 'candu-key-e2e';
 const WRITE_KEY = 'write-key-e2e';
 
-let candu: CanduStandIn;
-let server: LocalServer;
-
-beforeAll(async () => {
-  candu = await startCanduStandIn({ acceptedKey: CANDU_KEY });
-  server = await startLocalServer({
-    CANDU_API_URL: candu.url,
+const local = useLocalStack({
+  candu: { acceptedKey: CANDU_KEY },
+  env: {
     CANDU_API_KEY: CANDU_KEY,
     INBOUND_TOKEN: WRITE_KEY,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-  await candu?.close();
+  },
+  startTimeoutMs: 120_000,
 });
 
-beforeEach(() => candu.reset());
+beforeEach(() => local.candu.reset());
 
 function post(body: string): Promise<Response> {
-  return fetch(`${server.url}/v1/batch`, {
+  return fetch(`${local.server.url}/v1/batch`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -86,17 +78,17 @@ describe('a message built to multiply when flattened, through npm start', () => 
     expect(answer.rejected).toEqual([
       { index: 17, messageId: 'hostile', reason: 'event larger than 65536 bytes' },
     ]);
-    const events = candu.acceptedEvents();
+    const events = local.candu.acceptedEvents();
     expect(events).toHaveLength(30);
     expect(events.map((e) => e.messageId).sort()).toEqual(
       Array.from({ length: 30 }, (_, i) => `m${i}`).sort(),
     );
     expect(events.find((e) => e.messageId === 'm3')?.traits).toEqual({ 'a.b': 2 });
 
-    const summary = server
+    const summary = local.server
       .output()
       .split('\n')
-      .filter((line) => line.includes('"message":"request"'))
+      .filter((line) => line.includes(`"message":"${LogMessage.Request}"`))
       .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>)
       .at(-1);
     expect(summary).toMatchObject({

@@ -1,22 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalServer, startLocalServer } from '../support/local-server.js';
+import { describe, expect, it } from 'vitest';
+import { useLocalStack } from '../support/local-stack.js';
 
 // One request through `npm start` prints the EMF line CloudWatch would turn into metrics
 // (lib/metrics.ts): the same numbers as the summary log line, per route and over all routes.
 
-let server: LocalServer;
-
-beforeAll(async () => {
-  server = await startLocalServer({});
-}, 90_000);
-
-afterAll(async () => {
-  await server?.stop();
-});
+const local = useLocalStack({ env: {}, startTimeoutMs: 90_000 });
 
 /** The EMF lines printed so far. */
 const emfLines = () =>
-  server
+  local.server
     .output()
     .split('\n')
     .map((line) => line.trim())
@@ -30,7 +22,7 @@ describe('npm start metrics', () => {
       { type: 'alias', userId: 'u1', previousId: 'a1', messageId: 'm2' },
       { type: 'track', userId: 'u1', messageId: 'm3' },
     ]);
-    const response = await fetch(`${server.url}/v1/rudderstack`, {
+    const response = await fetch(`${local.server.url}/v1/rudderstack`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,

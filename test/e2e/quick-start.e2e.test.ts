@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalServer, startLocalServer } from '../support/local-server.js';
+import { describe, expect, it } from 'vitest';
+import { useLocalStack } from '../support/local-stack.js';
 import { fetchPrinted, printedCurl } from '../support/printed-curl.js';
 
 // The README's quick start: `npm start` with nothing configured, then one curl. The embedded
 // sandbox stands in for Candu and prints the request Candu would receive.
 
-let server: LocalServer;
-
-beforeAll(async () => {
-  server = await startLocalServer({});
-}, 90_000);
-
-afterAll(async () => {
-  await server?.stop();
-});
+const local = useLocalStack({ env: {}, startTimeoutMs: 90_000 });
 
 describe('npm start with nothing configured', () => {
   it('serves the README curl unauthenticated and prints the Candu request in the sandbox', async () => {
-    const response = await fetch(`${server.url}/v1/segment`, {
+    const response = await fetch(`${local.server.url}/v1/segment`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{"type":"identify","userId":"u1","traits":{"plan":"pro","address":{"city":"Oslo"}}}',
@@ -25,7 +17,7 @@ describe('npm start with nothing configured', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, received: 1, delivered: 1, skipped: [], rejected: [] });
 
-    const printed = server.output();
+    const printed = local.server.output();
     expect(printed).toContain(
       '[candu sandbox] no inbound credential configured: this local server accepts unauthenticated requests',
     );
@@ -44,7 +36,7 @@ describe('npm start with nothing configured', () => {
   });
 
   it('prints a Try curl without a credential that works as printed', async () => {
-    const request = printedCurl(server.output(), {});
+    const request = printedCurl(local.server.output(), {});
     expect(request.headers.authorization).toBeUndefined();
     const response = await fetchPrinted(request);
     expect(response.status).toBe(200);

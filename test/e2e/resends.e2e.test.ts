@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
-import { type LocalServer, startLocalServer } from '../support/local-server.js';
+import { describe, expect, it } from 'vitest';
+import { useLocalStack } from '../support/local-stack.js';
 
 // `npm start` against a Candu that answers every request in 300 ms: a 10,000-message request
 // cannot be delivered inside one 4 s deadline (4 requests in flight × 100 events × ~13 rounds),
@@ -12,22 +11,14 @@ const CANDU_KEY = 'candu-key-resends';
 const TOKEN = 'inbound-token-resends';
 const MESSAGES = 10_000;
 
-let candu: CanduStandIn;
-let server: LocalServer;
-
-beforeAll(async () => {
-  candu = await startCanduStandIn({ acceptedKey: CANDU_KEY, delayMs: 300 });
-  // The deployed defaults: batches of 100, 4 in flight, a 4 s delivery deadline.
-  server = await startLocalServer({
-    CANDU_API_URL: candu.url,
+// The deployed defaults: batches of 100, 4 in flight, a 4 s delivery deadline.
+const local = useLocalStack({
+  candu: { acceptedKey: CANDU_KEY, delayMs: 300 },
+  env: {
     CANDU_API_KEY: CANDU_KEY,
     INBOUND_TOKEN: TOKEN,
-  });
-}, 90_000);
-
-afterAll(async () => {
-  await server?.stop();
-  await candu?.close();
+  },
+  startTimeoutMs: 90_000,
 });
 
 function batch(): string {
@@ -48,7 +39,7 @@ describe('resends of a request too large for one deadline (npm start, Candu at 3
     const body = batch();
     const answers: { status: number; retryAfter: string | null; body: unknown }[] = [];
     for (let send = 1; send <= 3; send++) {
-      const response = await fetch(`${server.url}/v1/rudderstack`, {
+      const response = await fetch(`${local.server.url}/v1/rudderstack`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
         body,
@@ -79,7 +70,7 @@ describe('resends of a request too large for one deadline (npm start, Candu at 3
       });
     }
 
-    const acknowledged = candu.acceptedEvents().map((event) => String(event.messageId));
+    const acknowledged = local.candu.acceptedEvents().map((event) => String(event.messageId));
     const distinct = new Set(acknowledged);
     expect(distinct.size).toBe(MESSAGES);
     // A duplicate is an event Candu acknowledged more than once: the memory allows one only for

@@ -7,34 +7,26 @@
 import { createHmac } from 'node:crypto';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics } from '@segment/analytics-node';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadFixture } from '../fixtures/load-fixture.js';
-import { type CanduStandIn, type ReceivedEvent, startCanduStandIn } from '../support/candu-stand-in.js';
-import { type LocalServer, startLocalServer } from '../support/local-server.js';
+import type { ReceivedEvent } from '../support/candu-stand-in.js';
+import { useLocalStack } from '../support/local-stack.js';
 
 const CANDU_KEY = 'candu-key-e2e';
 const WRITE_KEY = 'write-key-e2e';
 const SHARED_SECRET = 'segment-shared-secret-e2e';
 
-let candu: CanduStandIn;
-let server: LocalServer;
-
-beforeAll(async () => {
-  candu = await startCanduStandIn({ acceptedKey: CANDU_KEY });
-  server = await startLocalServer({
-    CANDU_API_URL: candu.url,
+const local = useLocalStack({
+  candu: { acceptedKey: CANDU_KEY },
+  env: {
     CANDU_API_KEY: CANDU_KEY,
     INBOUND_TOKEN: WRITE_KEY,
     SEGMENT_SHARED_SECRET: SHARED_SECRET,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-  await candu?.close();
+  },
+  startTimeoutMs: 120_000,
 });
 
-beforeEach(() => candu.reset());
+beforeEach(() => local.candu.reset());
 
 /** What identifies a Candu event in these tests. */
 function summary(event: ReceivedEvent) {
@@ -61,7 +53,7 @@ describe('@segment/analytics-node pointed at the tracking API', () => {
     const errors: unknown[] = [];
     const analytics = new Analytics({
       writeKey: WRITE_KEY,
-      host: server.url,
+      host: local.server.url,
       path: '/v1/batch',
       flushAt: 100,
       maxRetries: 0,
@@ -82,11 +74,11 @@ describe('@segment/analytics-node pointed at the tracking API', () => {
     await analytics.closeAndFlush({ timeout: 20_000 });
 
     expect(errors).toEqual([]);
-    const events = candu.acceptedEvents();
+    const events = local.candu.acceptedEvents();
     expect(events.map(summary)).toEqual(expectedFromSdk(userId));
     expect(events[0]?.traits).toEqual({ plan: 'pro', seats: 3 });
     expect(events[4]?.traits).toEqual({ name: 'Acme' });
-    expect(candu.requests.every((request) => request.apiKey === CANDU_KEY)).toBe(true);
+    expect(local.candu.requests.every((request) => request.apiKey === CANDU_KEY)).toBe(true);
   });
 });
 
@@ -94,7 +86,7 @@ describe('@rudderstack/rudder-sdk-node pointed at the tracking API', () => {
   it('delivers its gzipped, form-labelled batches to Candu', async () => {
     const errors: unknown[] = [];
     const client = new RudderAnalytics(WRITE_KEY, {
-      dataPlaneUrl: server.url,
+      dataPlaneUrl: local.server.url,
       flushAt: 100,
       flushInterval: 60_000,
       retryCount: 0,
@@ -114,7 +106,7 @@ describe('@rudderstack/rudder-sdk-node pointed at the tracking API', () => {
     await client.flush();
 
     expect(errors).toEqual([]);
-    const events = candu.acceptedEvents();
+    const events = local.candu.acceptedEvents();
     expect(events.map(summary)).toEqual(expectedFromSdk(userId));
     // rudder-sdk-node sends identify traits in both `traits` and `context.traits`.
     expect(events[0]?.traits).toEqual({ plan: 'pro', seats: 3 });
@@ -124,7 +116,7 @@ describe('@rudderstack/rudder-sdk-node pointed at the tracking API', () => {
 describe('webhooks in the documented formats', () => {
   it('RudderStack Webhook destination: an array of messages with a Bearer token on /v1/rudderstack', async () => {
     const body = loadFixture<Record<string, unknown>[]>('webhooks/rudderstack-webhook-batch.json');
-    const response = await fetch(`${server.url}/v1/rudderstack`, {
+    const response = await fetch(`${local.server.url}/v1/rudderstack`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITE_KEY}` },
       body: JSON.stringify(body),
@@ -137,7 +129,7 @@ describe('webhooks in the documented formats', () => {
       skipped: [{ index: 5, messageId: 'rs-msg-alias' }],
       rejected: [],
     });
-    const events = candu.acceptedEvents();
+    const events = local.candu.acceptedEvents();
     expect(events.map(summary)).toEqual([
       { type: 'identify', userId: 'rs-user-1' },
       { type: 'track', userId: 'rs-user-1', event: 'Report Exported' },
@@ -158,7 +150,7 @@ describe('webhooks in the documented formats', () => {
 
   it('Segment Webhooks (Actions) "Send a batch": a JSON array with a Bearer header on /v1/segment', async () => {
     const body = loadFixture<Record<string, unknown>[]>('webhooks/segment-actions-send-a-batch.json');
-    const response = await fetch(`${server.url}/v1/segment`, {
+    const response = await fetch(`${local.server.url}/v1/segment`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITE_KEY}` },
       body: JSON.stringify(body),
@@ -171,7 +163,7 @@ describe('webhooks in the documented formats', () => {
       skipped: [{ index: 5, messageId: 'seg-msg-alias' }],
       rejected: [],
     });
-    expect(candu.acceptedEvents().map(summary)).toEqual([
+    expect(local.candu.acceptedEvents().map(summary)).toEqual([
       { type: 'identify', userId: 'seg-user-1' },
       { type: 'track', userId: 'seg-user-1', event: 'Workspace Created' },
       { type: 'track', userId: 'seg-user-1', event: 'Viewed Settings Billing Page' },
@@ -184,24 +176,24 @@ describe('webhooks in the documented formats', () => {
     // The signature does not cover the other elements (SEGMENT_SIGNATURE_SCOPE=first-element opts in).
     const body = loadFixture<Record<string, unknown>[]>('webhooks/segment-actions-send-a-batch.json');
     const signature = createHmac('sha1', SHARED_SECRET).update(JSON.stringify(body[0])).digest('hex');
-    const response = await fetch(`${server.url}/v1/segment`, {
+    const response = await fetch(`${local.server.url}/v1/segment`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-signature': signature },
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(401);
-    expect(candu.requests).toEqual([]);
+    expect(local.candu.requests).toEqual([]);
   });
 
   it('refuses a Segment batch whose signature was made with another secret, and sends Candu nothing', async () => {
     const body = loadFixture<Record<string, unknown>[]>('webhooks/segment-actions-send-a-batch.json');
     const signature = createHmac('sha1', 'not-the-secret').update(JSON.stringify(body[0])).digest('hex');
-    const response = await fetch(`${server.url}/v1/segment`, {
+    const response = await fetch(`${local.server.url}/v1/segment`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-signature': signature },
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(401);
-    expect(candu.requests).toEqual([]);
+    expect(local.candu.requests).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsUnavailableError } from '../../lib/errors.js';
+import { LogMessage } from '../../lib/log-messages.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
 import { createHarness } from '../fuzz/handler-harness.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
@@ -243,13 +244,13 @@ describe('secret hygiene, in-process (logger write function captured)', () => {
     expect(new Set(statuses)).toEqual(new Set([200, 400, 401, 429, 500, 503]));
     const all = lines.join('\n');
     for (const message of [
-      'message rejected',
-      'message rejected by Candu',
-      'candu attempt failed; retrying',
-      'candu refused the API key; refreshing the secret',
-      'request not delivered; the sender will retry',
-      'unexpected error',
-      'request refused',
+      LogMessage.MessageRejected,
+      LogMessage.MessageRejectedByCandu,
+      LogMessage.CanduAttemptFailed,
+      LogMessage.CanduKeyRefused,
+      LogMessage.RequestNotDelivered,
+      LogMessage.UnexpectedError,
+      LogMessage.RequestRefused,
     ]) {
       expect(all).toContain(`"message":"${message}"`);
     }
@@ -312,9 +313,9 @@ describe('secret hygiene, npm start (process output captured)', () => {
     expect(statuses).toContain(429);
     expect(statuses).toContain(503);
     // The functions' own lines are in the output, so the scan is not vacuous.
-    expect(output).toContain('"message":"request"');
-    expect(output).toContain('"message":"message rejected"');
-    expect(output).toContain('candu refused the API key');
+    expect(output).toContain(`"message":"${LogMessage.Request}"`);
+    expect(output).toContain(`"message":"${LogMessage.MessageRejected}"`);
+    expect(output).toContain(`"message":"${LogMessage.CanduKeyRefused}"`);
     expect(leaks(output)).toEqual([]);
   }, 60_000);
 });

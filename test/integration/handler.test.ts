@@ -5,7 +5,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LogMessage } from '../../lib/log-messages.js';
 import { SEGMENT_WEBHOOK } from '../../lib/routes.js';
 import { createRuntimeHandler } from '../../lib/runtime.js';
 import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
@@ -41,24 +42,23 @@ beforeEach(() => {
   sm.setSecret(SECRET_ID, secretWith('key-1'));
 });
 
+/** Every line the handlers wrote (log and metric lines), through the wiring's sink. */
 let output: string[] = [];
 beforeEach(() => {
   output = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output.push(String(chunk));
-    return true;
-  });
 });
-afterEach(() => vi.restoreAllMocks());
 
 function handler(env: Record<string, string> = {}) {
-  return createRuntimeHandler({
-    CANDU_API_URL: candu.url,
-    CANDU_SECRET_ID: SECRET_ID,
-    CANDU_TIMEOUT_MS: '500',
-    DELIVERY_DEADLINE_MS: '2000',
-    ...env,
-  });
+  return createRuntimeHandler(
+    {
+      CANDU_API_URL: candu.url,
+      CANDU_SECRET_ID: SECRET_ID,
+      CANDU_TIMEOUT_MS: '500',
+      DELIVERY_DEADLINE_MS: '2000',
+      ...env,
+    },
+    { write: (line) => output.push(line) },
+  );
 }
 
 function signed(messages: unknown[]) {
@@ -165,15 +165,11 @@ describe('createRuntimeHandler with real Secrets Manager and Candu over HTTP', (
     expect(line).toContain('TRAIT_VALUES');
     expect(candu.requests).toHaveLength(0);
     // Each refused request is logged like any other, so the delivery-failure alarm sees it.
-    const records = output
-      .join('')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const records = output.map((l) => JSON.parse(l));
     expect(records).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ message: 'request not delivered; the sender will retry', status: 503 }),
-        expect.objectContaining({ message: 'request', route: 'POST /v1/segment', status: 503 }),
+        expect.objectContaining({ message: LogMessage.RequestNotDelivered, status: 503 }),
+        expect.objectContaining({ message: LogMessage.Request, route: 'POST /v1/segment', status: 503 }),
       ]),
     );
   });

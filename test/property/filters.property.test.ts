@@ -84,7 +84,6 @@ describe('applying filters after translation', () => {
         const options: TranslateOptions = {
           anonymousEvents: 'skip',
           traitValues,
-          source: 'segment',
           now: NOW,
         };
         const plain = translateMessage(m, options);

@@ -365,7 +365,6 @@ describe('translateMessage within an event budget', () => {
         const options = {
           anonymousEvents: 'skip' as const,
           traitValues,
-          source: 'segment' as const,
           now: NOW,
         };
         const unbounded = translateMessage(message, { ...options, maxEventBytes: Number.MAX_SAFE_INTEGER });

@@ -36,7 +36,6 @@ const options = (
 ): TranslateOptions => ({
   anonymousEvents,
   traitValues,
-  source: 'rudderstack',
   now: NOW,
 });
 

@@ -175,7 +175,6 @@ function translate(entry: CorpusMessage, traitValues: TraitValues): Translation 
   return translateMessage(entry.message, {
     anonymousEvents: 'skip',
     traitValues,
-    source: entry.file.startsWith('rudderstack') ? 'rudderstack' : 'segment',
     now: NOW,
   });
 }
@@ -251,7 +250,6 @@ describe.skipIf(!sharedAvailable && !process.env.CI)('the real corpus (../shared
       const translation = translateMessage(entry.message, {
         anonymousEvents: 'anonymousId',
         traitValues: 'flatten',
-        source: 'rudderstack',
         now: NOW,
       });
       expect(translation, `${entry.file}#${entry.index}`).toMatchObject({

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AckMemory,
-  type CanduVerdict,
   classifyCanduStatus,
   createAckMemory,
   createDelivery,
@@ -16,6 +15,7 @@ import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
 import type { CanduEvent } from '../../lib/translate/candu-event.js';
+import { CANDU_STATUS_TABLE } from '../support/candu-statuses.js';
 import { deliveryItems } from '../support/delivery-items.js';
 
 const API_URL = 'https://candu.test/api';
@@ -437,29 +437,8 @@ describe('createDelivery: events Candu refuses', () => {
 });
 
 describe('createDelivery: what each Candu status leads to', () => {
-  // One row per status class; the first answer is `status`, any further one 200.
-  const table: [status: number, verdict: CanduVerdict][] = [
-    [200, 'delivered'],
-    [202, 'delivered'],
-    [204, 'delivered'],
-    [400, 'split'],
-    [401, 'refresh-key'],
-    [403, 'refresh-key'],
-    [404, 'fail'],
-    [408, 'retry'],
-    [409, 'fail'],
-    [413, 'split'],
-    [422, 'split'],
-    [423, 'retry'],
-    [429, 'retry'],
-    [500, 'retry'],
-    [501, 'fail'],
-    [502, 'retry'],
-    [503, 'retry'],
-    [504, 'retry'],
-  ];
-
-  it.each(table)('%i is classified %s and handled so', async (status, verdict) => {
+  // Each row of the status table; the first answer is `status`, any further one 200.
+  it.each(CANDU_STATUS_TABLE)('%i is classified %s and handled so', async (status, verdict) => {
     expect(classifyCanduStatus(status)).toBe(verdict);
     const secrets = fakeSecrets({ canduApiKey: KEY }, { canduApiKey: 'key-two' });
     const h = harness({ secrets: secrets.store, reply: (_call, n) => (n === 1 ? status : 200) });

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   type AttemptOutcome,
   type CanduAttempt,
-  type CanduVerdict,
   classifyCanduStatus,
   type Decision,
   DIRECT_BUDGET,
@@ -14,6 +13,7 @@ import {
   secretFailure,
 } from '../../lib/delivery/index.js';
 import { RetryLaterError } from '../../lib/errors.js';
+import { CANDU_STATUS_TABLE } from '../support/candu-statuses.js';
 
 // The delivery policy as a table: each row is one attempt's outcome and the exact decision.
 // docs/RELIABILITY.md ("The delivery policy") shows the same table to operators.
@@ -50,30 +50,7 @@ const fail = (status: 429 | 503, retryAfterSeconds: number, reason: string): Dec
 });
 
 describe('classifyCanduStatus', () => {
-  it.each<[number, CanduVerdict]>([
-    [200, 'delivered'],
-    [202, 'delivered'],
-    [204, 'delivered'],
-    [299, 'delivered'],
-    [301, 'fail'],
-    [302, 'fail'],
-    [400, 'split'],
-    [401, 'refresh-key'],
-    [403, 'refresh-key'],
-    [404, 'fail'],
-    [405, 'fail'],
-    [408, 'retry'],
-    [409, 'fail'],
-    [413, 'split'],
-    [422, 'split'],
-    [423, 'retry'],
-    [429, 'retry'],
-    [500, 'retry'],
-    [501, 'fail'],
-    [502, 'retry'],
-    [503, 'retry'],
-    [504, 'retry'],
-  ])('%i → %s', (status, verdict) => {
+  it.each(CANDU_STATUS_TABLE)('%i → %s', (status, verdict) => {
     expect(classifyCanduStatus(status)).toBe(verdict);
   });
 });

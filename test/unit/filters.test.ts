@@ -32,7 +32,6 @@ function translate(message: unknown, filters: Filters, options: Partial<Translat
   return translateMessage(message, {
     anonymousEvents: 'skip',
     traitValues: 'flatten',
-    source: 'segment',
     now: NOW,
     filters: compiled(filters),
     ...options,

@@ -9,6 +9,7 @@ import {
 } from '../../lib/delivery/index.js';
 import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
 import { hmacHex } from '../../lib/http/inbound-auth.js';
+import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
 import { createMessageRequestHandler, MAX_MESSAGES_PER_REQUEST } from '../../lib/process-request.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
@@ -85,6 +86,8 @@ const signed = (body: string, headers: Record<string, string> = {}) => ({
 });
 
 const parse = (response: { body?: string }) => JSON.parse(String(response.body));
+/** What every 401 says, whichever check failed (the log line names it). */
+const UNAUTHORIZED = { ok: false, error: 'missing or invalid credentials' };
 
 const mixed = [
   {
@@ -149,6 +152,7 @@ describe('message request pipeline', () => {
       headers: { 'x-signature': hmacHex('forged', body) },
     });
     expect(response.statusCode).toBe(401);
+    expect(parse(response)).toEqual(UNAUTHORIZED);
     expect(calls).toHaveLength(0);
   });
 
@@ -172,22 +176,17 @@ describe('message request pipeline', () => {
     expect(body.skipped[0].messageId).toBe(`${'x'.repeat(200)}…`);
   });
 
-  it('answers 400 to a body that is not JSON', async () => {
+  it.each([
+    ['that is not JSON', '{"type":', 'body is not valid JSON'],
+    ['of the wrong shape', '"text"', 'body must be a JSON object or an array of messages'],
+  ])('answers 400 to a body %s, naming the problem', async (_, body, problem) => {
     const { handle } = setup();
     const response = await handle(RUDDERSTACK_WEBHOOK, {
-      body: '{"type":',
+      body,
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(response.statusCode).toBe(400);
-  });
-
-  it('answers 400 to a JSON body of the wrong shape', async () => {
-    const { handle } = setup();
-    const response = await handle(RUDDERSTACK_WEBHOOK, {
-      body: '"text"',
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    expect(response.statusCode).toBe(400);
+    expect(parse(response)).toEqual({ ok: false, error: problem, issues: [problem] });
   });
 
   it('answers 503 with Retry-After when delivery could not finish, so the sender retries', async () => {
@@ -309,7 +308,7 @@ describe('message request pipeline', () => {
     const { handle, lines } = setup();
     await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
     const records = lines.map((l) => JSON.parse(l));
-    const summary = records.filter((r) => r.message === 'request');
+    const summary = records.filter((r) => r.message === LogMessage.Request);
     expect(summary).toHaveLength(1);
     expect(summary[0]).toMatchObject({
       route: 'POST /v1/segment',
@@ -319,7 +318,7 @@ describe('message request pipeline', () => {
       rejected: 1,
       status: 200,
     });
-    expect(records.filter((r) => r.message === 'message rejected')).toEqual([
+    expect(records.filter((r) => r.message === LogMessage.MessageRejected)).toEqual([
       expect.objectContaining({ index: 2, messageId: 'm3' }),
     ]);
     const all = lines.join('\n');
@@ -343,7 +342,7 @@ describe('message request pipeline', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(response.statusCode).toBe(500);
-    expect(response.body).not.toContain('secret detail');
+    expect(parse(response)).toEqual({ ok: false, error: 'internal error' });
     expect(lines.join('\n')).not.toContain('user@example.com');
     expect(lines.join('\n')).toContain('TypeError');
   });
@@ -385,7 +384,7 @@ describe('message request pipeline with the real delivery', () => {
     let requestsStarted = 0;
     const requestsWhenRejected: number[] = [];
     const logger = createLogger('WARN', (line) => {
-      if ((JSON.parse(line) as { message: string }).message === 'message rejected') {
+      if ((JSON.parse(line) as { message: string }).message === LogMessage.MessageRejected) {
         requestsWhenRejected.push(requestsStarted);
       }
     });
@@ -429,6 +428,7 @@ describe('message request pipeline at the boundary (hostile input)', () => {
       headers: { 'x-signature': capturedSignature },
     });
     expect(response.statusCode).toBe(401);
+    expect(parse(response)).toEqual(UNAUTHORIZED);
     expect(calls).toHaveLength(0);
   });
 
@@ -511,11 +511,14 @@ describe('message request pipeline at the boundary (hostile input)', () => {
       expect(response.statusCode).toBe(401);
       expect(parse(response)).toEqual({ ok: false, error: 'missing or invalid credentials' });
       const records = lines.map((l) => JSON.parse(l));
-      expect(records.find((r) => r.message === 'request refused')).toMatchObject({
+      expect(records.find((r) => r.message === LogMessage.RequestRefused)).toMatchObject({
         status: 401,
         failedCheck: check,
       });
-      expect(records.find((r) => r.message === 'request')).toMatchObject({ status: 401, failedCheck: check });
+      expect(records.find((r) => r.message === LogMessage.Request)).toMatchObject({
+        status: 401,
+        failedCheck: check,
+      });
       for (const value of ['secret-looking-value', 'feedface0123', 'wrong-token-value']) {
         expect(lines.join('\n')).not.toContain(value);
       }

@@ -7,6 +7,7 @@ import {
   REPLAY_BUDGET,
 } from '../../lib/delivery/index.js';
 import { RetryLaterError } from '../../lib/errors.js';
+import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
 import { createChunkSender } from '../../lib/replay/index.js';
 import { readItems } from '../support/delivery-items.js';
@@ -114,7 +115,7 @@ describe('createChunkSender: a Candu that is down', () => {
       expect(shown(h.lines)).toEqual([
         expect.objectContaining({
           level: 'ERROR',
-          message: 'replay chunk not delivered; its events are reported as failed',
+          message: LogMessage.ReplayChunkFailed,
           lines: '1-3',
           events: 3,
           failed: 3,
@@ -143,7 +144,7 @@ describe('createChunkSender: a Candu that is down', () => {
     expect(shown(h.lines)).toEqual([
       expect.objectContaining({
         level: 'WARN',
-        message: 'replay chunk delivered after retries',
+        message: LogMessage.ReplayChunkRetried,
         lines: '1-2',
         requests: 2,
         seconds: 7,

@@ -19,7 +19,7 @@ async function replay(messages: unknown[], selection: ReplaySelection): Promise<
   }
   await runReplay(
     {
-      translate: { anonymousEvents: 'skip', traitValues: 'flatten', source: 'segment', now: NOW },
+      translate: { anonymousEvents: 'skip', traitValues: 'flatten', now: NOW },
       selection,
       chunkSize: 10,
       window: 2,

@@ -16,7 +16,6 @@ const OPTIONS: ReplayOptions = {
   translate: {
     anonymousEvents: 'skip',
     traitValues: 'flatten',
-    source: 'segment',
     now: new Date('2024-05-01T00:00:00Z'),
   },
   selection: {},

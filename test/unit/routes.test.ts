@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
 import {
   createTrackingApiHandler,
@@ -55,7 +56,7 @@ describe('tracking-API handler', () => {
     expect(lines).toMatchObject([
       {
         level: 'WARN',
-        message: 'no tracking-API route for this path',
+        message: LogMessage.NoTrackingRoute,
         path: '/v1/nothing',
         requestId: 'r-1',
       },

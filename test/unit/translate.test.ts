@@ -13,10 +13,8 @@ const NOW = new Date('2024-06-01T12:00:00.000Z');
 const defaults: TranslateOptions = {
   anonymousEvents: 'skip',
   traitValues: 'flatten',
-  source: 'segment',
   now: NOW,
 };
-const rudderstack: TranslateOptions = { ...defaults, source: 'rudderstack' };
 
 function translate(message: unknown, options: Partial<TranslateOptions> = {}): Translation {
   return translateMessage(message, { ...defaults, ...options });
@@ -63,7 +61,7 @@ describe('translateMessage: identify', () => {
   });
 
   it('takes identify traits from context.traits (RudderStack), numeric userId and message_id', () => {
-    expect(translateMessage(loadFixture('rudderstack/identify.json'), rudderstack)).toEqual({
+    expect(translateMessage(loadFixture('rudderstack/identify.json'), defaults)).toEqual({
       outcome: 'send',
       candu: {
         type: 'identify',
@@ -127,7 +125,7 @@ describe('translateMessage: track', () => {
   });
 
   it('trims the event name (RudderStack, type "Track")', () => {
-    expect(translateMessage(loadFixture('rudderstack/track.json'), rudderstack)).toEqual({
+    expect(translateMessage(loadFixture('rudderstack/track.json'), defaults)).toEqual({
       outcome: 'send',
       candu: {
         type: 'track',
@@ -282,7 +280,7 @@ describe('translateMessage: group', () => {
   });
 
   it('reads a numeric groupId as a string and skips an invalid timestamp (RudderStack)', () => {
-    expect(translateMessage(loadFixture('rudderstack/group.json'), rudderstack)).toEqual({
+    expect(translateMessage(loadFixture('rudderstack/group.json'), defaults)).toEqual({
       outcome: 'send',
       candu: {
         type: 'group',
@@ -326,6 +324,16 @@ describe('translateMessage: alias, delete and unknown types', () => {
     expect(translate(loadFixture('segment-classic/delete.json'))).toEqual({
       outcome: 'skip',
       reason: 'delete has no Candu equivalent',
+    });
+  });
+
+  it.each([
+    [' Alias ', 'alias'],
+    ['DELETE', 'delete'],
+  ])('reads %j as %s, like every other type, and skips it', (type, read) => {
+    expect(translate({ type, userId: 'u1' })).toEqual({
+      outcome: 'skip',
+      reason: `${read} has no Candu equivalent`,
     });
   });
 
