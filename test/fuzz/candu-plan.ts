@@ -80,13 +80,16 @@ export function scaled(plan: CanduPlan, timeoutMs: number): CanduPlan {
   };
 }
 
-/** What a plan may make the sender see besides 2xx/4xx: 429 only after a 429, 503 after any failure. */
+/**
+ * What a plan may make the sender see besides 2xx/4xx: 429 only after a 429; 503 after any
+ * failure, and after any slow answer (even in time, slow answers can use up the deadline:
+ * issue 10, point 3).
+ */
 export function failureStatuses(plan: CanduPlan): number[] {
   const statuses = new Set<number>();
   for (const action of plan.script) {
-    if ('drop' in action) statuses.add(503);
+    if ('drop' in action || action.delayMs !== undefined) statuses.add(503);
     else if (action.status === 429) statuses.add(429).add(503);
-    else if (action.delayMs !== undefined && action.delayMs >= 1) statuses.add(503);
     else if (action.status >= 300 && ![400, 413, 422].includes(action.status)) statuses.add(503);
   }
   return [...statuses];
