@@ -193,7 +193,7 @@ const repeatedUnit = (min: number, max: number) =>
  * surrogate, a multi-byte character) repeated past the 200- and 300-character echo cuts, or up
  * to 64 K times.
  */
-export const hostileString: fc.Arbitrary<string> = fc.oneof(
+const hostileString: fc.Arbitrary<string> = fc.oneof(
   { weight: 6, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 3, arbitrary: repeatedUnit(1, 1_500) },
   { weight: 1, arbitrary: repeatedUnit(1_500, 65_536) },
@@ -211,7 +211,7 @@ const UNSAFE_INTEGERS = [
 ];
 
 /** A JSON token for `userId`, `messageId`, `anonymousId` or `groupId`. */
-export const idToken: fc.Arbitrary<string> = fc.oneof(
+const idToken: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.stringMatching(/^[a-z0-9-]{1,16}$/).map((s) => JSON.stringify(s)) },
   { weight: 3, arbitrary: hostileString.map((s) => JSON.stringify(s)) },
   {
@@ -301,7 +301,7 @@ function deliverable(type: (typeof DELIVERABLE_TYPES)[number], messageId: string
 }
 
 /** A deliverable message holding one heavy value, ids that may be hostile too. */
-export const heavyMessage: fc.Arbitrary<string> = fc
+const heavyMessage: fc.Arbitrary<string> = fc
   .tuple(fc.constantFrom(...DELIVERABLE_TYPES), heavyValue, fc.option(idToken, { nil: undefined }))
   .map(([type, value, userId]) => {
     const message = deliverable(type, 'heavy', value);
@@ -309,7 +309,7 @@ export const heavyMessage: fc.Arbitrary<string> = fc
   });
 
 /** A message written only to be rejected or skipped, with escapes in its type and messageId. */
-export const junkMessage: fc.Arbitrary<string> = fc
+const junkMessage: fc.Arbitrary<string> = fc
   .tuple(fc.oneof(fc.constantFrom(...TYPES), hostileString), idToken, fc.option(idToken, { nil: undefined }))
   .map(([type, messageId, userId]) => junk(type, messageId, userId));
 
@@ -396,7 +396,7 @@ export const bigBatch: fc.Arbitrary<string[]> = fc
   });
 
 /** A body as a sender might (mis)write it: messages, arrays, batches, garbage, truncations. */
-export const bodyText: fc.Arbitrary<string> = fc.oneof(
+const bodyText: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: messageText },
   { weight: 3, arbitrary: fc.array(messageText, { maxLength: 6 }).map((m) => `[${m.join(',')}]`) },
   {
@@ -444,7 +444,7 @@ export const payload: fc.Arbitrary<Payload> = fc.oneof(
  * an array or one object, the first message on a single-message route), with `writeKey` put
  * first in the top-level object when given (a later `writeKey` in the text wins, as in JSON.parse).
  */
-export function bodyFor(route: MessageRoute, body: Payload, writeKey?: string): string {
+function bodyFor(route: MessageRoute, body: Payload, writeKey?: string): string {
   const text =
     body.kind === 'text'
       ? body.text
@@ -643,7 +643,7 @@ export function credentialVerdict(
  * How deep the text's arrays and objects nest (a top-level object is 1), read from the text:
  * a value a duplicate key replaces still counts, as it does for the function's own scan.
  */
-export function textNestingDepth(text: string): number {
+function textNestingDepth(text: string): number {
   let depth = 0;
   let deepest = 0;
   let inString = false;
@@ -667,7 +667,7 @@ export function bodyWriteKey(kind: CredentialKind, token: string): string | unde
 }
 
 /** `JSON.stringify` of an array body's first element, as Segment Actions signs it; `undefined` when there is none. */
-export function firstElementText(text: string): string | undefined {
+function firstElementText(text: string): string | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
     if (!Array.isArray(parsed) || parsed.length === 0) return undefined;
