@@ -141,40 +141,46 @@ describe('issue 10, point 2: a captured signature carrying forged events', () =>
 });
 
 describe('issue 10, point 3: a big batch against a slow Candu', () => {
-  it('completes 10,000 messages within three sends with Candu at 300 ms per request, with at most 10% duplicate acknowledgements', async () => {
-    const acknowledged: string[] = [];
-    // One instance for the three sends: its memory of acknowledged events is what makes progress.
-    const harness = createHarness({
-      env: ENV,
-      fetch: async (_url, init) => {
-        await sleep(300, undefined, { signal: init?.signal ?? undefined });
-        const body = JSON.parse(String(init?.body)) as { messageId: string }[];
-        acknowledged.push(...body.map((event) => event.messageId));
-        return new Response('{"ok":true}', { status: 200 });
-      },
-    });
-    const body = JSON.stringify(
-      Array.from({ length: 10_000 }, (_, i) => ({ ...track(i), timestamp: '2024-06-01T12:00:00.000Z' })),
-    );
-    const statuses: (number | undefined)[] = [];
-    const m = await measure(async () => {
-      let answer: Awaited<ReturnType<Harness['handle']>> | undefined;
-      for (let send = 0; send < 3 && answer?.statusCode !== 200; send++) {
-        answer = await harness.handle(RUDDERSTACK_WEBHOOK, { body, headers: BEARER });
-        statuses.push(answer.statusCode);
-      }
-      return answer;
-    });
-    record(
-      `3. 10,000 messages, Candu at 300 ms (sends answered ${statuses.join(', ')})`,
-      m.result?.statusCode,
-      m,
-    );
-    expect(m.result?.statusCode).toBe(200);
-    expect(JSON.parse(String(m.result?.body))).toMatchObject({ received: 10_000, delivered: 10_000 });
-    expect(new Set(acknowledged).size).toBe(10_000);
-    expect(acknowledged.length - 10_000).toBeLessThanOrEqual(1_000);
-  }, 60_000);
+  // Nine seconds of real waiting on Candu: run by `npm run fuzz` (which sets FUZZ_RUNS), not by
+  // `npm test`, where test/e2e/resends.e2e.test.ts proves the same through npm start.
+  it.skipIf(process.env.FUZZ_RUNS === undefined)(
+    'completes 10,000 messages within three sends with Candu at 300 ms per request, with at most 10% duplicate acknowledgements',
+    async () => {
+      const acknowledged: string[] = [];
+      // One instance for the three sends: its memory of acknowledged events is what makes progress.
+      const harness = createHarness({
+        env: ENV,
+        fetch: async (_url, init) => {
+          await sleep(300, undefined, { signal: init?.signal ?? undefined });
+          const body = JSON.parse(String(init?.body)) as { messageId: string }[];
+          acknowledged.push(...body.map((event) => event.messageId));
+          return new Response('{"ok":true}', { status: 200 });
+        },
+      });
+      const body = JSON.stringify(
+        Array.from({ length: 10_000 }, (_, i) => ({ ...track(i), timestamp: '2024-06-01T12:00:00.000Z' })),
+      );
+      const statuses: (number | undefined)[] = [];
+      const m = await measure(async () => {
+        let answer: Awaited<ReturnType<Harness['handle']>> | undefined;
+        for (let send = 0; send < 3 && answer?.statusCode !== 200; send++) {
+          answer = await harness.handle(RUDDERSTACK_WEBHOOK, { body, headers: BEARER });
+          statuses.push(answer.statusCode);
+        }
+        return answer;
+      });
+      record(
+        `3. 10,000 messages, Candu at 300 ms (sends answered ${statuses.join(', ')})`,
+        m.result?.statusCode,
+        m,
+      );
+      expect(m.result?.statusCode).toBe(200);
+      expect(JSON.parse(String(m.result?.body))).toMatchObject({ received: 10_000, delivered: 10_000 });
+      expect(new Set(acknowledged).size).toBe(10_000);
+      expect(acknowledged.length - 10_000).toBeLessThanOrEqual(1_000);
+    },
+    60_000,
+  );
 });
 
 describe('issue 10, point 4: answers past Lambda 6 MB', () => {
