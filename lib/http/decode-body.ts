@@ -54,7 +54,10 @@ export function decodeBody(
   const contentType = request.headers['content-type'];
   if (options.contentTypes === 'json-only') checkContentType(contentType);
   checkCharset(contentType);
-  const text = request.body ?? '';
+  // API Gateway always gives a string; serverless-offline (npm start) parses a JSON body and
+  // hands `false` and `0` over as a boolean and a number: read them back as their text.
+  const text =
+    typeof request.body === 'string' ? request.body : request.body == null ? '' : String(request.body);
   const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
   if (!request.isBase64Encoded && (encoding === '' || encoding === 'identity')) {
     if (Buffer.byteLength(text, 'utf8') > options.maxBodyBytes)

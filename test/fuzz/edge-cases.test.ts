@@ -207,4 +207,21 @@ describe('regressions found by the fuzzer', () => {
     });
     expect(forged.status).toBe(401);
   });
+
+  it('answers 401 and 400, not 500, to a JSON body of false or 0 handed over parsed (as npm start does)', async () => {
+    // serverless-offline parses an application/json body (the type it assumes when none is sent)
+    // and hands `false` and `0` to the function as a boolean and a number, where API Gateway
+    // always gives a string: Buffer.byteLength threw, and `curl -d false` got a 500.
+    for (const parsed of [false, 0]) {
+      const body = parsed as unknown as string;
+      const harness = createHarness({ env: ENV });
+      const anonymous = await harness.handle(TRACKING_BATCH, { body, headers: {} });
+      const signed = await harness.handle(RUDDERSTACK_WEBHOOK, { body, headers: BEARER });
+      expect([anonymous.statusCode, signed.statusCode]).toEqual([401, 400]);
+      expect(JSON.parse(String(signed.body)).error).toBe(
+        'body must be a JSON object or an array of messages',
+      );
+      expect(harness.lines.join('\n')).not.toContain('unexpected error');
+    }
+  });
 });

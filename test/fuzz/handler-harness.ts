@@ -1,15 +1,14 @@
 /**
- * The real request pipeline in-process, as the functions wire it (config from an environment,
- * real secret store, real delivery), with the log lines captured and Candu reached through an
- * injected `fetch` or a real HTTP stand-in. Requests are API Gateway HTTP API (payload 2.0) events.
+ * The real request pipeline in-process, wired by `createRuntimeHandler` as the functions are,
+ * with the log lines captured through its sink, Candu reached through an injected `fetch`, and
+ * optionally a virtual clock and a replaced secret store. Requests are API Gateway HTTP API
+ * (payload 2.0) events.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseConfig } from '../../lib/config.js';
-import { createDelivery } from '../../lib/delivery/index.js';
-import { createLogger } from '../../lib/logger.js';
-import { createMessageRequestHandler } from '../../lib/process-request.js';
 import type { MessageRoute } from '../../lib/routes.js';
-import { createSecretStore, type SecretStore } from '../../lib/secrets/index.js';
+import { createRuntimeHandler } from '../../lib/runtime.js';
+import type { SecretStore } from '../../lib/secrets/index.js';
 
 export interface HarnessOptions {
   env: Record<string, string>;
@@ -17,6 +16,8 @@ export interface HarnessOptions {
   fetch?: typeof fetch;
   /** Replaces the secret store built from `env` (e.g. one that fails). */
   secrets?: SecretStore;
+  /** The clock and the waits between delivery attempts (see candu-plan.ts); real time by default. */
+  clock?: { now: () => number; sleep: (ms: number) => Promise<void> };
 }
 
 export interface Harness {
@@ -24,7 +25,7 @@ export interface Harness {
     route: MessageRoute,
     event: Partial<APIGatewayProxyEventV2>,
   ): Promise<APIGatewayProxyStructuredResultV2>;
-  /** Every log line written so far. */
+  /** Every log and metric line written so far. */
   readonly lines: string[];
 }
 
@@ -38,12 +39,14 @@ export const acceptingFetch: typeof fetch = async (_url, init) => {
 export function createHarness(options: HarnessOptions): Harness {
   const parsed = parseConfig(options.env);
   if (!parsed.ok) throw new Error(`invalid test environment: ${parsed.problems.join('; ')}`);
-  const { config } = parsed;
   const lines: string[] = [];
-  const logger = createLogger(config.logLevel, (line) => lines.push(line));
-  const secrets = options.secrets ?? createSecretStore({ config });
-  const delivery = createDelivery({ config, secrets, logger, fetch: options.fetch ?? acceptingFetch });
-  const handler = createMessageRequestHandler({ config, secrets, delivery, logger });
+  const handler = createRuntimeHandler(options.env, {
+    write: (line) => lines.push(line),
+    fetch: options.fetch ?? acceptingFetch,
+    secrets: options.secrets,
+    now: options.clock?.now,
+    sleep: options.clock?.sleep,
+  });
   return {
     lines,
     handle: (route, event) => handler(route, apiGatewayEvent(route, event), { awsRequestId: 'fuzz' }),
