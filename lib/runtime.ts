@@ -3,6 +3,7 @@ import { createDelivery, secretFailure } from './delivery/index.js';
 import { createLogger } from './logger.js';
 import { createMetricsPublisher } from './metrics.js';
 import { createMessageRequestHandler, type MessageRequestHandler } from './process-request.js';
+import { createQueueWriter } from './queue/queue-writer.js';
 import { createSecretStore } from './secrets/index.js';
 
 /**
@@ -39,5 +40,9 @@ export function createRuntimeHandler(env: Record<string, string | undefined>): M
   const logger = createLogger(config.logLevel);
   const secrets = createSecretStore({ config });
   const delivery = createDelivery({ config, secrets, logger });
-  return createMessageRequestHandler({ config, secrets, delivery, logger, metrics });
+  const queue =
+    config.deliveryMode === 'queued' && config.queueUrl !== undefined
+      ? createQueueWriter({ queueUrl: config.queueUrl, logger })
+      : undefined;
+  return createMessageRequestHandler({ config, secrets, delivery, queue, logger, metrics });
 }
