@@ -156,6 +156,8 @@ describe('parseConfig', () => {
       ],
     });
     expect(parseConfig({ DELIVERY_MODE: 'direct' }).ok).toBe(true);
-    expect(parseConfig({ DELIVERY_MODE: 'Queued', QUEUE_URL: 'http://127.0.0.1:1/000000000000/q' }).ok).toBe(true);
+    expect(parseConfig({ DELIVERY_MODE: 'Queued', QUEUE_URL: 'http://127.0.0.1:1/000000000000/q' }).ok).toBe(
+      true,
+    );
   });
 });
