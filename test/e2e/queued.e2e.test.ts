@@ -72,12 +72,21 @@ const idsOf = (request: RecordedRequest) => request.events.map((e) => String(e.m
 
 describe('queued delivery through npm start, with Candu down then back', () => {
   it('answers 202 at once while Candu is down, then delivers everything, spaced and batched', async () => {
-    // serverless-offline starts a runner per concurrent invocation and loads the bundle in each:
-    // warm 20 of each route with messages that are only skipped (nothing is queued).
-    const alias = { type: 'alias', userId: 'u', previousId: 'p' };
+    // serverless-offline starts a runner per concurrent invocation, and each loads the bundle and
+    // builds its SQS client on its first request: warm 20 runners of each route first. Their
+    // events count like the others once answered 202; one answered 503 (a runner too slow to
+    // start on a loaded machine: its write may still have landed) is the sender's to resend, so
+    // it is not required at Candu.
+    // Candu is down from the first request on.
+    const outageStarted = performance.now();
+    const warmed: string[] = [];
     for (const path of ['/v1/segment', '/v1/rudderstack']) {
-      const warm = await Promise.all(Array.from({ length: 20 }, () => post(path, alias)));
-      for (const answer of warm) expect(answer.body).toMatchObject({ queued: 0 });
+      const ids = Array.from({ length: 20 }, (_, k) => `warm-${path.slice(4)}-${k}`);
+      const warm = await Promise.all(ids.map((id, k) => post(path, event(id, k))));
+      warm.forEach((answer, k) => {
+        expect([202, 503]).toContain(answer.status);
+        if (answer.status === 202) warmed.push(ids[k] as string);
+      });
     }
 
     const answers: Awaited<ReturnType<typeof post>>[] = [];
@@ -104,17 +113,27 @@ describe('queued delivery through npm start, with Candu down then back', () => {
     }
     down = false;
     const recovered = performance.now();
+    const outageSeconds = (recovered - outageStarted) / 1_000;
 
-    const expected = SINGLES + BATCH;
+    const required = [
+      ...warmed,
+      ...Array.from({ length: SINGLES }, (_, i) => `single-${i}`),
+      ...Array.from({ length: BATCH }, (_, i) => `batch-${i}`),
+    ];
+    const expected = required.length;
     const landed = () => new Set(candu.acceptedEvents().map((e) => String(e.messageId)));
-    while (landed().size < expected && performance.now() - recovered < 60_000) {
+    const missing = () => {
+      const seen = landed();
+      return required.filter((id) => !seen.has(id));
+    };
+    while (missing().length > 0 && performance.now() - recovered < 60_000) {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const recoveryMs = performance.now() - recovered;
     const latencies = answers.map((a) => a.ms).sort((a, b) => a - b);
     console.log(
       `queued e2e: answers p50 ${Math.round(latencies[latencies.length >> 1] ?? 0)} ms, max ${Math.round(latencies.at(-1) ?? 0)} ms; ` +
-        `${duringOutage} Candu requests during the ${OUTAGE_MS / 1_000} s outage; ` +
+        `${duringOutage} Candu requests during the ${outageSeconds.toFixed(1)} s outage (most tried event: ${Math.max(0, ...outageAttempts.values())} times); ` +
         `all ${expected} events landed ${Math.round(recoveryMs)} ms after recovery`,
     );
 
@@ -123,26 +142,29 @@ describe('queued delivery through npm start, with Candu down then back', () => {
     for (const answer of answers) expect(answer.ms).toBeLessThan(DIRECT_DEADLINE_MS);
 
     // Everything landed within a minute of Candu's return ("Done when").
-    expect(landed().size).toBe(expected);
+    expect(missing()).toEqual([]);
     expect(recoveryMs).toBeLessThan(60_000);
 
     // Spaced, not hammered: an event is tried at most WORKER_BUDGET.maxAttempts times per
     // retry step, and the queue hides it at least RETRY_BASE_SECONDS between steps.
-    const steps = Math.ceil(OUTAGE_MS / 1_000 / RETRY_BASE_SECONDS) + 1;
+    const steps = Math.ceil(outageSeconds / RETRY_BASE_SECONDS) + 1;
     expect(Math.max(0, ...outageAttempts.values())).toBeLessThanOrEqual(WORKER_BUDGET.maxAttempts * steps);
     expect(duringOutage).toBeGreaterThan(0);
     expect(duringOutage).toBeLessThan(expected / 4);
 
     // At least once, few duplicates.
     const acknowledged = candu.acceptedEvents().map((e) => String(e.messageId));
-    expect(acknowledged.length - expected).toBeLessThan(expected * 0.05);
+    const duplicates = acknowledged.length - landed().size;
+    expect(duplicates).toBeLessThan(expected * 0.05);
 
     // The single-event webhooks reached Candu in batched requests.
     const accepted = candu.requests.filter((r) => r.status !== undefined && r.status < 300);
-    const carryingSingles = accepted.filter((r) => idsOf(r).some((id) => id.startsWith('single-')));
-    console.log(
-      `queued e2e: ${acknowledged.length - expected} duplicates; the ${SINGLES} single events arrived in ${carryingSingles.length} requests`,
+    const carryingSingles = accepted.filter((r) =>
+      idsOf(r).some((id) => id.startsWith('single-') || id.startsWith('warm-')),
     );
-    expect(carryingSingles.length).toBeLessThanOrEqual(SINGLES / 10);
+    console.log(
+      `queued e2e: ${duplicates} duplicates; the ${SINGLES + warmed.length} single events arrived in ${carryingSingles.length} requests`,
+    );
+    expect(carryingSingles.length).toBeLessThanOrEqual((SINGLES + warmed.length) / 10);
   }, 180_000);
 });

@@ -141,11 +141,15 @@ describe('the request pipeline', () => {
         {
           received: 2,
           delivered: 1,
+          queued: 0,
           skipped: 1,
           rejected: 0,
           canduRequests: 1,
           retries: 2,
-          durationMs: 25,
+          collisions: 0,
+          removedKeys: 0,
+          // The clock moves 25 ms per reading: at the start, for the secret's deadline, at the end.
+          durationMs: 50,
           status: 200,
         },
       ],
