@@ -6,6 +6,8 @@ import { costPerMillionEvents, PRICES } from './cost.js';
 import { BATCH_SIZE, type BatchFigures, CANDU_LATENCY_MS, CONCURRENCY } from './delivery-latency.js';
 import type { Machine } from './machine.js';
 import { LAMBDA_128_NODE_ARGS, LAMBDA_MIN_MEMORY_MB, type MemoryFigures } from './memory.js';
+import type { QueuedFigures } from './queued.js';
+import { queuedRows, queuedSection } from './queued-report.js';
 import type { ReplayMemory } from './replay-memory-section.js';
 import { formatSummary, type Summary } from './stats.js';
 import type { TranslationFigures } from './translation.js';
@@ -26,6 +28,7 @@ export interface BenchResults {
   memory: MemoryFigures;
   bundles: { name: string; bytes: number }[];
   replayMemory: ReplayMemory;
+  queued: QueuedFigures;
 }
 
 export const TARGETS = {
@@ -146,6 +149,7 @@ function rows(r: BenchResults): Row[] {
       target: `≤ 450 KB (${count(TARGETS.bundleBytes)} B) each`,
       met: r.bundles.every((bundle) => bundle.bytes <= TARGETS.bundleBytes),
     },
+    ...queuedRows(r.queued),
   ];
 }
 
@@ -313,6 +317,8 @@ export function renderMarkdown(r: BenchResults): string {
     '  450 KB read as 450,000 bytes.',
     '',
     ...costSection(r),
+    '',
+    ...queuedSection(r.queued),
     '',
     ...replaySection(r.replayMemory),
     '',

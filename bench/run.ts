@@ -14,6 +14,7 @@ import { CANDU_LATENCY_MS, measureBatch, timeRequests } from './delivery-latency
 import { bundleFunction, ROOT } from './esbuild-options.js';
 import { machine } from './machine.js';
 import { measureMemory } from './memory.js';
+import { measureQueued } from './queued.js';
 import { runReplayMemory } from './replay-memory-section.js';
 import { type BenchResults, renderMarkdown, renderTable } from './report.js';
 import { BENCH_CANDU_KEY, BENCH_INBOUND_TOKEN, BENCH_SHARED_SECRET } from './requests.js';
@@ -45,7 +46,7 @@ const RUNS = quick
       memory: 5,
     };
 const SECRET_ID = 'candu/bench';
-const FUNCTIONS = ['segment', 'rudderstack', 'tracking', 'health'] as const;
+const FUNCTIONS = ['segment', 'rudderstack', 'tracking', 'health', 'worker'] as const;
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -96,6 +97,11 @@ async function main(): Promise<void> {
       RUNS.naive,
       batch.slice(0, RUNS.naiveEvents),
     );
+
+    log(
+      'queued delivery: the batch queued vs direct, 10,000 single webhooks and 100 × 100 events through the queue',
+    );
+    const queued = await measureQueued(remote, RUNS.batch);
 
     log('request durations for the cost section (1 and 100 events)');
     await remote.setDelay(CANDU_LATENCY_MS);
@@ -163,6 +169,7 @@ async function main(): Promise<void> {
       memory,
       bundles,
       replayMemory,
+      queued,
     };
     process.stdout.write(`${renderTable(results)}\n`);
     if (write) {

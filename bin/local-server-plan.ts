@@ -22,6 +22,11 @@ export interface LocalServerPlan {
   port: number;
   /** True when no Candu key, secret or URL is configured: the embedded sandbox stands in for Candu. */
   sandbox: boolean;
+  /**
+   * `DELIVERY_MODE=queued`: `local` when npm start runs the queue itself (no `QUEUE_URL` given),
+   * `given` when it polls the `QUEUE_URL` set; undefined in direct mode.
+   */
+  queue?: 'local' | 'given';
   credential: LocalCredential;
   /** Said once at start: settings that work but that an operator should know about. */
   warnings: string[];
@@ -29,6 +34,9 @@ export interface LocalServerPlan {
 
 /** The outcome of `planLocalServer`: the plan, or every problem found. */
 export type LocalServerPlanResult = { ok: true; plan: LocalServerPlan } | { ok: false; problems: string[] };
+
+/** Stands for the local queue's URL while checking; bin/start.ts sets the real one. */
+const LOCAL_QUEUE_PLACEHOLDER = 'http://127.0.0.1/000000000000/local';
 
 /** The route the hint posts to: it accepts every credential form (ARCHITECTURE.md, Routes). */
 const TRY_PATH = '/v1/segment';
@@ -45,7 +53,10 @@ const SIGNATURE_COMMAND = `printf %s "$body" | openssl dgst -sha1 -hmac "$SEGMEN
 export function planLocalServer(env: Record<string, string | undefined>): LocalServerPlanResult {
   const configured = (name: string) => (env[name] ?? '').trim() !== '';
   const problems: string[] = [];
-  const parsed = parseConfig(env);
+  const queued = (env.DELIVERY_MODE ?? '').trim().toLowerCase() === 'queued';
+  const localQueue = queued && !configured('QUEUE_URL');
+  // npm start runs a queue of its own when none is given, so QUEUE_URL is not required of it.
+  const parsed = parseConfig(localQueue ? { ...env, QUEUE_URL: LOCAL_QUEUE_PLACEHOLDER } : env);
   if (!parsed.ok) problems.push(...parsed.problems);
 
   const portText = (env.PORT ?? '').trim() || '3000';
@@ -80,7 +91,9 @@ export function planLocalServer(env: Record<string, string | undefined>): LocalS
         `${parsed.config.canduApiUrl} (never set it on a deployed stage)`,
     );
   }
-  return { ok: true, plan: { config: parsed.config, port, sandbox, credential, warnings } };
+  const plan: LocalServerPlan = { config: parsed.config, port, sandbox, credential, warnings };
+  if (queued) plan.queue = localQueue ? 'local' : 'given';
+  return { ok: true, plan };
 }
 
 /**

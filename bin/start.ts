@@ -4,6 +4,7 @@
  * (bin/local-server-plan.ts): with any configuration problem it prints every one and exits 1
  * before starting anything. With no Candu key, secret or URL configured it starts the embedded
  * sandbox in place of Candu, which accepts unauthenticated requests unless an inbound credential is set.
+ * With DELIVERY_MODE=queued it also runs a local queue and the worker (bin/local-queue.ts).
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -15,6 +16,7 @@ import {
   sandboxNotice,
   startCanduSandbox,
 } from '../lib/sandbox/candu-sandbox.js';
+import { startLocalQueuedDelivery } from './local-queue.js';
 import { type LocalServerPlan, planLocalServer, tryCommand } from './local-server-plan.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,6 +40,9 @@ const env: NodeJS.ProcessEnv = {
   SLS_DEPRECATION_DISABLE: '*',
 };
 const sandbox = plan.sandbox ? await startSandbox(plan, env) : undefined;
+// After the sandbox: the worker delivers where the functions would.
+const queued = plan.queue === undefined ? undefined : await startLocalQueuedDelivery(plan.queue, env);
+for (const line of queued?.notice ?? []) console.log(`npm start: ${line}`);
 for (const warning of plan.warnings) console.log(`npm start: ${warning}`);
 console.log(tryCommand(plan));
 
@@ -50,6 +55,7 @@ const stop = (signal: NodeJS.Signals) => child.kill(signal);
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 child.on('exit', async (code, signal) => {
+  await queued?.close();
   await sandbox?.close();
   process.exit(code ?? (signal === null ? 0 : 1));
 });

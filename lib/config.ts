@@ -121,27 +121,26 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
   const input = Object.fromEntries(FIELDS.map((field) => [field, env[envName(field)]]));
   const parsed = ConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((issue) => {
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
         if (issue.code === 'custom') return issue.message;
         const [field] = issue.path;
         const name = typeof field === 'string' ? envName(field as keyof Config) : issue.path.join('.');
         return `${name}: ${issue.message}`;
-      }),
-    };
+      });
+  // Read from the raw values, so it is reported beside any other problem.
+  if ((env.DELIVERY_MODE ?? '').trim().toLowerCase() === 'queued' && (env.QUEUE_URL ?? '').trim() === '') {
+    problems.push(
+      'QUEUE_URL is required when DELIVERY_MODE=queued (the stack sets it; npm start runs a local queue)',
+    );
   }
-  const config = parsed.data;
-  if (config.queueRetryBaseSeconds > config.queueRetryMaxSeconds) {
-    return {
-      ok: false,
-      problems: [
-        `QUEUE_RETRY_BASE_SECONDS (${config.queueRetryBaseSeconds}) must not exceed QUEUE_RETRY_MAX_SECONDS (${config.queueRetryMaxSeconds})`,
-      ],
-    };
+  if (parsed.success && parsed.data.queueRetryBaseSeconds > parsed.data.queueRetryMaxSeconds) {
+    const { queueRetryBaseSeconds: base, queueRetryMaxSeconds: max } = parsed.data;
+    problems.push(`QUEUE_RETRY_BASE_SECONDS (${base}) must not exceed QUEUE_RETRY_MAX_SECONDS (${max})`);
   }
-  return { ok: true, config };
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: parsed.data };
 }
 
 /** The configuration of an empty environment: every documented default. */

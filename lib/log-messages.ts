@@ -30,7 +30,6 @@ export const LogMessage = {
   QueueWriteFailed: 'queue write failed; the sender must retry',
   QueueBatch: 'queue batch',
   QueueBatchDeliveryThrew: 'queue batch: delivery threw; every record will be retried',
-  QueueBatchUnaccounted: 'queue batch: the delivery result does not account for every event; retrying all',
   QueueBatchPartlyDelivered: 'queue batch: some events did not land; their records will be retried',
   QueueBatchInvalidConfiguration: 'queue batch not delivered: invalid configuration',
   QueueEventRejectedByCandu: 'event rejected by Candu',

@@ -22,6 +22,7 @@ import {
 import { LogMessage } from './log-messages.js';
 import { describeError, type Logger } from './logger.js';
 import type { MetricsPublisher, MetricsSummary } from './metrics.js';
+import type { QueueWriter } from './queue/queue-writer.js';
 import type { MessageRoute } from './routes.js';
 import type { SecretStore } from './secrets/index.js';
 import { extractMessages, messageIdOf, type TranslateOptions, translateMessage } from './translate/index.js';
@@ -31,6 +32,8 @@ export interface RequestDependencies {
   config: Config;
   secrets: SecretStore;
   delivery: Delivery;
+  /** Where the events go instead of `delivery` when `DELIVERY_MODE=queued`. */
+  queue?: QueueWriter;
   logger: Logger;
   /** Receives each request's summary as metrics; none are published without it. */
   metrics?: MetricsPublisher;
@@ -138,6 +141,13 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     const items = translateEach(messages, options, { skipped, rejected }, summary);
     const first = items.next();
 
+    if (config.deliveryMode === 'queued') {
+      if (first.done !== true)
+        summary.queued = await enqueue(startingWith(first.value, items), deadlineAt, rejected);
+      summary.skipped = skipped.length;
+      summary.rejected = rejected.length;
+      return { received: count, delivered: 0, queued: summary.queued, skipped, rejected };
+    }
     let delivered = 0;
     if (first.done !== true) {
       const result = await delivery.deliver(startingWith(first.value, items), {
@@ -221,6 +231,23 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
         logger.warn(LogMessage.MessageRejected, { ...rejection });
       }
     }
+  }
+
+  /**
+   * Queued delivery: writes the events to the queue (the Candu key is not needed) and adds the
+   * events too large for a queue message to `rejected`. A failed write throws the writer's
+   * `RetryLaterError` (503 with the delivery policy's `Retry-After`).
+   */
+  async function enqueue(items: Iterable<DeliveryItem>, deadlineAt: number, rejected: MessageReport[]) {
+    if (deps.queue === undefined) throw new Error('DELIVERY_MODE=queued but no queue writer was wired');
+    const result = await deps.queue.write(items, { deadlineAt });
+    for (const r of result.rejected) {
+      const rejection = report(r.index, r.messageId, r.reason);
+      rejected.push(rejection);
+      logger.warn(LogMessage.MessageRejected, { ...rejection });
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    return result.queued;
   }
 
   /** The request's secrets; waits for Secrets Manager no later than the delivery deadline. */

@@ -5,6 +5,7 @@ import { LogMessage } from './log-messages.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetricsPublisher, type MetricsPublisher } from './metrics.js';
 import { createMessageRequestHandler, type MessageRequestHandler } from './process-request.js';
+import { createQueueWriter } from './queue/queue-writer.js';
 import { createSecretStore, type SecretStore } from './secrets/index.js';
 
 /**
@@ -63,7 +64,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     random: overrides.random,
     ...overrides.delivery,
   });
-  const handler = createMessageRequestHandler({ config, secrets, delivery, logger, metrics, now });
+  const queue =
+    config.deliveryMode === 'queued' && config.queueUrl !== undefined
+      ? createQueueWriter({ queueUrl: config.queueUrl, logger })
+      : undefined;
+  const handler = createMessageRequestHandler({ config, secrets, delivery, queue, logger, metrics, now });
   return { config, logger, metrics, secrets, delivery, handler };
 }
 

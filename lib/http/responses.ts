@@ -37,6 +37,8 @@ function cut(text: string, max: number): string {
 export interface Accounting {
   received: number;
   delivered: number;
+  /** Events written to the queue (`DELIVERY_MODE=queued` only; absent in direct mode). */
+  queued?: number;
   skipped: MessageReport[];
   rejected: MessageReport[];
 }
@@ -52,7 +54,8 @@ function json(statusCode: number, body: unknown, headers: Record<string, string>
 
 /**
  * Maps an outcome to the HTTP answer. The one place that decides a status:
- * - processed with at least one message not rejected: 200 with the accounting;
+ * - processed with at least one message not rejected: 200 with the accounting, or 202 when
+ *   events were queued for the worker (`DELIVERY_MODE=queued`): accepted, not yet delivered;
  * - processed with every message rejected: 400 naming the issues;
  *   either way the body stays within `MAX_ANSWER_BYTES` (see `bounded`);
  * - `HttpError` (bad input, credentials, size, media type): its status and its message;
@@ -69,7 +72,8 @@ export function toResponse(outcome: Outcome): APIGatewayProxyStructuredResultV2 
         bounded({ ok: false, error: 'no message in the body could be processed', issues: [] }, accounting),
       );
     }
-    return json(200, bounded({ ok: true }, accounting));
+    const status = (accounting.queued ?? 0) > 0 ? 202 : 200;
+    return json(status, bounded({ ok: true }, accounting));
   }
   const { error } = outcome;
   if (error instanceof HttpError) {

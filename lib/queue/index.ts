@@ -37,9 +37,8 @@ export {
   createQueueWorker,
   type QueueWorker,
   type QueueWorkerDeps,
+  WORKER_METRICS_ROUTE,
   WORKER_RESERVE_MS,
   type WorkerContext,
-  type WorkerDelivery,
-  type WorkerDeliveryResult,
 } from './worker.js';
-export { createWorkerRuntime, type WorkerRuntimeOverrides } from './worker-runtime.js';
+export { createWorkerRuntime, WORKER_BUDGET, type WorkerRuntimeOverrides } from './worker-runtime.js';

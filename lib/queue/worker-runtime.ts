@@ -1,10 +1,27 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseConfig } from '../config.js';
-import { createDelivery } from '../delivery/index.js';
+import { createDelivery, type DeliveryBudget } from '../delivery/index.js';
 import { LogMessage } from '../log-messages.js';
 import { createLogger } from '../logger.js';
+import { createMetricsPublisher } from '../metrics.js';
 import { createSecretStore } from '../secrets/index.js';
 import { createQueueWorker, type QueueWorker } from './worker.js';
+
+/**
+ * How hard the worker tries a chunk within one batch: a blip (one 503, a timeout) is retried at
+ * once with the functions' short backoff, but after two tries the chunk is handed back to the
+ * queue, whose visibility timeout spaces the next try (`QUEUE_RETRY_BASE_SECONDS`, doubling).
+ * So during a long outage Candu sees at most `CANDU_CONCURRENCY` × 2 requests per batch per
+ * retry step, never a worker spinning for its whole deadline.
+ */
+export const WORKER_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
+  backoffBaseMs: 100,
+  backoffCapMs: 1_000,
+  jitterFloor: 0,
+  minAttemptMs: 200,
+  maxAttempts: 2,
+  maxRetryAfterWaitMs: 1_000,
+});
 
 /** What a caller other than Lambda (`npm start`, tests) may replace. */
 export interface WorkerRuntimeOverrides {
@@ -12,14 +29,16 @@ export interface WorkerRuntimeOverrides {
   client?: SQSClient;
   /** Where log lines go; stdout when absent. */
   write?: (line: string) => void;
+  /** Where the EMF metric lines go; stdout when absent. */
+  writeMetrics?: (line: string) => void;
 }
 
 /**
  * Wires the queue worker from `env`, once per cold start: the same configuration, secret store
- * and delivery (one retry policy) as the ingest functions. With invalid configuration it logs
- * every problem at once and returns a worker that reports every record as failed, so the
- * queue keeps the events (retried after the queue's visibility timeout, then dead-lettered)
- * while an operator fixes the stage.
+ * and delivery (one policy, with `WORKER_BUDGET`) as the ingest functions, and the same EMF
+ * metrics, published per batch. With invalid configuration it logs every problem at once and
+ * returns a worker that reports every record as failed, so the queue keeps the events (retried
+ * after the queue's visibility timeout, then dead-lettered) while an operator fixes the stage.
  */
 export function createWorkerRuntime(
   env: Record<string, string | undefined>,
@@ -37,6 +56,17 @@ export function createWorkerRuntime(
   const { config } = parsed;
   const logger = createLogger(config.logLevel, overrides.write);
   const secrets = createSecretStore({ config });
-  const delivery = createDelivery({ config, secrets, logger });
-  return createQueueWorker({ config, delivery, logger, client: overrides.client ?? new SQSClient({}) });
+  const delivery = createDelivery({ config, secrets, logger, budget: WORKER_BUDGET });
+  // Powertools' own variable, as the ingest functions read it (lib/runtime.ts).
+  const metrics = createMetricsPublisher({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE,
+    write: overrides.writeMetrics,
+  });
+  return createQueueWorker({
+    config,
+    delivery,
+    logger,
+    metrics,
+    client: overrides.client ?? new SQSClient({}),
+  });
 }

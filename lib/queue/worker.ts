@@ -1,40 +1,19 @@
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../config.js';
-import type { DeliveryItem } from '../delivery/index.js';
+import type { Delivery, DeliveryItem, DeliveryResult } from '../delivery/index.js';
 import { LogMessage } from '../log-messages.js';
 import { describeError, type Logger } from '../logger.js';
+import type { MetricsPublisher } from '../metrics.js';
 import { parseQueueMessage } from './queue-message.js';
 import { retryDelaySeconds } from './retry-spacing.js';
 
 /** Time kept back from the Lambda's remaining time to set the retry spacing and answer. */
 export const WORKER_RESERVE_MS = 2_000;
+/** The `route` dimension of the worker's metrics (lib/metrics.ts), beside the request routes. */
+export const WORKER_METRICS_ROUTE = 'queue worker';
 /** Entries in one `ChangeMessageVisibilityBatch` (SQS's limit). */
 const VISIBILITY_BATCH_ENTRIES = 10;
-
-/**
- * What the worker reads from a delivery: the shape of lib/delivery's `DeliveryResult`, declared
- * here so the worker depends on the fields it uses and any delivery with them fits.
- */
-export interface WorkerDeliveryResult {
-  delivered: number;
-  /** Events Candu refused on their own: logged and counted, never retried. */
-  rejected: { index: number; messageId?: string; reason: string }[];
-  failure?: Error;
-  /**
-   * Indexes of the items neither delivered nor rejected: their SQS messages are retried. When
-   * absent (a delivery that does not report it), a result with `failure` retries every record
-   * holding an event Candu did not reject.
-   */
-  undelivered?: number[];
-  canduRequests: number;
-  retries: number;
-}
-
-/** The delivery the worker needs: lib/delivery's `Delivery` fits. */
-export interface WorkerDelivery {
-  deliver(items: DeliveryItem[], options: { deadlineAt: number }): Promise<WorkerDeliveryResult>;
-}
 
 /** The part of the Lambda context the worker reads. */
 export interface WorkerContext {
@@ -44,8 +23,10 @@ export interface WorkerContext {
 
 export interface QueueWorkerDeps {
   config: Pick<Config, 'queueUrl' | 'queueRetryBaseSeconds' | 'queueRetryMaxSeconds' | 'deliveryDeadlineMs'>;
-  delivery: WorkerDelivery;
+  delivery: Pick<Delivery, 'deliver'>;
   logger: Logger;
+  /** Receives each batch's summary as metrics (route `WORKER_METRICS_ROUTE`); none are published without it. */
+  metrics?: MetricsPublisher;
   /** For `ChangeMessageVisibilityBatch`; built on first use when absent, from the SDK's defaults. */
   client?: SQSClient;
   /** Epoch milliseconds; `Date.now` by default. */
@@ -100,6 +81,7 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
     const outcome = await deliverBatch(parts, batch, deadline(config, started, context));
     const failed = failedRecords(batch, outcome.undelivered);
     await spaceRetries(parts, failed);
+    const durationMs = now() - started;
     logger.info(LogMessage.QueueBatch, {
       requestId: context?.awsRequestId,
       records: batch.records.length,
@@ -111,7 +93,16 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
       failedRecords: failed.length,
       canduRequests: outcome.canduRequests,
       retries: outcome.retries,
-      durationMs: now() - started,
+      durationMs,
+    });
+    deps.metrics?.publish(WORKER_METRICS_ROUTE, {
+      received: batch.items.length,
+      delivered: outcome.delivered,
+      skipped: 0,
+      rejected: outcome.rejected + batch.unreadable,
+      canduRequests: outcome.canduRequests,
+      retries: outcome.retries,
+      durationMs,
     });
     return { batchItemFailures: failed.map((record) => ({ itemIdentifier: record.messageId })) };
   };
@@ -120,7 +111,7 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
 /** What the worker's steps share. */
 interface WorkerParts {
   config: QueueWorkerDeps['config'];
-  delivery: WorkerDelivery;
+  delivery: Pick<Delivery, 'deliver'>;
   logger: Logger;
   sqs: () => SQSClient;
 }
@@ -130,7 +121,7 @@ async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: 
   const { delivery, logger } = parts;
   const none = { delivered: 0, rejected: 0, undelivered: [] as number[], canduRequests: 0, retries: 0 };
   if (batch.items.length === 0) return none;
-  let result: WorkerDeliveryResult;
+  let result: DeliveryResult;
   try {
     result = await delivery.deliver(batch.items, { deadlineAt });
   } catch (error) {
@@ -148,27 +139,16 @@ async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: 
       reason: rejection.reason,
     });
   }
-  let undelivered = result.undelivered ?? [];
-  if (result.delivered + result.rejected.length + undelivered.length < batch.items.length) {
-    // A result that does not account for every event cannot say which landed: retrying them
-    // all may deliver some twice, but loses none.
-    logger.error(LogMessage.QueueBatchUnaccounted, {
-      events: batch.items.length,
-      delivered: result.delivered,
-    });
-    const refused = new Set(result.rejected.map((rejection) => rejection.index));
-    undelivered = batch.items.map((_, index) => index).filter((index) => !refused.has(index));
-  }
   if (result.failure !== undefined) {
     logger.warn(LogMessage.QueueBatchPartlyDelivered, {
       problem: result.failure.message,
-      undelivered: undelivered.length,
+      undelivered: result.undelivered.length,
     });
   }
   return {
     delivered: result.delivered,
     rejected: result.rejected.length,
-    undelivered,
+    undelivered: result.undelivered,
     canduRequests: result.canduRequests,
     retries: result.retries,
   };

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_RECEIVE_COUNT, retryDelaySeconds } from '../../lib/queue/retry-spacing.js';
 import { type Resource, resolveTemplate, resourcesOfType, type Template } from './cloudformation.js';
 import { listZipEntries } from './zip-entries.js';
 
@@ -45,6 +46,10 @@ const ROUTE_KEYS = [
   'GET /health',
 ];
 const MESSAGE_FUNCTIONS = ['SegmentLambdaFunction', 'RudderstackLambdaFunction', 'TrackingLambdaFunction'];
+/** The queue's worker (queued delivery), deployed in either mode. */
+const WORKER = 'WorkerLambdaFunction';
+/** AWS's limit is 250 MB unzipped; ours is 250 KB zipped, so cold starts stay fast. */
+const MAX_ZIP_BYTES = 250 * 1_024;
 const TAGS = { service: 'candu-destination', stage: 'test' };
 const FORBIDDEN_ENV = ['CANDU_API_KEY', 'INBOUND_TOKEN', 'SEGMENT_SHARED_SECRET', 'ALLOW_UNAUTHENTICATED'];
 
@@ -99,10 +104,19 @@ function offlineEnv(): NodeJS.ProcessEnv {
   };
 }
 
-/** Packages stage "test" with `params` as its committed config/stages/test.yml. */
-async function osPackage(name: string, params: Record<string, string>, filters?: object): Promise<Packaged> {
+/**
+ * Packages stage "test" with `params` as its committed config/stages/test.yml, and `cliParams`
+ * as `--param key=value` options (which win over the file, as in `npm run package -- --param ...`).
+ */
+async function osPackage(
+  name: string,
+  params: Record<string, string>,
+  filters?: object,
+  cliParams: Record<string, string> = {},
+): Promise<Packaged> {
   const dir = join(work, name);
   const args = ['package', '--stage', 'test', '--package', dir];
+  for (const [key, value] of Object.entries(cliParams)) args.push('--param', `${key}=${value}`);
   const service = serviceCopy(name);
   const stageFile = Object.entries(params).map(([key, value]) => `${key}: ${JSON.stringify(value)}\n`);
   writeFileSync(join(service, 'config', 'stages', 'test.yml'), stageFile.join(''));
@@ -131,7 +145,8 @@ let tuned: Packaged;
 beforeAll(async () => {
   [base, tuned] = await Promise.all([
     osPackage('base', { canduSecretName: SECRET_NAME, kmsKeyArn: '', alarmTopicArn: '' }),
-    // Every option set. (queue.yml's options join this list when queued delivery lands.)
+    // Every option set, queued delivery included; deliveryMode from the command line over the
+    // file's "direct", as `npm run package -- --param deliveryMode=queued` does.
     osPackage(
       'tuned',
       {
@@ -143,8 +158,13 @@ beforeAll(async () => {
         throttleBurstLimit: '400',
         logRetentionDays: '90',
         rejectedMessagesThreshold: '25',
+        deliveryMode: 'direct',
+        maxReceiveCount: '400',
+        workerMaxConcurrency: '3',
+        queueAgeAlarmSeconds: '7200',
       },
       TUNED_FILTERS,
+      { deliveryMode: 'queued' },
     ),
   ]);
 }, 240_000);
@@ -226,28 +246,32 @@ describe('osls package', () => {
     }
   });
 
-  it('runs every function on nodejs24.x, arm64; the message functions share a role, health has its own', () => {
+  it('runs every function on nodejs24.x, arm64; the message functions share a role, health and the worker have their own', () => {
     const fns = functions(base.template);
-    expect(fns.map(([id]) => id).sort()).toEqual([...MESSAGE_FUNCTIONS, 'HealthLambdaFunction'].sort());
+    expect(fns.map(([id]) => id).sort()).toEqual(
+      [...MESSAGE_FUNCTIONS, 'HealthLambdaFunction', WORKER].sort(),
+    );
     expect(
       resourcesOfType(base.template, 'AWS::IAM::Role')
         .map(([id]) => id)
         .sort(),
-    ).toEqual(['HealthRole', 'MessageFunctionsRole']);
+    ).toEqual(['HealthRole', 'MessageFunctionsRole', 'WorkerRole']);
     for (const [id, lambda] of fns) {
       expect(lambda.Properties.Runtime, id).toBe('nodejs24.x');
       expect(lambda.Properties.Architectures).toEqual(['arm64']);
-      const role = id === 'HealthLambdaFunction' ? 'HealthRole' : 'MessageFunctionsRole';
+      const role =
+        id === 'HealthLambdaFunction' ? 'HealthRole' : id === WORKER ? 'WorkerRole' : 'MessageFunctionsRole';
       expect(lambda.Properties.Role, id).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
     }
   });
 
-  it('carries no secret in any function environment; only the message functions know the secret name', () => {
+  it('carries no secret in any function environment; only the message functions and the worker know the secret name', () => {
     for (const packaged of [base, tuned]) {
       for (const [id, lambda] of functions(packaged.template)) {
         const variables = at(lambda.Properties, 'Environment', 'Variables');
         for (const name of FORBIDDEN_ENV) expect(variables, `${id} ${name}`).not.toHaveProperty(name);
-        if (MESSAGE_FUNCTIONS.includes(id)) expect(at(variables, 'CANDU_SECRET_ID')).toBe(SECRET_NAME);
+        if (MESSAGE_FUNCTIONS.includes(id) || id === WORKER)
+          expect(at(variables, 'CANDU_SECRET_ID')).toBe(SECRET_NAME);
         else expect(variables, id).not.toHaveProperty('CANDU_SECRET_ID');
         expect(at(variables, 'POWERTOOLS_METRICS_NAMESPACE')).toBe('CanduDestination/test');
       }
@@ -368,6 +392,7 @@ describe('osls package', () => {
           'RudderstackLogGroup',
           'TrackingLogGroup',
           'HealthLogGroup',
+          'WorkerLogGroup',
           'HttpApiLogGroup',
         ].sort(),
       );
@@ -473,12 +498,12 @@ describe('osls package', () => {
     );
 
     it('notifies alarmTopicArn only when it is given', () => {
-      expect(alarms(base)).toHaveLength(6);
+      expect(alarms(base)).toHaveLength(8);
       for (const props of alarms(base)) {
         expect(props.AlarmActions).toBeUndefined();
         expect(props.OKActions).toBeUndefined();
       }
-      expect(alarms(tuned)).toHaveLength(6);
+      expect(alarms(tuned)).toHaveLength(8);
       for (const props of alarms(tuned)) {
         expect(props.AlarmActions).toEqual([TOPIC_ARN]);
         expect(props.OKActions).toEqual([TOPIC_ARN]);
@@ -502,6 +527,163 @@ describe('osls package', () => {
           expect(metrics).toContain(`["AWS/Lambda","${name}","FunctionName","\${${id}}"]`);
         }
       }
+    });
+  });
+
+  describe('queued delivery', () => {
+    const queue = (packaged: Packaged) => resource(packaged.template, 'DeliveryQueue').Properties;
+    const deadLetter = (packaged: Packaged) =>
+      resource(packaged.template, 'DeliveryDeadLetterQueue').Properties;
+    const sqsStatements = (template: Template) =>
+      statements(template).filter((s) => actionsOf(s).some((a) => a.toLowerCase().startsWith('sqs:')));
+    const fourteenDays = 14 * 24 * 3_600;
+
+    it('deploys the queue and its dead-letter queue in either mode: 14 days, encrypted, kept if the stack goes', () => {
+      expect(base.conditions.IsQueued).toBe(false);
+      expect(tuned.conditions.IsQueued).toBe(true);
+      for (const packaged of [base, tuned]) {
+        for (const id of ['DeliveryQueue', 'DeliveryDeadLetterQueue']) {
+          const raw = resource(packaged.raw, id) as Resource & {
+            DeletionPolicy?: string;
+            UpdateReplacePolicy?: string;
+          };
+          expect(raw.Type).toBe('AWS::SQS::Queue');
+          expect(raw.Condition, id).toBeUndefined();
+          expect([raw.DeletionPolicy, raw.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
+        }
+        for (const props of [queue(packaged), deadLetter(packaged)]) {
+          expect(Number(props.MessageRetentionPeriod)).toBe(fourteenDays);
+          expect(props.SqsManagedSseEnabled).toBe(true);
+        }
+      }
+    });
+
+    it('dead-letters after maxReceiveCount receives (390 by default: retries span at least 4 days)', () => {
+      for (const [packaged, count] of [
+        [base, DEFAULT_MAX_RECEIVE_COUNT],
+        [tuned, 400],
+      ] as const) {
+        const redrive = queue(packaged).RedrivePolicy;
+        expect(at(redrive, 'deadLetterTargetArn')).toEqual({
+          'Fn::GetAtt': ['DeliveryDeadLetterQueue', 'Arn'],
+        });
+        expect(Number(at(redrive, 'maxReceiveCount'))).toBe(count);
+      }
+      let span = 0;
+      for (let receive = 1; receive <= DEFAULT_MAX_RECEIVE_COUNT; receive++)
+        span += retryDelaySeconds(receive, 10, 900);
+      expect(span).toBeGreaterThanOrEqual(4 * 24 * 3_600);
+    });
+
+    it('runs the worker from the queue: ReportBatchItemFailures, batch size and window, MaximumConcurrency, visibility ≥ 6 × its timeout', () => {
+      for (const [packaged, concurrency] of [
+        [base, 2],
+        [tuned, 3],
+      ] as const) {
+        const mappings = resourcesOfType(packaged.template, 'AWS::Lambda::EventSourceMapping');
+        expect(mappings).toHaveLength(1);
+        const mapping = mappings[0]?.[1].Properties ?? {};
+        expect(mapping).toMatchObject({
+          EventSourceArn: { 'Fn::GetAtt': ['DeliveryQueue', 'Arn'] },
+          FunctionName: { 'Fn::GetAtt': [WORKER, 'Arn'] },
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          BatchSize: 100,
+        });
+        expect(Number(mapping.MaximumBatchingWindowInSeconds)).toBeGreaterThan(0);
+        expect(Number(at(mapping, 'ScalingConfig', 'MaximumConcurrency'))).toBe(concurrency);
+        const worker = resource(packaged.template, WORKER).Properties;
+        expect(Number(queue(packaged).VisibilityTimeout)).toBeGreaterThanOrEqual(6 * Number(worker.Timeout));
+        expect(at(worker, 'Environment', 'Variables', 'QUEUE_URL')).toEqual({ Ref: 'DeliveryQueue' });
+      }
+    });
+
+    it('sets DELIVERY_MODE from deliveryMode (the command line wins over the stage file)', () => {
+      for (const [packaged, mode] of [
+        [base, 'direct'],
+        [tuned, 'queued'],
+      ] as const) {
+        for (const id of MESSAGE_FUNCTIONS) {
+          const variables = at(resource(packaged.template, id).Properties, 'Environment', 'Variables');
+          expect(at(variables, 'DELIVERY_MODE'), id).toBe(mode);
+          expect(at(variables, 'QUEUE_URL'), id).toEqual({ Ref: 'DeliveryQueue' });
+        }
+      }
+    });
+
+    it('lets the ingest only send to the queue, only in queued mode; the worker only consume it; no wildcard, nothing on the DLQ', () => {
+      expect(
+        sqsStatements(base.template).filter((s) =>
+          roleStatements(base.template, 'MessageFunctionsRole').includes(s),
+        ),
+      ).toEqual([]);
+      const send = roleStatements(tuned.template, 'MessageFunctionsRole').filter((s) =>
+        actionsOf(s).some((a) => a.startsWith('sqs:')),
+      );
+      expect(send).toHaveLength(1);
+      expect(actionsOf(send[0])).toEqual(['sqs:SendMessage']);
+      expect(send[0]?.Resource).toEqual({ 'Fn::GetAtt': ['DeliveryQueue', 'Arn'] });
+      for (const packaged of [base, tuned]) {
+        const worker = roleStatements(packaged.template, 'WorkerRole');
+        const consume = worker.filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+        expect(consume).toHaveLength(1);
+        expect(actionsOf(consume[0]).sort()).toEqual(
+          [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:ReceiveMessage',
+          ].sort(),
+        );
+        expect(list(consume[0]?.Resource)).toEqual([{ 'Fn::GetAtt': ['DeliveryQueue', 'Arn'] }]);
+        const secret = worker.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+        expect(secret.map((s) => s.Resource)).toEqual([{ 'Fn::Sub': SECRET_ARN_PATTERN }]);
+        const logs = worker.filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+        expect(logs.flatMap((s) => list(s.Resource))).toEqual([{ 'Fn::GetAtt': ['WorkerLogGroup', 'Arn'] }]);
+        for (const statement of sqsStatements(packaged.template)) {
+          for (const action of actionsOf(statement)) expect(action).not.toContain('*');
+          for (const target of list(statement.Resource)) {
+            expect(JSON.stringify(target)).not.toContain('*');
+            expect(JSON.stringify(target)).not.toContain('DeliveryDeadLetterQueue');
+          }
+        }
+      }
+      expect(roleStatements(tuned.template, 'WorkerRole').flatMap(actionsOf)).toContain('kms:Decrypt');
+    });
+
+    it('alarms on a non-empty dead-letter queue and on the age of the oldest queued message; the queue is on the dashboard', () => {
+      const alarmNamed = (packaged: Packaged, name: string) =>
+        propertiesOf(packaged.template, 'AWS::CloudWatch::Alarm').find(
+          (a) => a.AlarmName === `candu-destination-test-${name}`,
+        );
+      for (const [packaged, age] of [
+        [base, 3_600],
+        [tuned, 7_200],
+      ] as const) {
+        expect(alarmNamed(packaged, 'dead-letter-queue')).toMatchObject({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [
+            { Name: 'QueueName', Value: { 'Fn::GetAtt': ['DeliveryDeadLetterQueue', 'QueueName'] } },
+          ],
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
+        const ageAlarm = alarmNamed(packaged, 'queue-age');
+        expect(ageAlarm).toMatchObject({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateAgeOfOldestMessage',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['DeliveryQueue', 'QueueName'] } }],
+        });
+        expect(Number(ageAlarm?.Threshold)).toBe(age);
+      }
+      const body = String(
+        at(propertiesOf(base.template, 'AWS::CloudWatch::Dashboard')[0], 'DashboardBody', 'Fn::Sub'),
+      );
+      const placeholder = (name: string) => ['$', '{', name, '.QueueName}'].join('');
+      expect(body).toContain(
+        `"ApproximateAgeOfOldestMessage", "QueueName", "${placeholder('DeliveryQueue')}"`,
+      );
+      expect(body).toContain(placeholder('DeliveryDeadLetterQueue'));
     });
   });
 
@@ -529,11 +711,13 @@ describe('osls package', () => {
     );
   });
 
-  it('zips only the bundled handler: no test code, fixtures or sources', () => {
+  it('zips only the bundled handler, under 250 KB: no test code, fixtures, sources or the local queue', () => {
     const sizes: Record<string, number> = {};
-    for (const [, lambda] of functions(base.template)) {
-      const zip = zipOf(base, lambda);
+    for (const [, lambda] of [...functions(base.template), ...functions(tuned.template)]) {
+      const packaged = functions(base.template).some(([, l]) => l === lambda) ? base : tuned;
+      const zip = zipOf(packaged, lambda);
       sizes[basename(zip)] = statSync(zip).size;
+      expect(statSync(zip).size, zip).toBeLessThan(MAX_ZIP_BYTES);
       const entries = listZipEntries(zip);
       expect(entries.length).toBeGreaterThan(0);
       for (const entry of entries) {
@@ -552,6 +736,9 @@ describe('osls package', () => {
           'startLocalServer',
           'loadFixture',
           'test/fixtures',
+          // lib/queue/local-sqs.ts and local-poller.ts: npm start's queue, never deployed.
+          'failEntriesNext',
+          'local queue: poll failed',
         ]) {
           expect(code.includes(marker), `${entry.name} mentions ${marker}`).toBe(false);
         }

@@ -146,4 +146,18 @@ describe('parseConfig', () => {
       problems: ['QUEUE_RETRY_BASE_SECONDS (60) must not exceed QUEUE_RETRY_MAX_SECONDS (30)'],
     });
   });
+
+  it('requires QUEUE_URL with DELIVERY_MODE=queued, in one problem naming both, beside the other problems', () => {
+    expect(parseConfig({ DELIVERY_MODE: 'queued', CANDU_BATCH_SIZE: 'lots' })).toEqual({
+      ok: false,
+      problems: [
+        'CANDU_BATCH_SIZE must be an integer from 1 to 1000, got "lots"',
+        'QUEUE_URL is required when DELIVERY_MODE=queued (the stack sets it; npm start runs a local queue)',
+      ],
+    });
+    expect(parseConfig({ DELIVERY_MODE: 'direct' }).ok).toBe(true);
+    expect(parseConfig({ DELIVERY_MODE: 'Queued', QUEUE_URL: 'http://127.0.0.1:1/000000000000/q' }).ok).toBe(
+      true,
+    );
+  });
 });

@@ -22,6 +22,18 @@ function planOf(env: Record<string, string>) {
 }
 
 describe('planLocalServer', () => {
+  it('runs a local queue for DELIVERY_MODE=queued without QUEUE_URL, polls the one given otherwise', () => {
+    expect(planOf({ DELIVERY_MODE: 'queued' })).toMatchObject({ queue: 'local', sandbox: true });
+    expect(planOf({ DELIVERY_MODE: 'queued', QUEUE_URL: 'http://127.0.0.1:9324/000000000000/q' }).queue).toBe(
+      'given',
+    );
+    expect(planOf({}).queue).toBeUndefined();
+    expect(planLocalServer({ DELIVERY_MODE: 'queued', QUEUE_RETRY_BASE_SECONDS: 'soon' })).toEqual({
+      ok: false,
+      problems: [expect.stringMatching(/^QUEUE_RETRY_BASE_SECONDS must be an integer/)],
+    });
+  });
+
   it('reports every configuration problem at once, each naming its variable', () => {
     const result = planLocalServer({ ...REAL_CANDU, CANDU_BATCH_SIZE: 'abc', LOG_LEVEL: 'loud', PORT: '0' });
     expect(result).toEqual({

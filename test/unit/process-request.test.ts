@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Config, parseConfig } from '../../lib/config.js';
 import {
   createDelivery,
+  DEFAULT_RETRY_AFTER_SECONDS,
   type DeliverOptions,
   type Delivery,
   type DeliveryItem,
@@ -12,6 +13,7 @@ import { hmacHex } from '../../lib/http/inbound-auth.js';
 import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
 import { createMessageRequestHandler, MAX_MESSAGES_PER_REQUEST } from '../../lib/process-request.js';
+import type { QueueWriter } from '../../lib/queue/index.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
 import { readItems } from '../support/delivery-items.js';
@@ -574,5 +576,107 @@ describe('message request pipeline, the answer within Lambda limits', () => {
     const answer = expectBounded(response, count);
     expect(answer.delivered).toBe(1);
     expect(answer.omitted.skipped).toBeGreaterThan(0);
+  });
+});
+
+describe('message request pipeline in queued mode (DELIVERY_MODE=queued)', () => {
+  const QUEUED_ENV = { DELIVERY_MODE: 'queued', QUEUE_URL: 'http://127.0.0.1:1/000000000000/candu' };
+
+  /** A queue writer that keeps what it is given, or fails like the real one (503, Retry-After 30). */
+  function fakeQueue(behaviour: { fail?: boolean; tooLarge?: number[] } = {}) {
+    const written: DeliveryItem[][] = [];
+    const queue: QueueWriter = {
+      async write(source) {
+        const items = await readItems(source);
+        if (behaviour.fail)
+          throw new RetryLaterError(503, 'queue write failed', DEFAULT_RETRY_AFTER_SECONDS[503]);
+        const large = items.filter((i) => behaviour.tooLarge?.includes(i.index));
+        written.push(items.filter((i) => !large.includes(i)));
+        return {
+          queued: items.length - large.length,
+          rejected: large.map((i) => ({
+            index: i.index,
+            messageId: i.messageId,
+            reason: 'event larger than a queue message',
+          })),
+          sqsRequests: 1,
+        };
+      },
+    };
+    return { queue, written };
+  }
+
+  function queuedSetup(queue: QueueWriter, secrets: Secrets = { segmentSharedSecret: SHARED }) {
+    const lines: string[] = [];
+    const metrics: { route: string; queued?: number; status?: number }[] = [];
+    const delivery = fakeDelivery();
+    const handle = createMessageRequestHandler({
+      config: configWith(QUEUED_ENV),
+      secrets: fakeSecrets(secrets),
+      delivery: delivery.delivery,
+      queue,
+      logger: createLogger('DEBUG', (line) => lines.push(line)),
+      metrics: { publish: (route, summary) => metrics.push({ route, ...summary }) },
+    });
+    return { handle, lines, metrics, deliveries: delivery.calls };
+  }
+
+  it('queues the translated events instead of delivering, and answers 202 with queued (no Candu key needed)', async () => {
+    const { queue, written } = fakeQueue({ tooLarge: [4] });
+    const { handle, deliveries, metrics, lines } = queuedSetup(queue);
+    const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
+    expect(response.statusCode).toBe(202);
+    const body = parse(response);
+    expect(body).toMatchObject({ ok: true, received: 5, delivered: 0, queued: 1 });
+    expect(body.skipped.map((s: { index: number }) => s.index)).toEqual([1, 3]);
+    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([2, 4]);
+    expect(written.flat().map((i) => i.messageId)).toEqual(['m1']);
+    expect(deliveries).toHaveLength(0);
+    expect(metrics).toEqual([
+      expect.objectContaining({ route: SEGMENT_WEBHOOK.name, queued: 1, status: 202 }),
+    ]);
+    expect(lines.map((line) => JSON.parse(line)).find((l) => l.message === 'request')).toMatchObject({
+      queued: 1,
+    });
+  });
+
+  it('answers skips, all-invalid bodies and bad credentials exactly as direct mode', async () => {
+    const { queue, written } = fakeQueue();
+    const { handle } = queuedSetup(queue);
+    const skipped = await handle(SEGMENT_WEBHOOK, signed('{"type":"alias","userId":"u1","previousId":"a"}'));
+    expect(skipped.statusCode).toBe(200);
+    expect(parse(skipped)).toMatchObject({ received: 1, delivered: 0, queued: 0 });
+    expect((await handle(SEGMENT_WEBHOOK, signed('[{"type":"track","userId":"u"}]'))).statusCode).toBe(400);
+    const forged = { body: '{"type":"identify","userId":"u"}', headers: { 'x-signature': 'bad' } };
+    expect((await handle(SEGMENT_WEBHOOK, forged)).statusCode).toBe(401);
+    expect(written.flat()).toEqual([]);
+  });
+
+  it('answers 503 with the delivery policy Retry-After when the queue cannot be written', async () => {
+    const { handle } = queuedSetup(fakeQueue({ fail: true }).queue);
+    const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(mixed)));
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe(String(DEFAULT_RETRY_AFTER_SECONDS[503]));
+  });
+
+  it('keeps the 202 answer bounded, with received = queued + listed + omitted', async () => {
+    const { handle } = queuedSetup(fakeQueue().queue);
+    const batch = [
+      ...Array.from({ length: 6_000 }, (_, i) => ({
+        type: 'alias',
+        userId: 'u',
+        previousId: 'p',
+        messageId: `${i}-${'x'.repeat(300)}`,
+      })),
+      { type: 'identify', userId: 'u1', messageId: 'ok' },
+    ];
+    const response = await handle(SEGMENT_WEBHOOK, signed(JSON.stringify(batch)));
+    expect(response.statusCode).toBe(202);
+    expect(Buffer.byteLength(String(response.body))).toBeLessThanOrEqual(1_048_576);
+    const answer = parse(response);
+    expect(answer.omitted.skipped).toBeGreaterThan(0);
+    expect(answer.queued + answer.skipped.length + answer.omitted.skipped + answer.rejected.length).toBe(
+      6_001,
+    );
   });
 });

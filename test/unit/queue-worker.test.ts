@@ -2,16 +2,22 @@ import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createDelivery, type DeliveryItem } from '../../lib/delivery/index.js';
+import {
+  createDelivery,
+  type Delivery,
+  type DeliveryItem,
+  type DeliveryResult,
+} from '../../lib/delivery/index.js';
+import { RetryLaterError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
+import { createMetricsPublisher } from '../../lib/metrics.js';
 import {
   createQueueWorker,
   createWorkerRuntime,
   messageBody,
   type QueueWorkerDeps,
   serializeQueuedEvent,
-  type WorkerDelivery,
-  type WorkerDeliveryResult,
+  WORKER_METRICS_ROUTE,
 } from '../../lib/queue/index.js';
 import type { CanduEvent } from '../../lib/translate/candu-event.js';
 
@@ -50,20 +56,24 @@ function record(sqsId: string, ids: string[], receiveCount = 1): SQSRecord {
   };
 }
 
+type WorkerDelivery = Pick<Delivery, 'deliver'>;
+
 /** A fake delivery: decides per messageId; records what it was given. */
 function fakeDelivery(outcome: (item: DeliveryItem) => 'delivered' | 'rejected' | 'undelivered') {
   const calls: { items: DeliveryItem[]; deadlineAt: number }[] = [];
   const delivery: WorkerDelivery = {
     deliver: async (items, { deadlineAt }) => {
-      calls.push({ items: [...items], deadlineAt });
-      const result: WorkerDeliveryResult = {
+      const given = [...(items as DeliveryItem[])];
+      calls.push({ items: given, deadlineAt });
+      const result: DeliveryResult = {
         delivered: 0,
+        alreadyAcknowledged: 0,
         rejected: [],
         undelivered: [],
         canduRequests: 1,
         retries: 0,
       };
-      for (const item of items) {
+      for (const item of given) {
         const verdict = outcome(item);
         if (verdict === 'delivered') result.delivered++;
         else if (verdict === 'rejected') {
@@ -72,9 +82,9 @@ function fakeDelivery(outcome: (item: DeliveryItem) => 'delivered' | 'rejected' 
             messageId: item.messageId,
             reason: 'candu rejected the event (400)',
           });
-        } else result.undelivered?.push(item.index);
+        } else result.undelivered.push(item.index);
       }
-      if (result.undelivered?.length) result.failure = new Error('Candu answered 503');
+      if (result.undelivered.length > 0) result.failure = new RetryLaterError(503, 'Candu answered 503', 30);
       return result;
     },
   };
@@ -292,21 +302,37 @@ describe('queue worker', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }, { itemIdentifier: 'r2' }]);
   });
 
-  it('retries every record not rejected alone when a failed result does not say which events landed', async () => {
-    const delivery: WorkerDelivery = {
-      deliver: async (items) => ({
-        delivered: 1,
-        rejected: [{ index: items.length - 1, messageId: 'c1', reason: 'candu rejected the event (400)' }],
-        failure: new Error('Candu answered 503'),
-        canduRequests: 3,
-        retries: 2,
+  it('publishes each batch as one EMF line under the route "queue worker"', async () => {
+    const { delivery } = fakeDelivery((item) =>
+      item.messageId === 'a2' ? 'rejected' : item.messageId === 'b1' ? 'undelivered' : 'delivered',
+    );
+    const lines: string[] = [];
+    const worker = createQueueWorker({
+      config: {
+        queueUrl: QUEUE_URL,
+        queueRetryBaseSeconds: 10,
+        queueRetryMaxSeconds: 900,
+        deliveryDeadlineMs: 4_000,
+      },
+      delivery,
+      logger: createLogger('ERROR', () => {}),
+      metrics: createMetricsPublisher({
+        namespace: 'CanduDestination/test',
+        write: (line) => lines.push(line),
       }),
-    };
-    const { worker } = setup(delivery);
-    const response = await worker({
-      Records: [record('r1', ['a1']), record('r2', ['b1']), record('r3', ['c1'])],
+      client: new SQSClient({ region: 'us-east-1' }),
+      now: () => NOW,
     });
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }, { itemIdentifier: 'r2' }]);
+    await worker({ Records: [record('r1', ['a1', 'a2']), record('r2', ['b1'])] });
+    expect(lines).toHaveLength(1);
+    const emf = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
+    expect(emf).toMatchObject({
+      route: WORKER_METRICS_ROUTE,
+      Received: 3,
+      Delivered: 1,
+      Rejected: 1,
+      Queued: 0,
+    });
   });
 
   it('bounds delivery by DELIVERY_DEADLINE_MS and by the Lambda time left, keeping a reserve to answer', async () => {

@@ -1,0 +1,14 @@
+/**
+ * The local SQS stand-in (lib/queue/local-sqs.ts) in a process of its own, for the same reason
+ * as bench/stand-in-server.ts: its work (parsing each batch, the MD5 digests) must not share the
+ * event loop of the handler being timed; real SQS runs elsewhere too. Prints `{"endpoint": ...}`
+ * once listening and runs until its stdin closes. Queues are created through the SDK (CreateQueue).
+ */
+import { startSqsFake } from '../lib/queue/local-sqs.js';
+
+const sqs = await startSqsFake({ recordCalls: false });
+process.stdout.write(`${JSON.stringify({ endpoint: sqs.endpoint })}\n`);
+process.stdin.resume();
+process.stdin.on('end', () => {
+  void sqs.close().then(() => process.exit(0));
+});
