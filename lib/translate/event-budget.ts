@@ -53,8 +53,13 @@ export function unlimitedBudget(): ByteBudget {
   return new ByteBudget(Number.POSITIVE_INFINITY);
 }
 
+/** Printable ASCII other than `"` and `\\`: written by JSON as is, one byte a character. */
+const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** The UTF-8 size of `text` written as a JSON string, quotes and escapes included. */
 export function jsonStringBytes(text: string): number {
+  // Most keys and values are plain ASCII: counted without building their JSON form.
+  if (PLAIN_JSON_TEXT.test(text)) return text.length + 2;
   return Buffer.byteLength(JSON.stringify(text), 'utf8');
 }
 

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonStringBytes } from '../../lib/translate/event-budget.js';
 import {
   type CanduEvent,
   type TraitValues,
@@ -389,5 +390,16 @@ describe('translateMessage within an event budget', () => {
     // Both sides of the budget are reached, so neither branch above is checked in vain.
     expect(seen.send).toBeGreaterThan(RUNS.numRuns / 10);
     expect(seen.reject).toBeGreaterThan(RUNS.numRuns / 10);
+  });
+});
+
+describe('jsonStringBytes', () => {
+  it('is the UTF-8 size of the JSON string, whether or not it takes the plain-ASCII shortcut', () => {
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }));
+    fc.assert(
+      fc.property(text, (value) => {
+        expect(jsonStringBytes(value)).toBe(Buffer.byteLength(JSON.stringify(value), 'utf8'));
+      }),
+    );
   });
 });
