@@ -1,10 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseConfig } from '../config.js';
-import { createDelivery, type DeliveryBudget } from '../delivery/index.js';
+import type { DeliveryBudget } from '../delivery/index.js';
 import { LogMessage } from '../log-messages.js';
 import { createLogger } from '../logger.js';
-import { createMetricsPublisher } from '../metrics.js';
-import { createSecretStore } from '../secrets/index.js';
+import { createRuntime } from '../runtime.js';
 import { createQueueWorker, type QueueWorker } from './worker.js';
 
 /**
@@ -29,7 +28,7 @@ export interface WorkerRuntimeOverrides {
   client?: SQSClient;
   /** Where log lines go; stdout when absent. */
   write?: (line: string) => void;
-  /** Where the EMF metric lines go; stdout when absent. */
+  /** Where the EMF metric lines go; `write` when absent, stdout when both are. */
   writeMetrics?: (line: string) => void;
 }
 
@@ -53,14 +52,13 @@ export function createWorkerRuntime(
       return { batchItemFailures: event.Records.map((record) => ({ itemIdentifier: record.messageId })) };
     };
   }
-  const { config } = parsed;
-  const logger = createLogger(config.logLevel, overrides.write);
-  const secrets = createSecretStore({ config });
-  const delivery = createDelivery({ config, secrets, logger, budget: WORKER_BUDGET });
-  // Powertools' own variable, as the ingest functions read it (lib/runtime.ts).
-  const metrics = createMetricsPublisher({
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE,
-    write: overrides.writeMetrics,
+  // The ingest functions' wiring, with the worker's budget; Powertools' own namespace variable,
+  // as they read it.
+  const { config, delivery, logger, metrics } = createRuntime(parsed.config, {
+    write: overrides.write,
+    writeMetrics: overrides.writeMetrics,
+    metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE,
+    delivery: { budget: WORKER_BUDGET },
   });
   return createQueueWorker({
     config,
