@@ -12,7 +12,7 @@ import { createLogger } from '../../lib/logger.js';
 import { createMessageRequestHandler } from '../../lib/process-request.js';
 import { SEGMENT_WEBHOOK } from '../../lib/routes.js';
 import { TRACKING_BATCH_TRANSLATED } from '../fixtures/tracking-api/batch.expected.js';
-import { readItems } from '../support/delivery-items.js';
+import { allDelivered, readItems } from '../support/delivery-items.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -353,14 +353,7 @@ describe('bin/translate.ts --filters', () => {
       async deliver(source) {
         const items = await readItems(source);
         delivered.push(...items);
-        return {
-          delivered: items.length,
-          alreadyAcknowledged: 0,
-          rejected: [],
-          undelivered: [],
-          canduRequests: 1,
-          retries: 0,
-        };
+        return allDelivered(items.length);
       },
     };
     const handle = createMessageRequestHandler({

@@ -1,4 +1,4 @@
-import type { DeliveryItem } from '../../lib/delivery/index.js';
+import type { DeliveryItem, DeliveryResult } from '../../lib/delivery/index.js';
 import type { CanduEvent } from '../../lib/translate/index.js';
 
 /** Reads what a fake `Delivery.deliver` was given (an array, or items produced as they are read). */
@@ -17,4 +17,19 @@ export function deliveryItems(count: number, event: (index: number) => CanduEven
     messageId: `m${index}`,
     event: event(index),
   }));
+}
+
+/** A fake delivery's result when Candu took all `delivered` events, in `canduRequests` requests. */
+export function allDelivered(
+  delivered: number,
+  counts: { canduRequests?: number; retries?: number } = {},
+): DeliveryResult {
+  return {
+    delivered,
+    alreadyAcknowledged: 0,
+    rejected: [],
+    undelivered: [],
+    canduRequests: counts.canduRequests ?? 1,
+    retries: counts.retries ?? 0,
+  };
 }

@@ -9,7 +9,7 @@ import {
 } from '../../lib/metrics.js';
 import { createMessageRequestHandler } from '../../lib/process-request.js';
 import { RUDDERSTACK_WEBHOOK } from '../../lib/routes.js';
-import { readItems } from '../support/delivery-items.js';
+import { allDelivered, readItems } from '../support/delivery-items.js';
 
 const SUMMARY: MetricsSummary = {
   received: 5,
@@ -121,14 +121,7 @@ describe('the request pipeline', () => {
         deliver: async (source) => {
           const items = await readItems(source);
           clock += 25;
-          return {
-            delivered: items.length,
-            alreadyAcknowledged: 0,
-            rejected: [],
-            undelivered: [],
-            canduRequests: 1,
-            retries: 2,
-          };
+          return allDelivered(items.length, { retries: 2 });
         },
       },
       logger: createLogger('ERROR', () => {}),

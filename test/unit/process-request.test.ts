@@ -16,7 +16,7 @@ import { createMessageRequestHandler, MAX_MESSAGES_PER_REQUEST } from '../../lib
 import type { QueueWriter } from '../../lib/queue/index.js';
 import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
-import { readItems } from '../support/delivery-items.js';
+import { allDelivered, readItems } from '../support/delivery-items.js';
 
 const SHARED = 'shh';
 const TOKEN = 'tok';
@@ -255,14 +255,7 @@ describe('message request pipeline', () => {
         deliver: async (items, options) => {
           handed = options;
           const delivered = (await readItems(items)).length;
-          return {
-            delivered,
-            alreadyAcknowledged: 0,
-            rejected: [],
-            undelivered: [],
-            canduRequests: 1,
-            retries: 0,
-          };
+          return allDelivered(delivered);
         },
       },
       logger: createLogger('ERROR', () => {}),
@@ -358,14 +351,7 @@ describe('message request pipeline', () => {
         deliver: async (items, options) => {
           deadlineAt = options.deadlineAt;
           const delivered = (await readItems(items)).length;
-          return {
-            delivered,
-            alreadyAcknowledged: 0,
-            rejected: [],
-            undelivered: [],
-            canduRequests: 1,
-            retries: 0,
-          };
+          return allDelivered(delivered);
         },
       },
       logger: createLogger('ERROR', () => {}),
