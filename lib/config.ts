@@ -92,6 +92,9 @@ const ConfigSchema = z.object({
   filters: filtersVariable('FILTERS'),
   segmentSignatureScope: choice('SEGMENT_SIGNATURE_SCOPE', ['body', 'first-element'] as const, 'body'),
   deliveryMode: choice('DELIVERY_MODE', ['direct', 'queued'] as const, 'direct'),
+  spillToQueue: choice('SPILL_TO_QUEUE', ['true', 'false'] as const, 'true').transform(
+    (value) => value === 'true',
+  ),
   queueUrl: optionalText,
   queueRetryBaseSeconds: integer('QUEUE_RETRY_BASE_SECONDS', 10, 0, 43_200),
   queueRetryMaxSeconds: integer('QUEUE_RETRY_MAX_SECONDS', 900, 0, 43_200),

@@ -15,8 +15,16 @@ const METRICS_SERVICE_NAME = 'candu-destination';
 export interface MetricsSummary {
   received: number;
   delivered: number;
-  /** Events put on the queue (queued delivery); 0 when absent. */
+  /** Events put on the queue (queued delivery, or spilled by direct delivery); 0 when absent. */
   queued?: number;
+  /** Of `queued`, events direct delivery handed to the queue because Candu had not acknowledged them in time. */
+  spilled?: number;
+  /** Of `spilled`, events that were sent and got no answer: Candu may have them already. */
+  possiblyDuplicated?: number;
+  /** 1 when Candu refused the API key even after a secret refresh (a revoked or wrong key). */
+  canduKeyRefused?: number;
+  /** Queue worker: records handed back to the queue because some event in them did not land. */
+  failedBatchItems?: number;
   skipped: number;
   rejected: number;
   canduRequests: number;
@@ -50,7 +58,8 @@ export interface MetricsOptions {
 /**
  * A publisher writing one EMF line per call through Powertools Metrics. The metrics, all
  * per route and over all routes (`service` dimension, plus `route`): `Received`, `Delivered`,
- * `Queued`, `Skipped`, `Rejected`, `CanduRequests`, `Retries`, `RemovedKeys` (by `FILTERS`),
+ * `Queued`, `Spilled`, `PossiblyDuplicated`, `CanduKeyRefused`, `FailedBatchItems`, `Skipped`,
+ * `Rejected`, `CanduRequests`, `Retries`, `RemovedKeys` (by `FILTERS`),
  * `KeyCollisions` (Count), `Duration`
  * (Milliseconds), and `DeliveryFailures` (1 when the sender was answered 429 or 5xx: nothing
  * was delivered and it will retry). The lines are written through `write`, so a test captures them
@@ -71,6 +80,10 @@ export function createMetricsPublisher(options: MetricsOptions = {}): MetricsPub
       count('Received', summary.received);
       count('Delivered', summary.delivered);
       count('Queued', summary.queued ?? 0);
+      count('Spilled', summary.spilled ?? 0);
+      count('PossiblyDuplicated', summary.possiblyDuplicated ?? 0);
+      count('CanduKeyRefused', summary.canduKeyRefused ?? 0);
+      count('FailedBatchItems', summary.failedBatchItems ?? 0);
       count('Skipped', summary.skipped);
       count('Rejected', summary.rejected);
       count('CanduRequests', summary.canduRequests);

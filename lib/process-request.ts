@@ -41,7 +41,7 @@ export interface RequestDependencies {
 }
 
 /** What one request did, as its summary log line and its metrics report it (every count, 0 when nothing happened). */
-type RequestSummary = Omit<Required<MetricsSummary>, 'durationMs' | 'status'>;
+type RequestSummary = Omit<Required<MetricsSummary>, 'durationMs' | 'status' | 'failedBatchItems'>;
 
 /** The part of the Lambda context the pipeline reads. */
 export interface InvocationContext {
@@ -81,6 +81,9 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       received: 0,
       delivered: 0,
       queued: 0,
+      spilled: 0,
+      possiblyDuplicated: 0,
+      canduKeyRefused: 0,
       skipped: 0,
       rejected: 0,
       canduRequests: 0,

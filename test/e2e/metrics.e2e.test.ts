@@ -58,8 +58,12 @@ describe('npm start metrics', () => {
     const names = cloudWatch?.CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name) ?? [];
     expect(names.sort()).toEqual(
       [
+        'CanduKeyRefused',
         'CanduRequests',
         'DeliveryFailures',
+        'FailedBatchItems',
+        'PossiblyDuplicated',
+        'Spilled',
         'Delivered',
         'Duration',
         'KeyCollisions',

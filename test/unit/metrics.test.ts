@@ -48,6 +48,10 @@ describe('createMetricsPublisher', () => {
               { Name: 'Received', Unit: 'Count' },
               { Name: 'Delivered', Unit: 'Count' },
               { Name: 'Queued', Unit: 'Count' },
+              { Name: 'Spilled', Unit: 'Count' },
+              { Name: 'PossiblyDuplicated', Unit: 'Count' },
+              { Name: 'CanduKeyRefused', Unit: 'Count' },
+              { Name: 'FailedBatchItems', Unit: 'Count' },
               { Name: 'Skipped', Unit: 'Count' },
               { Name: 'Rejected', Unit: 'Count' },
               { Name: 'CanduRequests', Unit: 'Count' },
@@ -66,6 +70,10 @@ describe('createMetricsPublisher', () => {
       Received: 5,
       Delivered: 3,
       Queued: 0,
+      Spilled: 0,
+      PossiblyDuplicated: 0,
+      CanduKeyRefused: 0,
+      FailedBatchItems: 0,
       Skipped: 1,
       Rejected: 1,
       CanduRequests: 2,
@@ -94,9 +102,25 @@ describe('createMetricsPublisher', () => {
   it('starts each line afresh: no dimension or value carries over, and a worker batch (no status) has no status', () => {
     const { publisher, emf } = capture();
     publisher.publish('POST /v1/segment', { ...SUMMARY, status: 503 });
-    publisher.publish('queue', { ...SUMMARY, queued: 4, status: undefined });
+    publisher.publish('queue', {
+      ...SUMMARY,
+      queued: 4,
+      spilled: 3,
+      possiblyDuplicated: 2,
+      canduKeyRefused: 1,
+      failedBatchItems: 5,
+      status: undefined,
+    });
     const second = emf()[1];
-    expect(second).toMatchObject({ route: 'queue', Queued: 4, DeliveryFailures: 0 });
+    expect(second).toMatchObject({
+      route: 'queue',
+      Queued: 4,
+      Spilled: 3,
+      PossiblyDuplicated: 2,
+      CanduKeyRefused: 1,
+      FailedBatchItems: 5,
+      DeliveryFailures: 0,
+    });
     expect(second).not.toHaveProperty('status');
     expect(at(second, '_aws', 'CloudWatchMetrics', 0, 'Namespace')).toBe(DEFAULT_METRICS_NAMESPACE);
     expect(at(second, '_aws', 'CloudWatchMetrics', 0, 'Dimensions')).toEqual([
@@ -143,6 +167,9 @@ describe('the request pipeline', () => {
           received: 2,
           delivered: 1,
           queued: 0,
+          spilled: 0,
+          possiblyDuplicated: 0,
+          canduKeyRefused: 0,
           skipped: 1,
           rejected: 0,
           canduRequests: 1,
