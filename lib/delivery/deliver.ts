@@ -4,8 +4,8 @@ import type { RetryLaterError } from '../errors.js';
 import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../logger.js';
+import type { CanduEvent } from '../schemas/candu-event.js';
 import type { SecretStore, Secrets } from '../secrets/index.js';
-import type { CanduEvent } from '../translate/candu-event.js';
 import { type AckMemory, ackKeyOf, createAckMemory } from './ack-memory.js';
 import { type CanduClient, createCanduClient } from './candu-client.js';
 import {

@@ -1,5 +1,10 @@
-import type { CanduAttributes, CanduEvent, Translation } from '../translate/candu-event.js';
+import type { CanduAttributes, CanduEvent } from '../schemas/candu-event.js';
 import type { CompiledFilters, CompiledRules } from './compile.js';
+
+/** An event after the filters: sent (with the keys they removed counted), or skipped naming the rule. */
+export type FilterOutcome =
+  | { outcome: 'send'; candu: CanduEvent; removedKeys?: number }
+  | { outcome: 'skip'; reason: string };
 
 /**
  * Applies `filters` to a translated event: `types`, then `events` (track events' names), then
@@ -8,7 +13,7 @@ import type { CompiledFilters, CompiledRules } from './compile.js';
  * the rules remove left out and counted in `removedKeys` (when any were removed). Kept values
  * are the translated values themselves; `event` is never mutated.
  */
-export function applyFilters(event: CanduEvent, filters: CompiledFilters): Translation {
+export function applyFilters(event: CanduEvent, filters: CompiledFilters): FilterOutcome {
   if (filters.types !== undefined && !filters.types.has(event.type)) {
     return { outcome: 'skip', reason: 'filtered: types' };
   }

@@ -11,7 +11,7 @@
  */
 import * as z from 'zod';
 import type { DeliveryItem } from '../delivery/index.js';
-import type { CanduEvent } from '../translate/candu-event.js';
+import type { CanduEvent } from '../schemas/candu-event.js';
 
 /** The format version written in every message; a worker refuses versions it does not know. */
 export const QUEUE_MESSAGE_VERSION = 1;

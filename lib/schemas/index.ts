@@ -1,2 +1,3 @@
+export * from './candu-event.js';
 export * from './iso-timestamp.js';
 export * from './messages.js';

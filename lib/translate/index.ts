@@ -1,5 +1,5 @@
-export * from './candu-event.js';
 export { DEFAULT_MAX_EVENT_BYTES } from './event-budget.js';
 export { extractMessages } from './extract-messages.js';
 export { flattenAttributes } from './trait-values.js';
 export { messageIdOf, translateMessage } from './translate.js';
+export * from './translation.js';

@@ -4,8 +4,9 @@
  * even as a segment of a dot path (`a.__proto__.b`), so neither this process nor a consumer that
  * expands dot paths can have a prototype polluted through an event.
  */
-import type { CanduAttributes, CanduValue, TraitValues } from './candu-event.js';
+
 import { type ByteBudget, jsonLeafBytes, jsonStringBytes, unlimitedBudget } from './event-budget.js';
+import type { CanduAttributes, CanduValue, TraitValues } from './translation.js';
 
 const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 

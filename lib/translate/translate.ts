@@ -13,9 +13,9 @@ import {
   readMessageType,
   UNSAFE_INTEGER_PROBLEM,
 } from '../schemas/index.js';
-import type { CanduEvent, CanduTrack, TranslateOptions, Translation } from './candu-event.js';
 import { ByteBudget, DEFAULT_MAX_EVENT_BYTES, EventTooLargeError } from './event-budget.js';
 import { applyTraitValues } from './trait-values.js';
+import type { CanduEvent, CanduTrack, TranslateOptions, Translation } from './translation.js';
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set<string>(MESSAGE_TYPES);
 const NO_CANDU_EQUIVALENT: ReadonlySet<MessageType> = new Set<MessageType>(['alias', 'delete']);

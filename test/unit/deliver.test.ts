@@ -13,8 +13,8 @@ import {
 } from '../../lib/delivery/index.js';
 import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
+import type { CanduEvent } from '../../lib/schemas/candu-event.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
-import type { CanduEvent } from '../../lib/translate/candu-event.js';
 import { CANDU_STATUS_TABLE } from '../support/candu-statuses.js';
 import { deliveryItems } from '../support/delivery-items.js';
 

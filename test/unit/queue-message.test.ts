@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { messageBody, parseQueueMessage, serializeQueuedEvent } from '../../lib/queue/index.js';
-import type { CanduEvent } from '../../lib/translate/candu-event.js';
+import type { CanduEvent } from '../../lib/schemas/candu-event.js';
 
 const track = (messageId?: string): CanduEvent => ({
   type: 'track',

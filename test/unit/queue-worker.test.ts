@@ -19,7 +19,7 @@ import {
   serializeQueuedEvent,
   WORKER_METRICS_ROUTE,
 } from '../../lib/queue/index.js';
-import type { CanduEvent } from '../../lib/translate/candu-event.js';
+import type { CanduEvent } from '../../lib/schemas/candu-event.js';
 
 const sqs = mockClient(SQSClient);
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/candu-queue';
