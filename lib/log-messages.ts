@@ -16,6 +16,9 @@ export const LogMessage = {
     'unauthenticated request accepted: inbound authentication is off on this server',
   MessageRejected: 'message rejected',
   MessageRejectedByCandu: 'message rejected by Candu',
+  MessageWarningsNotLogged: 'more messages rejected than are logged one by one; counted by reason',
+  EventsSpilled: 'candu did not take every event in time; the rest are in the queue',
+  SpillFailed: 'spill-over to the queue failed; the sender will retry',
   NoTrackingRoute: 'no tracking-API route for this path',
 
   // Delivery (lib/delivery/deliver.ts)

@@ -3,7 +3,7 @@
  * callers pass keys, counts, ids and reasons only: never a secret, an `Authorization` header, or
  * a trait or property value.
  */
-import type { LogMessage } from './log-messages.js';
+import { LogMessage } from './log-messages.js';
 
 /** `LOG_LEVEL`: lines below it are not written. */
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -47,4 +47,50 @@ export function describeError(error: unknown): string {
   const cause = error.cause as { code?: unknown; name?: unknown } | undefined;
   const code = (error as { code?: unknown }).code ?? cause?.code ?? cause?.name;
   return typeof code === 'string' ? `${error.name} (${code})` : error.name;
+}
+
+/** Per-message warning lines one request (or queue batch) writes at most; the rest are summed up. */
+export const MAX_MESSAGE_WARNINGS = 20;
+/** Distinct reasons the summing-up line names, most frequent first. */
+const MAX_SUMMED_REASONS = 10;
+
+/** A request's per-message warnings, bounded (see `boundedWarnings`). */
+export interface BoundedWarnings {
+  /** Writes the line, or counts it once `MAX_MESSAGE_WARNINGS` lines have been written. */
+  warn(message: LogMessage, fields: LogFields & { reason: string }): void;
+  /** Writes one `LogMessage.MessageWarningsNotLogged` line with the lines left out, if any. */
+  flush(extra?: LogFields): void;
+}
+
+/**
+ * Bounds the per-message warning lines of one request, so that no body can flood the logs: the
+ * first `max` are written as they come, the others counted by message and reason, and `flush()`
+ * writes one line with the count and the most frequent reasons.
+ */
+export function boundedWarnings(logger: Logger, max = MAX_MESSAGE_WARNINGS): BoundedWarnings {
+  let written = 0;
+  let omitted = 0;
+  const byReason = new Map<string, { message: LogMessage; reason: string; count: number }>();
+  return {
+    warn(message, fields) {
+      if (written < max) {
+        written++;
+        logger.warn(message, fields);
+        return;
+      }
+      omitted++;
+      const key = `${message}\u0000${fields.reason}`;
+      const entry = byReason.get(key);
+      if (entry !== undefined) entry.count++;
+      else if (byReason.size < MAX_SUMMED_REASONS * 10)
+        byReason.set(key, { message, reason: fields.reason, count: 1 });
+    },
+    flush(extra) {
+      if (omitted === 0) return;
+      const reasons = [...byReason.values()].sort((a, b) => b.count - a.count).slice(0, MAX_SUMMED_REASONS);
+      logger.warn(LogMessage.MessageWarningsNotLogged, { ...extra, omitted, reasons });
+      omitted = 0;
+      byReason.clear();
+    },
+  };
 }

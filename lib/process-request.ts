@@ -20,11 +20,11 @@ import {
   toResponse,
 } from './http/responses.js';
 import { LogMessage } from './log-messages.js';
-import { describeError, type Logger } from './logger.js';
+import { type BoundedWarnings, boundedWarnings, describeError, type Logger } from './logger.js';
 import type { MetricsPublisher, MetricsSummary } from './metrics.js';
 import type { QueueWriter } from './queue/queue-writer.js';
 import type { MessageRoute } from './routes.js';
-import type { SecretStore } from './secrets/index.js';
+import type { SecretStore, Secrets } from './secrets/index.js';
 import { extractMessages, messageIdOf, type TranslateOptions, translateMessage } from './translate/index.js';
 
 /** What a request handler needs; everything that does I/O is injected. */
@@ -40,6 +40,13 @@ export interface RequestDependencies {
   now?: () => number;
 }
 
+/** The per-message outcomes of a request, and the bound on its warning lines. */
+interface Reports {
+  skipped: MessageReport[];
+  rejected: MessageReport[];
+  warnings: BoundedWarnings;
+}
+
 /** What one request did, as its summary log line and its metrics report it (every count, 0 when nothing happened). */
 type RequestSummary = Omit<Required<MetricsSummary>, 'durationMs' | 'status' | 'failedBatchItems'>;
 
@@ -51,6 +58,12 @@ export interface InvocationContext {
 
 /** Time kept back from the Lambda's remaining time to answer the sender after delivery. */
 const ANSWER_RESERVE_MS = 500;
+/**
+ * Time kept back from the delivery deadline, when spill-over is on, to write to the queue what
+ * Candu has not acknowledged: a few `SendMessageBatch` calls of up to 256 KiB each (at most a
+ * quarter of the deadline).
+ */
+const SPILL_RESERVE_MS = 500;
 /**
  * Messages one request may carry. Every skipped or rejected message adds a line to the answer,
  * and Lambda cannot return more than 6 MB: past this the answer could not be sent at all, and the
@@ -122,8 +135,8 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     started: number,
     summary: RequestSummary,
   ): Promise<Accounting> {
-    const deadlineAt = deadlineOf(started, context, config.deliveryDeadlineMs);
-    const { json, requestSecrets } = await admit(route, request, deadlineAt);
+    const answerBy = deadlineOf(started, context, config.deliveryDeadlineMs);
+    const { json, requestSecrets } = await admit(route, request, answerBy);
 
     const messages = messagesOf(route, json.value());
     // From here on the messages are only reached through the translation below, which lets go
@@ -131,8 +144,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     json.release();
     const count = messages.length;
     summary.received = count;
-    const skipped: MessageReport[] = [];
-    const rejected: MessageReport[] = [];
+    const reports: Reports = { skipped: [], rejected: [], warnings: boundedWarnings(logger) };
     const options = {
       anonymousEvents: config.anonymousEvents,
       traitValues: config.traitValues,
@@ -141,37 +153,80 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
       filters: config.filters,
     };
     // Translated as delivery reads them: the first chunk is sent while the rest is translated.
-    const items = translateEach(messages, options, { skipped, rejected }, summary);
-    const first = items.next();
-
-    if (config.deliveryMode === 'queued') {
-      if (first.done !== true)
-        summary.queued = await enqueue(startingWith(first.value, items), deadlineAt, rejected);
-      summary.skipped = skipped.length;
-      summary.rejected = rejected.length;
-      return { received: count, delivered: 0, queued: summary.queued, skipped, rejected };
-    }
-    let delivered = 0;
-    if (first.done !== true) {
-      const result = await delivery.deliver(startingWith(first.value, items), {
-        deadlineAt,
-        secrets: requestSecrets,
-      });
-      summary.canduRequests = result.canduRequests;
-      summary.retries = result.retries;
-      for (const r of result.rejected) {
-        const candu = report(r.index, r.messageId, r.reason);
-        rejected.push(candu);
-        logger.warn(LogMessage.MessageRejectedByCandu, { ...candu });
+    const translated = translateEach(messages, options, reports, summary);
+    // Neither Candu nor the queue is asked anything when no message is to be sent.
+    const first = translated.next();
+    try {
+      if (first.done === true) {
+        // Every message was skipped or rejected.
+      } else if (config.deliveryMode === 'queued') {
+        summary.queued = await enqueue(concat([first.value], translated), answerBy, reports);
+      } else {
+        const items = concat([first.value], translated);
+        await deliverOrSpill(items, { answerBy, secrets: requestSecrets }, reports, summary);
       }
-      rejected.sort((a, b) => a.index - b.index);
-      if (result.failure !== undefined) throw result.failure;
-      delivered = result.delivered;
+    } finally {
+      reports.warnings.flush({ route: route.name });
     }
-    summary.delivered = delivered;
-    summary.skipped = skipped.length;
-    summary.rejected = rejected.length;
-    return { received: count, delivered, skipped, rejected };
+    reports.rejected.sort((a, b) => a.index - b.index);
+    summary.skipped = reports.skipped.length;
+    summary.rejected = reports.rejected.length;
+    const { skipped, rejected } = reports;
+    const accounting: Accounting = { received: count, delivered: summary.delivered, skipped, rejected };
+    // Direct delivery mentions the queue only when it was used.
+    if (config.deliveryMode === 'queued' || summary.queued > 0) accounting.queued = summary.queued;
+    return accounting;
+  }
+
+  /**
+   * Direct delivery: sends to Candu until the delivery deadline less the spill reserve, then
+   * writes what Candu has not acknowledged (and what was not yet read) to the queue (spill-over).
+   * Throws the delivery's `RetryLaterError` (429/503) when spill-over is off or the queue cannot
+   * be written, so the sender keeps the events.
+   */
+  async function deliverOrSpill(
+    items: Iterator<DeliveryItem>,
+    deadlines: { answerBy: number; secrets: Secrets },
+    reports: Reports,
+    summary: RequestSummary,
+  ): Promise<void> {
+    const spill = config.spillToQueue && deps.queue !== undefined;
+    const deliverBy = spill
+      ? deadlines.answerBy - spillReserve(deadlines.answerBy - now())
+      : deadlines.answerBy;
+    const result = await delivery.deliver(unclosable(items), {
+      deadlineAt: deliverBy,
+      secrets: deadlines.secrets,
+    });
+    summary.delivered = result.delivered;
+    summary.canduRequests = result.canduRequests;
+    summary.retries = result.retries;
+    summary.canduKeyRefused = result.keyRefused ? 1 : 0;
+    for (const r of result.rejected) {
+      const candu = report(r.index, r.messageId, r.reason);
+      reports.rejected.push(candu);
+      reports.warnings.warn(LogMessage.MessageRejectedByCandu, { ...candu });
+    }
+    if (result.failure === undefined) return;
+    if (!spill) throw result.failure;
+    try {
+      summary.queued = await enqueue(concat(result.pending, items), deadlines.answerBy, reports);
+    } catch (error) {
+      logger.error(LogMessage.SpillFailed, {
+        problem: result.failure.message,
+        queueProblem: describeError(error),
+      });
+      throw result.failure;
+    }
+    summary.spilled = summary.queued;
+    summary.possiblyDuplicated = result.possiblyDelivered;
+    logger.warn(LogMessage.EventsSpilled, {
+      problem: result.failure.message,
+      keyRefused: result.keyRefused,
+      delivered: result.delivered,
+      spilled: summary.spilled,
+      possiblyDuplicated: summary.possiblyDuplicated,
+    });
   }
 
   /**
@@ -214,7 +269,7 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
   function* translateEach(
     messages: unknown[],
     options: TranslateOptions,
-    reports: { skipped: MessageReport[]; rejected: MessageReport[] },
+    reports: Reports,
     counts: Pick<RequestSummary, 'collisions' | 'removedKeys'>,
   ): Generator<DeliveryItem, void, undefined> {
     for (let index = 0; index < messages.length; index++) {
@@ -225,31 +280,36 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
         counts.collisions += translation.collisions ?? 0;
         counts.removedKeys += translation.removedKeys ?? 0;
         // The event carries the messageId already; it is read again only for reports.
-        yield { index, messageId: translation.candu.messageId, event: translation.candu };
+        const item: DeliveryItem = {
+          index,
+          messageId: translation.candu.messageId,
+          event: translation.candu,
+        };
+        if (translation.synthesizedTimestamp) item.synthesizedTimestamp = true;
+        yield item;
       } else if (translation.outcome === 'skip') {
         reports.skipped.push(report(index, messageIdOf(message), translation.reason));
       } else {
         const rejection = report(index, messageIdOf(message), translation.reason);
         reports.rejected.push(rejection);
-        logger.warn(LogMessage.MessageRejected, { ...rejection });
+        reports.warnings.warn(LogMessage.MessageRejected, { ...rejection });
       }
     }
   }
 
   /**
-   * Queued delivery: writes the events to the queue (the Candu key is not needed) and adds the
-   * events too large for a queue message to `rejected`. A failed write throws the writer's
-   * `RetryLaterError` (503 with the delivery policy's `Retry-After`).
+   * Writes the events to the queue (the Candu key is not needed) and adds the events too large
+   * for a queue message to the rejections. A failed write throws the writer's `RetryLaterError`
+   * (503 with the delivery policy's `Retry-After`).
    */
-  async function enqueue(items: Iterable<DeliveryItem>, deadlineAt: number, rejected: MessageReport[]) {
+  async function enqueue(items: Iterable<DeliveryItem>, deadlineAt: number, reports: Reports) {
     if (deps.queue === undefined) throw new Error('DELIVERY_MODE=queued but no queue writer was wired');
     const result = await deps.queue.write(items, { deadlineAt });
     for (const r of result.rejected) {
       const rejection = report(r.index, r.messageId, r.reason);
-      rejected.push(rejection);
-      logger.warn(LogMessage.MessageRejected, { ...rejection });
+      reports.rejected.push(rejection);
+      reports.warnings.warn(LogMessage.MessageRejected, { ...rejection });
     }
-    rejected.sort((a, b) => a.index - b.index);
     return result.queued;
   }
 
@@ -297,9 +357,23 @@ function logFailure(logger: Logger, error: unknown): void {
   }
 }
 
-function* startingWith<T>(first: T, rest: Iterable<T>): Generator<T, void, undefined> {
-  yield first;
-  yield* rest;
+/** The time kept back for the queue write before the answer deadline (see `SPILL_RESERVE_MS`). */
+function spillReserve(timeLeftMs: number): number {
+  return Math.max(0, Math.min(SPILL_RESERVE_MS, Math.floor(timeLeftMs / 4)));
+}
+
+/**
+ * `items` as an iterable whose reader cannot close it: delivery stops reading at a failure (and
+ * would end a generator), and what it has not read is then written to the queue.
+ */
+function unclosable<T>(items: Iterator<T>): Iterable<T> {
+  return { [Symbol.iterator]: () => ({ next: () => items.next() }) };
+}
+
+/** `first`, then what is left of `rest`. */
+function* concat<T>(first: readonly T[], rest: Iterator<T>): Generator<T, void, undefined> {
+  yield* first;
+  for (let next = rest.next(); next.done !== true; next = rest.next()) yield next.value;
 }
 
 function normaliseHeaders(request: RawRequest): RawRequest {

@@ -2,13 +2,13 @@
  * What this instance remembers of the events Candu acknowledged recently, so that a resend of a
  * request that partly landed skips them and makes progress (ARCHITECTURE.md, "Delivery").
  *
- * An event is remembered by a digest of its serialized Candu form, which holds its `messageId`:
- * a resend of the same message matches, and a different event that reuses a `messageId` does
- * not (it is sent). Events without a `messageId` are never remembered, so they are always sent.
- * A digest is 22 characters whatever the size of the event or of its `messageId`, which keeps
- * the memory bounded: about 125 bytes per entry, 12 MB when full (measured; docs/RELIABILITY.md).
+ * An event is remembered by its key (`eventKeyOf`, lib/schemas/delivery-item.ts: its `messageId`
+ * and its content without a timestamp synthesized from the time of receipt), the same key the
+ * queue worker de-duplicates by: a resend of the same message matches, a different event that
+ * reuses a `messageId` does not (it is sent), and events without a `messageId` are always sent.
+ * A key is 22 characters whatever the size of the event, which keeps the memory bounded: about
+ * 125 bytes per entry, 12 MB when full (measured; docs/RELIABILITY.md).
  */
-import { createHash } from 'node:crypto';
 
 /** Entries held at most; the oldest are forgotten first. */
 export const ACK_MEMORY_MAX_ENTRIES = 100_000;
@@ -73,15 +73,4 @@ export function createAckMemory(options: AckMemoryOptions = {}): AckMemory {
       return acknowledgedAt.size;
     },
   };
-}
-
-/**
- * The memory key of an event: a digest of its serialized form, or `undefined` when it has no
- * `messageId` (such events are always sent).
- */
-export function ackKeyOf(messageId: string | undefined, serializedEvent: string): string | undefined {
-  if (messageId === undefined) return undefined;
-  // 128 bits of SHA-256, encoded on their own: a `.slice()` of the full digest would keep the
-  // whole 43-character string alive behind each key.
-  return createHash('sha256').update(serializedEvent).digest().subarray(0, 16).toString('base64url');
 }

@@ -4,12 +4,26 @@ import { describeError } from '../logger.js';
 
 /** What one POST to Candu came to. */
 export type CanduAttempt =
-  /** Candu answered; `retryAfterMs` is its `Retry-After`, when it sent a readable one. */
-  | { kind: 'answered'; status: number; retryAfterMs: number | undefined }
-  /** No answer within the attempt's timeout; the request was aborted. */
+  /**
+   * Candu answered; `retryAfterMs` is its `Retry-After`, when it sent a readable one, and `detail`
+   * its reason for refusing the events (400, 413, 422), when its body gives one.
+   */
+  | { kind: 'answered'; status: number; retryAfterMs: number | undefined; detail?: string }
+  /** No answer within the attempt's timeout; the request was aborted (Candu may have the events). */
   | { kind: 'timeout' }
-  /** The connection failed (refused, reset, DNS...); `error` names the error class and code only. */
-  | { kind: 'network'; error: string };
+  /**
+   * The connection failed (refused, reset, DNS...); `error` names the error class and code only.
+   * `maybeReceived` is false when the request cannot have reached Candu (refused, no such host).
+   */
+  | { kind: 'network'; error: string; maybeReceived: boolean };
+
+/** Statuses whose body may say which events Candu refused, and why. */
+const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
+/** Of a refusal's body, this many bytes are read, and this many characters of its reason kept. */
+const MAX_REFUSAL_BODY_BYTES = 4_096;
+const MAX_DETAIL_CHARS = 120;
+/** Connection errors that mean the request never reached Candu. */
+const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'];
 
 export interface CanduClient {
   /**
@@ -48,17 +62,45 @@ export function createCanduClient(deps: CanduClientDeps): CanduClient {
           redirect: 'manual',
         });
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
-        // Read the body (and drop it) so the keep-alive connection can be reused; the status decides.
-        await response.arrayBuffer().catch(() => undefined);
-        return { kind: 'answered', status: response.status, retryAfterMs };
+        // Read the body so the keep-alive connection can be reused; only a refusal's is kept.
+        const answer = await response.arrayBuffer().catch(() => undefined);
+        const detail = REFUSAL_STATUSES.has(response.status) ? refusalDetail(answer) : undefined;
+        return detail === undefined
+          ? { kind: 'answered', status: response.status, retryAfterMs }
+          : { kind: 'answered', status: response.status, retryAfterMs, detail };
       } catch (error) {
         if (controller.signal.aborted) return { kind: 'timeout' };
-        return { kind: 'network', error: describeError(error) };
+        const described = describeError(error);
+        const maybeReceived = !NOT_SENT_CODES.some((code) => described.includes(code));
+        return { kind: 'network', error: described, maybeReceived };
       } finally {
         clearTimeout(timer);
       }
     },
   };
+}
+
+/**
+ * Candu's reason for refusing events: the `message` or `error` string of a JSON body, cut to
+ * `MAX_DETAIL_CHARS`, with control characters removed (it is echoed and logged). `undefined`
+ * when the body is not JSON or gives no such string.
+ */
+function refusalDetail(body: ArrayBuffer | undefined): string | undefined {
+  if (body === undefined || body.byteLength === 0 || body.byteLength > MAX_REFUSAL_BODY_BYTES)
+    return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { message, error } = parsed as { message?: unknown; error?: unknown };
+  const text = typeof message === 'string' ? message : typeof error === 'string' ? error : undefined;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+  const clean = text?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  if (clean === undefined || clean === '') return undefined;
+  return clean.length > MAX_DETAIL_CHARS ? `${clean.slice(0, MAX_DETAIL_CHARS)}…` : clean;
 }
 
 /**

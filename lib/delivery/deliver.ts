@@ -4,10 +4,10 @@ import type { RetryLaterError } from '../errors.js';
 import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../logger.js';
-import type { CanduEvent } from '../schemas/candu-event.js';
+import { type DeliveryItem, type DeliveryRejection, eventKeyOf } from '../schemas/delivery-item.js';
 import type { SecretStore, Secrets } from '../secrets/index.js';
-import { type AckMemory, ackKeyOf, createAckMemory } from './ack-memory.js';
-import { type CanduClient, createCanduClient } from './candu-client.js';
+import { type AckMemory, createAckMemory } from './ack-memory.js';
+import { type CanduAttempt, type CanduClient, createCanduClient } from './candu-client.js';
 import {
   type DeliveryBudget,
   DIRECT_BUDGET,
@@ -15,23 +15,12 @@ import {
   decideAfterAttempt,
   mayStartAttempt,
   type Problem,
+  SPLIT_REQUESTS,
   secretFailure,
   toRetryLaterError,
 } from './delivery-policy.js';
 
-/** One translated event to deliver; `index` is the message's position in the sender's body. */
-export interface DeliveryItem {
-  index: number;
-  messageId?: string;
-  event: CanduEvent;
-}
-
-/** An event Candu refused on its own: resending it cannot help. */
-export interface DeliveryRejection {
-  index: number;
-  messageId?: string;
-  reason: string;
-}
+export type { DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.js';
 
 /**
  * What became of a `deliver()` call. Every item read is accounted for: it was delivered (or had
@@ -53,6 +42,15 @@ export interface DeliveryResult {
    * pass an array to have every index accounted for.
    */
   undelivered: number[];
+  /** The items of `undelivered`, in the same order: what a caller hands to the queue (spill-over). */
+  pending: DeliveryItem[];
+  /**
+   * Of `pending`, events that were sent and got no answer (a timeout, a connection lost after
+   * sending): Candu may have them, so handing them on may deliver them twice.
+   */
+  possiblyDelivered: number;
+  /** Candu refused the key even after a secret refresh (a revoked or wrong key). */
+  keyRefused: boolean;
   /**
    * Set when some events could not be delivered: the status and `Retry-After` the delivery
    * policy chose for the last problem (see lib/delivery/delivery-policy.ts).
@@ -132,6 +130,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   const budget = deps.budget ?? DIRECT_BUDGET;
   const logger = deps.logger;
   const context: RunContext = {
+    latency: { slowestMs: 0 },
     config: deps.config,
     secrets: deps.secrets,
     // An attempt is only started when it can run its whole timeout or the budget's minimum.
@@ -148,6 +147,11 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
 }
 
 interface RunContext {
+  /**
+   * The slowest attempt of the instance's last call that had any: a new chunk is started only
+   * when the time left can hold it (see `mayStartAttempt`). One call's slowness is forgotten by the next.
+   */
+  latency: { slowestMs: number };
   config: DeliveryDeps['config'];
   secrets: SecretStore;
   budget: DeliveryBudget;
@@ -160,7 +164,7 @@ interface RunContext {
   random: () => number;
 }
 
-/** An item with its serialized event and its `AckMemory` key, computed once. */
+/** An item with its serialized event and its `AckMemory` key (`eventKeyOf`), computed once. */
 interface Prepared {
   item: DeliveryItem;
   json: string;
@@ -184,11 +188,18 @@ class DeliveryRun {
   private delivered = 0;
   private alreadyAcknowledged = 0;
   private readonly rejected: DeliveryRejection[] = [];
-  private readonly read: number[] = [];
+  private readonly read: DeliveryItem[] = [];
   private readonly settled = new Set<number>();
+  /** Indexes of events sent whose last attempt got no answer. */
+  private readonly unanswered = new Set<number>();
   private failure: RetryLaterError | undefined;
+  private keyRefused = false;
   private canduRequests = 0;
   private retries = 0;
+  /** Requests left for halves of refused chunks (the budget's `splitRequestsPerChunk` per chunk queued). */
+  private splitBudget = 0;
+  /** The slowest attempt of this call (answered or timed out), for `mayStartAttempt`. */
+  private slowestMs = 0;
 
   private key: ApiKey = { value: '', refreshed: false };
   private readonly queue: Chunk[] = [];
@@ -223,11 +234,11 @@ class DeliveryRun {
       const size = this.ctx.config.canduBatchSize;
       let pending: Prepared[] = [];
       const take = (item: DeliveryItem) => {
-        this.read.push(item.index);
+        this.read.push(item);
         const prepared = this.prepare(item);
         if (prepared !== undefined) pending.push(prepared);
         if (pending.length < size) return false;
-        this.queue.push({ items: pending, resend: false });
+        this.enqueue(pending);
         pending = [];
         sending ??= this.startSending();
         this.wakeWorkers();
@@ -236,15 +247,10 @@ class DeliveryRun {
       if (Array.isArray(this.items)) {
         for (const item of this.items as readonly DeliveryItem[]) take(item);
       } else {
-        for await (const item of this.items) {
-          if (this.stopped) break;
-          // Lets a full chunk's request go out, and answers to earlier chunks be read, before the
-          // source produces more items.
-          if (take(item)) await yieldToEventLoop();
-        }
+        await this.readSource(take);
       }
       if (pending.length > 0 && !this.stopped) {
-        this.queue.push({ items: pending, resend: false });
+        this.enqueue(pending);
         sending ??= this.startSending();
       }
     } catch (error) {
@@ -256,14 +262,49 @@ class DeliveryRun {
       this.wakeWorkers();
       await sending;
       this.options.signal?.removeEventListener('abort', onAbort);
+      if (this.slowestMs > 0) this.ctx.latency.slowestMs = this.slowestMs;
     }
     return this.result();
+  }
+
+  /**
+   * Reads the source until it ends or the call stops. `stopped` is checked before each item is
+   * pulled, so no item is taken from the source and then dropped: a caller hands what was not
+   * read to the queue. A source that is left unfinished is closed.
+   */
+  private async readSource(take: (item: DeliveryItem) => boolean): Promise<void> {
+    const source = this.items as AsyncIterable<DeliveryItem> | Iterable<DeliveryItem>;
+    const iterator =
+      Symbol.asyncIterator in source
+        ? source[Symbol.asyncIterator]()
+        : (source as Iterable<DeliveryItem>)[Symbol.iterator]();
+    let finished = false;
+    try {
+      while (!this.stopped) {
+        const next = await iterator.next();
+        if (next.done === true) {
+          finished = true;
+          return;
+        }
+        // Lets a full chunk's request go out, and answers to earlier chunks be read, before the
+        // source produces more items.
+        if (take(next.value)) await yieldToEventLoop();
+      }
+    } finally {
+      if (!finished) await iterator.return?.();
+    }
+  }
+
+  /** Queues a new chunk of the sender's events; each adds its share to the split budget. */
+  private enqueue(items: Prepared[]): void {
+    this.queue.push({ items, resend: false });
+    this.splitBudget += this.ctx.budget.splitRequestsPerChunk;
   }
 
   /** Serializes an item; `undefined` (counted as delivered) when Candu acknowledged it recently. */
   private prepare(item: DeliveryItem): Prepared | undefined {
     const json = JSON.stringify(item.event);
-    const ackKey = ackKeyOf(item.messageId, json);
+    const ackKey = eventKeyOf(item, json);
     if (ackKey !== undefined && this.ctx.ackMemory.has(ackKey)) {
       this.delivered++;
       this.alreadyAcknowledged++;
@@ -319,15 +360,18 @@ class DeliveryRun {
 
   private result(): DeliveryResult {
     this.rejected.sort((a, b) => a.index - b.index);
-    const undelivered =
+    const pending =
       this.failure === undefined
         ? []
-        : this.read.filter((index) => !this.settled.has(index)).sort((a, b) => a - b);
+        : this.read.filter((item) => !this.settled.has(item.index)).sort((a, b) => a.index - b.index);
     return {
       delivered: this.delivered,
       alreadyAcknowledged: this.alreadyAcknowledged,
       rejected: this.rejected,
-      undelivered,
+      undelivered: pending.map((item) => item.index),
+      pending,
+      possiblyDelivered: pending.filter((item) => this.unanswered.has(item.index)).length,
+      keyRefused: this.keyRefused,
       ...(this.failure === undefined ? {} : { failure: this.failure }),
       canduRequests: this.canduRequests,
       retries: this.retries,
@@ -363,53 +407,49 @@ class DeliveryRun {
     for (const wake of waiting) wake();
   }
 
-  /** Sends one chunk, doing what the policy decides, until it is settled or the call has failed. */
+  /**
+   * Sends one chunk, doing what the policy decides, until it is settled, split, rejected or the
+   * call has failed. A chunk that ends unsettled after an attempt that got no answer has its
+   * events marked as possibly delivered.
+   */
   private async send(chunk: Chunk): Promise<void> {
-    const { client, config, budget, logger, now, random } = this.ctx;
-    const events = chunk.items.length;
-    const firstIndex = chunk.items[0]?.item.index;
+    let unanswered = false;
+    const leave = () => {
+      if (unanswered) for (const { item } of chunk.items) this.unanswered.add(item.index);
+    };
     const body = serialize(chunk.items);
     let lastProblem: Problem | undefined;
-
     for (let attempt = 1; ; attempt++) {
-      if (this.stopped) return;
-      if (this.options.signal?.aborted === true) return this.fail(interruptedFailure(lastProblem));
-      const timeLeftMs = this.deadlineAt - now();
-      if (!mayStartAttempt(timeLeftMs, budget))
-        return this.fail(toRetryLaterError(deadlineFailure(lastProblem)));
+      const refusal = this.mayAttempt(lastProblem);
+      if (refusal !== undefined) {
+        if (refusal !== 'stopped') this.fail(refusal);
+        return leave();
+      }
       const key = this.key;
-      this.canduRequests++;
-      if (chunk.resend || attempt > 1) this.retries++;
-      const result = await client.post(body, key.value, Math.min(config.canduTimeoutMs, timeLeftMs));
-      const status = result.kind === 'answered' ? result.status : undefined;
-      const outcome = { result, events, attempt, keyRefreshed: key.refreshed, random: random() };
-      const decision = decideAfterAttempt({ ...outcome, timeLeftMs: this.deadlineAt - now() }, budget);
-      logger.debug(LogMessage.CanduAnswered, {
-        kind: result.kind,
-        status,
-        action: decision.action,
-        events,
-        firstIndex,
-      });
-
+      const result = await this.post(chunk, body, key, attempt);
+      unanswered = result.kind === 'timeout' || (result.kind === 'network' && result.maybeReceived);
+      const decision = this.decide(chunk, result, attempt, key);
       switch (decision.action) {
         case 'delivered':
           return this.settle(chunk);
         case 'split':
+          this.splitBudget -= SPLIT_REQUESTS;
           return this.split(chunk);
         case 'reject':
           return this.reject(chunk.items, decision.reason);
         case 'fail':
-          return this.fail(toRetryLaterError(decision));
+          this.fail(toRetryLaterError(decision), decision.keyRefused === true);
+          return leave();
         case 'refresh-key':
-          if (!(await this.refreshKey(key, status))) return;
+          if (!(await this.refreshKey(key, result.kind === 'answered' ? result.status : undefined)))
+            return leave();
           break;
         case 'retry':
           lastProblem = decision.problem;
           this.ctx.logAttempt(LogMessage.CanduAttemptFailed, {
             problem: decision.problem.reason,
-            events,
-            firstIndex,
+            events: chunk.items.length,
+            firstIndex: chunk.items[0]?.item.index,
             attempt,
             delayMs: Math.round(decision.delayMs),
           });
@@ -417,6 +457,63 @@ class DeliveryRun {
           break;
       }
     }
+  }
+
+  /**
+   * Why no further attempt may start: the call has stopped, the caller gave up, or the time left
+   * cannot hold an attempt (see `mayStartAttempt`); `undefined` when one may.
+   */
+  private mayAttempt(lastProblem: Problem | undefined): RetryLaterError | 'stopped' | undefined {
+    if (this.stopped) return 'stopped';
+    if (this.options.signal?.aborted === true) return interruptedFailure(lastProblem);
+    const timeLeftMs = this.deadlineAt - this.ctx.now();
+    if (!mayStartAttempt(timeLeftMs, this.ctx.budget, this.expectedMs()))
+      return toRetryLaterError(deadlineFailure(lastProblem));
+    return undefined;
+  }
+
+  /** One attempt: posts the chunk within the attempt's timeout and the time left, and counts it. */
+  private async post(chunk: Chunk, body: string, key: ApiKey, attempt: number): Promise<CanduAttempt> {
+    const { client, config, now } = this.ctx;
+    const timeLeftMs = this.deadlineAt - now();
+    this.canduRequests++;
+    if (chunk.resend || attempt > 1) this.retries++;
+    const started = now();
+    const result = await client.post(body, key.value, Math.min(config.canduTimeoutMs, timeLeftMs));
+    if (result.kind !== 'network') this.slowestMs = Math.max(this.slowestMs, now() - started);
+    return result;
+  }
+
+  /** What the policy decides after an attempt; logged at debug level. */
+  private decide(chunk: Chunk, result: CanduAttempt, attempt: number, key: ApiKey) {
+    const { budget, logger, now, random } = this.ctx;
+    const events = chunk.items.length;
+    const decision = decideAfterAttempt(
+      {
+        result,
+        events,
+        attempt,
+        keyRefreshed: key.refreshed,
+        mayNarrow: this.splitBudget >= SPLIT_REQUESTS,
+        timeLeftMs: this.deadlineAt - now(),
+        expectedMs: this.expectedMs(),
+        random: random(),
+      },
+      budget,
+    );
+    logger.debug(LogMessage.CanduAnswered, {
+      kind: result.kind,
+      status: result.kind === 'answered' ? result.status : undefined,
+      action: decision.action,
+      events,
+      firstIndex: chunk.items[0]?.item.index,
+    });
+    return decision;
+  }
+
+  /** How long the next attempt is expected to take: the slowest seen in this call, or the instance's last. */
+  private expectedMs(): number {
+    return Math.max(this.slowestMs, this.ctx.latency.slowestMs);
   }
 
   private settle(chunk: Chunk): void {
@@ -467,9 +564,10 @@ class DeliveryRun {
   }
 
   /** Records the first failure and stops: no new chunk or attempt starts, backoffs end now. */
-  private fail(failure: RetryLaterError): void {
+  private fail(failure: RetryLaterError, keyRefused = false): void {
     if (this.failure !== undefined) return;
     this.failure = failure;
+    this.keyRefused = keyRefused;
     this.ctx.logAttempt(LogMessage.CanduDeliveryFailed, {
       problem: failure.message,
       status: failure.statusCode,

@@ -35,6 +35,15 @@ export interface DeliveryBudget {
   maxAttempts: number;
   /** A longer `Retry-After` from Candu is waited only this long between attempts. */
   maxRetryAfterWaitMs: number;
+  /**
+   * Requests each chunk of a call adds to the call's split budget. A refused chunk is split in
+   * halves only while the budget holds the `SPLIT_REQUESTS` its halves need; past it, a refused
+   * chunk's events are rejected together with Candu's reason. With 2, whatever Candu answers a
+   * call costs at most about three requests per chunk (one, plus two for halves), never the
+   * 2N − 1 of halving down to single events; the budget is shared by the whole call, so a
+   * request with one bad event among many chunks still narrows it down to that event.
+   */
+  splitRequestsPerChunk: number;
 }
 
 /**
@@ -49,6 +58,7 @@ export const DIRECT_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
   minAttemptMs: 200,
   maxAttempts: Number.POSITIVE_INFINITY,
   maxRetryAfterWaitMs: Number.POSITIVE_INFINITY,
+  splitRequestsPerChunk: 2,
 });
 
 /**
@@ -65,7 +75,13 @@ export const REPLAY_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
   minAttemptMs: 200,
   maxAttempts: 12,
   maxRetryAfterWaitMs: 300_000,
+  // Replay sends one chunk per call and nobody waits on it: enough to narrow a chunk of 100 down
+  // to one bad event (7 levels of halves), bounded so an all-refused export costs 15 per chunk.
+  splitRequestsPerChunk: 14,
 });
+
+/** The two requests one split costs: one for each half. */
+export const SPLIT_REQUESTS = 2;
 
 /** What to do with one Candu status. */
 export type CanduVerdict =
@@ -109,6 +125,8 @@ export interface FailDecision {
   status: 429 | 503;
   retryAfterSeconds: number;
   reason: string;
+  /** Candu refused the key even after a secret refresh: a revoked or wrong key (it pages the operator). */
+  keyRefused?: true;
 }
 
 /** What to do after one attempt. */
@@ -132,8 +150,12 @@ export interface AttemptOutcome {
   attempt: number;
   /** The refused key was already a refreshed one: a second refresh would not help. */
   keyRefreshed: boolean;
+  /** The call's split budget holds the two requests a split needs (see `splitRequestsPerChunk`). */
+  mayNarrow: boolean;
   /** Milliseconds left before the deadline, now. */
   timeLeftMs: number;
+  /** How long the next attempt is expected to take (the slowest seen lately); 0 when unknown. */
+  expectedMs?: number;
   /** A draw uniform in `[0, 1)` for the jitter. */
   random: number;
 }
@@ -154,13 +176,18 @@ export function decideAfterAttempt(outcome: AttemptOutcome, budget: DeliveryBudg
   switch (classifyCanduStatus(status)) {
     case 'delivered':
       return { action: 'delivered' };
-    case 'split':
-      return outcome.events > 1
-        ? { action: 'split' }
-        : { action: 'reject', reason: `candu rejected the event (${status})` };
+    case 'split': {
+      const why = result.detail === undefined ? `${status}` : `${status}: ${result.detail}`;
+      if (outcome.events === 1) return { action: 'reject', reason: `candu rejected the event (${why})` };
+      if (outcome.mayNarrow) return { action: 'split' };
+      return {
+        action: 'reject',
+        reason: `candu rejected these ${outcome.events} events together (${why}); not narrowed down within the request's budget of Candu requests`,
+      };
+    }
     case 'refresh-key':
       return outcome.keyRefreshed
-        ? failWith({ status: 503, reason: `Candu refused the API key (${status})` })
+        ? { ...failWith({ status: 503, reason: `Candu refused the API key (${status})` }), keyRefused: true }
         : { action: 'refresh-key', reason: `Candu refused the API key (${status})` };
     case 'fail':
       return failWith({ status: 503, reason: `Candu answered ${status}` });
@@ -172,9 +199,14 @@ export function decideAfterAttempt(outcome: AttemptOutcome, budget: DeliveryBudg
   }
 }
 
-/** Whether an attempt may start with `timeLeftMs` before the deadline. */
-export function mayStartAttempt(timeLeftMs: number, budget: DeliveryBudget): boolean {
-  return timeLeftMs >= budget.minAttemptMs;
+/**
+ * Whether an attempt may start with `timeLeftMs` before the deadline: the time left must hold the
+ * budget's minimum and `expectedMs`, the slowest answer seen lately, so that a chunk is not
+ * started only to be cut off in flight (its events would then be sent with no answer, and handed
+ * on as possibly delivered).
+ */
+export function mayStartAttempt(timeLeftMs: number, budget: DeliveryBudget, expectedMs = 0): boolean {
+  return timeLeftMs >= Math.max(budget.minAttemptMs, expectedMs);
 }
 
 /** The failure when the deadline comes before the next attempt: the last problem, if any. */
@@ -236,6 +268,8 @@ function retryOrFail(problem: Problem, outcome: AttemptOutcome, budget: Delivery
   // Retry-After is a floor under the jittered backoff, so `Retry-After: 0` cannot make a chunk
   // retry back to back.
   const delayMs = Math.max(Math.min(problem.retryAfterMs ?? 0, budget.maxRetryAfterWaitMs), jitter);
-  if (delayMs + budget.minAttemptMs > outcome.timeLeftMs) return failWith(problem);
+  // No point waiting for an attempt that could not start after the wait (see `mayStartAttempt`).
+  const attemptMs = Math.max(budget.minAttemptMs, outcome.expectedMs ?? 0);
+  if (delayMs + attemptMs > outcome.timeLeftMs) return failWith(problem);
   return { action: 'retry', delayMs, problem };
 }

@@ -3,7 +3,6 @@ export {
   ACK_MEMORY_MAX_ENTRIES,
   type AckMemory,
   type AckMemoryOptions,
-  ackKeyOf,
   createAckMemory,
 } from './ack-memory.js';
 export { type CanduAttempt, type CanduClient, parseRetryAfter } from './candu-client.js';
@@ -32,6 +31,7 @@ export {
   type Problem,
   REPLAY_BUDGET,
   type SecretProblem,
+  SPLIT_REQUESTS,
   secretFailure,
   toRetryLaterError,
 } from './delivery-policy.js';

@@ -7,11 +7,13 @@
  * ```
  *
  * `messageId` is written beside an event only when it differs from the event's own
- * `messageId` (the translation copies it into the event), so it is not stored twice.
+ * `messageId` (the translation copies it into the event), so it is not stored twice;
+ * `synthesizedTimestamp` only when true, so the worker keys the event as the ingest did
+ * (`eventKeyOf`).
  */
 import * as z from 'zod';
-import type { DeliveryItem } from '../delivery/index.js';
 import type { CanduEvent } from '../schemas/candu-event.js';
+import type { DeliveryItem } from '../schemas/delivery-item.js';
 
 /** The format version written in every message; a worker refuses versions it does not know. */
 export const QUEUE_MESSAGE_VERSION = 1;
@@ -19,6 +21,7 @@ export const QUEUE_MESSAGE_VERSION = 1;
 const QueuedEventSchema = z.object({
   index: z.number().int().nonnegative(),
   messageId: z.string().optional(),
+  synthesizedTimestamp: z.literal(true).optional(),
   event: z.looseObject({
     type: z.enum(['identify', 'track', 'group']),
     userId: z.string(),
@@ -45,9 +48,12 @@ export const ENVELOPE_BYTES = Buffer.byteLength(ENVELOPE_OPEN) + Buffer.byteLeng
  */
 export function serializeQueuedEvent(item: DeliveryItem): string {
   const own = item.messageId !== undefined && item.messageId !== item.event.messageId;
-  const entry = own
-    ? { index: item.index, messageId: item.messageId, event: item.event }
-    : { index: item.index, event: item.event };
+  const entry = {
+    index: item.index,
+    ...(own ? { messageId: item.messageId } : {}),
+    ...(item.synthesizedTimestamp === true ? { synthesizedTimestamp: true } : {}),
+    event: item.event,
+  };
   return JSON.stringify(entry).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
@@ -57,11 +63,7 @@ export function messageBody(serializedEvents: readonly string[]): string {
 }
 
 /** One event read back from a message: the sender's index, its messageId, the Candu event. */
-export interface QueuedEvent {
-  index: number;
-  messageId?: string;
-  event: CanduEvent;
-}
+export type QueuedEvent = DeliveryItem;
 
 /** The outcome of `parseQueueMessage`: the events, or why the body is not a queue message. */
 export type ParsedQueueMessage = { ok: true; events: QueuedEvent[] } | { ok: false; reason: string };
@@ -90,7 +92,12 @@ export function parseQueueMessage(body: string): ParsedQueueMessage {
   const events = parsed.data.events.map((entry, position): QueuedEvent => {
     const event = raw[position]?.event as CanduEvent;
     const messageId = entry.messageId ?? event.messageId;
-    return messageId === undefined ? { index: entry.index, event } : { index: entry.index, messageId, event };
+    return {
+      index: entry.index,
+      ...(messageId === undefined ? {} : { messageId }),
+      ...(entry.synthesizedTimestamp === true ? { synthesizedTimestamp: true } : {}),
+      event,
+    };
   });
   return { ok: true, events };
 }

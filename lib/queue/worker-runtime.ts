@@ -20,6 +20,8 @@ export const WORKER_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
   minAttemptMs: 200,
   maxAttempts: 2,
   maxRetryAfterWaitMs: 1_000,
+  // About three Candu requests per chunk whatever Candu answers, as for a request.
+  splitRequestsPerChunk: 2,
 });
 
 /** What a caller other than Lambda (`npm start`, tests) may replace. */

@@ -3,8 +3,9 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../config.js';
 import type { Delivery, DeliveryItem, DeliveryResult } from '../delivery/index.js';
 import { LogMessage } from '../log-messages.js';
-import { describeError, type Logger } from '../logger.js';
+import { boundedWarnings, describeError, type Logger } from '../logger.js';
 import type { MetricsPublisher } from '../metrics.js';
+import { eventKeyOf } from '../schemas/delivery-item.js';
 import { parseQueueMessage } from './queue-message.js';
 import { retryDelaySeconds } from './retry-spacing.js';
 
@@ -48,7 +49,7 @@ interface MergedBatch {
   records: SQSRecord[];
   /** Records whose body is not a queue message: logged and dropped. */
   unreadable: number;
-  /** Events skipped because another record of the batch holds the same `messageId`. */
+  /** Events skipped because another record of the batch holds the same event (`eventKeyOf`). */
   duplicates: number;
 }
 
@@ -102,6 +103,8 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
       rejected: outcome.rejected + batch.unreadable,
       canduRequests: outcome.canduRequests,
       retries: outcome.retries,
+      canduKeyRefused: outcome.keyRefused ? 1 : 0,
+      failedBatchItems: failed.length,
       durationMs,
     });
     return { batchItemFailures: failed.map((record) => ({ itemIdentifier: record.messageId })) };
@@ -119,7 +122,14 @@ interface WorkerParts {
 /** Delivers the batch's events and logs what Candu refused; never throws. */
 async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: number) {
   const { delivery, logger } = parts;
-  const none = { delivered: 0, rejected: 0, undelivered: [] as number[], canduRequests: 0, retries: 0 };
+  const none = {
+    delivered: 0,
+    rejected: 0,
+    undelivered: [] as number[],
+    canduRequests: 0,
+    retries: 0,
+    keyRefused: false,
+  };
   if (batch.items.length === 0) return none;
   let result: DeliveryResult;
   try {
@@ -130,15 +140,17 @@ async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: 
     });
     return { ...none, undelivered: batch.items.map((_, index) => index) };
   }
+  const warnings = boundedWarnings(logger);
   for (const rejection of result.rejected) {
     const owners = batch.owners[rejection.index] ?? [];
-    logger.warn(LogMessage.QueueEventRejectedByCandu, {
+    warnings.warn(LogMessage.QueueEventRejectedByCandu, {
       messageId: rejection.messageId,
       sqsMessageIds: owners.map((record) => record.messageId),
       index: batch.senderIndexes[rejection.index],
       reason: rejection.reason,
     });
   }
+  warnings.flush({ route: WORKER_METRICS_ROUTE });
   if (result.failure !== undefined) {
     logger.warn(LogMessage.QueueBatchPartlyDelivered, {
       problem: result.failure.message,
@@ -151,6 +163,7 @@ async function deliverBatch(parts: WorkerParts, batch: MergedBatch, deadlineAt: 
     undelivered: result.undelivered,
     canduRequests: result.canduRequests,
     retries: result.retries,
+    keyRefused: result.keyRefused,
   };
 }
 
@@ -211,7 +224,9 @@ function deadline(
 
 /**
  * Reads every record's events into one list. A repeat of the same SQS message is read once; an
- * event whose `messageId` another record already holds is delivered once for both records.
+ * event another record already holds (the same `eventKeyOf`: its `messageId` and content, without
+ * a timestamp synthesized at receipt) is delivered once for both records. Two different events
+ * that share a `messageId` are both delivered.
  */
 function mergeBatch(records: readonly SQSRecord[], logger: Logger): MergedBatch {
   const batch: MergedBatch = {
@@ -223,7 +238,7 @@ function mergeBatch(records: readonly SQSRecord[], logger: Logger): MergedBatch 
     duplicates: 0,
   };
   const seenRecords = new Set<string>();
-  const byMessageId = new Map<string, number>();
+  const byKey = new Map<string, number>();
   for (const record of records) {
     if (seenRecords.has(record.messageId)) continue;
     seenRecords.add(record.messageId);
@@ -238,15 +253,16 @@ function mergeBatch(records: readonly SQSRecord[], logger: Logger): MergedBatch 
       continue;
     }
     for (const queued of parsed.events) {
-      const known = queued.messageId === undefined ? undefined : byMessageId.get(queued.messageId);
+      const key = eventKeyOf(queued);
+      const known = key === undefined ? undefined : byKey.get(key);
       if (known !== undefined) {
         batch.owners[known]?.push(record);
         batch.duplicates++;
         continue;
       }
       const index = batch.items.length;
-      if (queued.messageId !== undefined) byMessageId.set(queued.messageId, index);
-      batch.items.push({ index, messageId: queued.messageId, event: queued.event });
+      if (key !== undefined) byKey.set(key, index);
+      batch.items.push({ ...queued, index });
       batch.senderIndexes.push(queued.index);
       batch.owners.push([record]);
     }

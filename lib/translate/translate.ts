@@ -43,8 +43,13 @@ export function translateMessage(message: unknown, options: TranslateOptions): T
     const translation = translate(message, options);
     if (translation.outcome !== 'send' || options.filters === undefined) return translation;
     const filtered = applyFilters(translation.candu, options.filters);
-    if (filtered.outcome !== 'send' || translation.collisions === undefined) return filtered;
-    return { ...filtered, collisions: translation.collisions };
+    if (filtered.outcome !== 'send') return filtered;
+    const { collisions, synthesizedTimestamp } = translation;
+    return {
+      ...filtered,
+      ...(collisions === undefined ? {} : { collisions }),
+      ...(synthesizedTimestamp === undefined ? {} : { synthesizedTimestamp }),
+    };
   } catch (error) {
     if (error instanceof EventTooLargeError) return reject(error.message);
     return reject('message could not be translated');
@@ -80,18 +85,19 @@ function translate(message: unknown, options: TranslateOptions): Translation {
     if (anonymousId === undefined) return skip(`${type} is anonymous (no userId and no anonymousId)`);
     userId = anonymousId;
   }
-  const timestamp = (
+  const own =
     parseIsoTimestamp(data.timestamp) ??
     parseIsoTimestamp(data.originalTimestamp) ??
     parseIsoTimestamp(data.receivedAt) ??
-    parseIsoTimestamp(data.sentAt) ??
-    options.now
-  ).toISOString();
-  const { candu, attributes } = eventOf(data, userId, timestamp);
+    parseIsoTimestamp(data.sentAt);
+  const { candu, attributes } = eventOf(data, userId, (own ?? options.now).toISOString());
   const messageId = traceId(data.messageId) ?? traceId(data.message_id);
   if (messageId !== undefined) candu.messageId = messageId;
   if (anonymousId !== undefined) candu.anonymousId = anonymousId;
-  return withAttributes(candu, attributes, options);
+  const translation = withAttributes(candu, attributes, options);
+  if (own === undefined && translation.outcome === 'send')
+    return { ...translation, synthesizedTimestamp: true };
+  return translation;
 }
 
 /**

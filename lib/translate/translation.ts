@@ -12,6 +12,8 @@ export type Translation =
       collisions?: number;
       /** Trait or property keys the filters removed (absent when none were). */
       removedKeys?: number;
+      /** The message carried no valid timestamp: the event's is `now`, the time of receipt. */
+      synthesizedTimestamp?: true;
     }
   | { outcome: 'skip'; reason: string }
   | { outcome: 'reject'; reason: string };

@@ -109,6 +109,9 @@ describe('delivery over HTTP', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 3,
       retries: 0,
     });
@@ -139,6 +142,9 @@ describe('delivery over HTTP', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 2,
       retries: 1,
     });
@@ -154,6 +160,9 @@ describe('delivery over HTTP', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 3,
       retries: 2,
     });
@@ -169,21 +178,25 @@ describe('delivery over HTTP', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 2,
       retries: 1,
     });
     expect(lines.some((l) => l.includes('"delayMs":1000'))).toBe(true);
   });
 
-  it('isolates the events Candu refuses and delivers the rest', async () => {
+  it('isolates the events Candu refuses within the split budget, naming Candu’s reason, and delivers the rest', async () => {
     candu.setRejectEvent((e) => e.messageId === 'm2' || e.messageId === 'm5');
-    const result = await setup({ batchSize: 8 }).deliver(items(8));
+    const result = await setup({ batchSize: 2 }).deliver(items(8));
     expect(result.failure).toBeUndefined();
     expect(result.delivered).toBe(6);
     expect(result.rejected).toEqual([
-      { index: 2, messageId: 'm2', reason: 'candu rejected the event (400)' },
-      { index: 5, messageId: 'm5', reason: 'candu rejected the event (400)' },
+      { index: 2, messageId: 'm2', reason: 'candu rejected the event (400: invalid event)' },
+      { index: 5, messageId: 'm5', reason: 'candu rejected the event (400: invalid event)' },
     ]);
+    expect(result.canduRequests).toBe(8);
     expect(messageIds(candu.acceptedEvents())).toEqual(['m0', 'm1', 'm3', 'm4', 'm6', 'm7']);
   });
 
@@ -250,6 +263,9 @@ describe('delivery over HTTP', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 2,
       retries: 1,
     });
@@ -266,6 +282,9 @@ describe('delivery over HTTP', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 4,
       retries: 1,
     });

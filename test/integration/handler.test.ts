@@ -94,7 +94,9 @@ describe('createRuntimeHandler with real Secrets Manager and Candu over HTTP', (
     sm.setSecret(SECRET_ID, secretWith('key-2'));
     candu.setAcceptedKey('key-2');
     candu.reset();
-    const response = await handle(SEGMENT_WEBHOOK, signed(messages));
+    // New messages: a resend of the first ones would be skipped as acknowledged.
+    const next = messages.map((m) => ({ ...m, messageId: `${m.messageId}-next` }));
+    const response = await handle(SEGMENT_WEBHOOK, signed(next));
     expect(response.statusCode).toBe(200);
     expect(candu.requests.map((r) => [r.apiKey, r.status])).toEqual([
       ['key-1', 401],

@@ -174,7 +174,7 @@ describe('replay (CLI)', () => {
       line: 97,
       messageId: 'msg-97',
       outcome: 'rejected',
-      reason: 'candu rejected the event (400)',
+      reason: 'candu rejected the event (400: invalid event)',
     });
   });
 

@@ -29,6 +29,9 @@ export function allDelivered(
     alreadyAcknowledged: 0,
     rejected: [],
     undelivered: [],
+    pending: [],
+    possiblyDelivered: 0,
+    keyRefused: false,
     canduRequests: counts.canduRequests ?? 1,
     retries: counts.retries ?? 0,
   };

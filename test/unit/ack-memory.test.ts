@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ACK_MEMORY_MAX_AGE_MS,
-  ACK_MEMORY_MAX_ENTRIES,
-  ackKeyOf,
-  createAckMemory,
-} from '../../lib/delivery/index.js';
+import { ACK_MEMORY_MAX_AGE_MS, ACK_MEMORY_MAX_ENTRIES, createAckMemory } from '../../lib/delivery/index.js';
+import type { CanduEvent } from '../../lib/schemas/candu-event.js';
+import { type DeliveryItem, eventKeyOf } from '../../lib/schemas/delivery-item.js';
 
 describe('createAckMemory', () => {
   it('holds 100,000 entries for 15 minutes by default', () => {
@@ -44,16 +41,49 @@ describe('createAckMemory', () => {
   });
 });
 
-describe('ackKeyOf', () => {
+describe('eventKeyOf: the one key of the ack memory and the worker', () => {
+  const event: CanduEvent = {
+    type: 'track',
+    userId: 'u1',
+    event: 'Signed Up',
+    properties: { plan: 'pro' },
+    timestamp: '2024-05-01T10:00:00.000Z',
+    messageId: 'm1',
+  };
+  const item = (overrides: Partial<DeliveryItem> = {}): DeliveryItem => ({
+    index: 0,
+    messageId: 'm1',
+    event,
+    ...overrides,
+  });
+  const later = { ...event, timestamp: '2024-05-01T10:05:00.000Z' };
+
   it('is undefined without a messageId, whatever the event', () => {
-    expect(ackKeyOf(undefined, '{"type":"track"}')).toBeUndefined();
+    expect(eventKeyOf(item({ messageId: undefined }))).toBeUndefined();
   });
 
-  it('is a 22-character digest of the serialized event, however long the messageId', () => {
-    const event = JSON.stringify({ type: 'track', messageId: 'x'.repeat(10_000) });
-    const key = ackKeyOf('x'.repeat(10_000), event);
+  it('is a 22-character digest, however long the messageId, the same for the same event', () => {
+    const long = item({ messageId: 'x'.repeat(10_000), event: { ...event, messageId: 'x'.repeat(10_000) } });
+    const key = eventKeyOf(long);
     expect(key).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(ackKeyOf('x'.repeat(10_000), event)).toBe(key);
-    expect(ackKeyOf('x'.repeat(10_000), `${event} `)).not.toBe(key);
+    expect(eventKeyOf({ ...long, index: 7 })).toBe(key);
+    expect(eventKeyOf(long, JSON.stringify(long.event))).toBe(key);
+  });
+
+  it('differs for different content or another messageId', () => {
+    const key = eventKeyOf(item());
+    expect(eventKeyOf(item({ event: { ...event, event: 'Churned' } }))).not.toBe(key);
+    expect(eventKeyOf(item({ event: { ...event, type: 'identify', traits: {} } as CanduEvent }))).not.toBe(
+      key,
+    );
+    expect(eventKeyOf(item({ messageId: 'm2' }))).not.toBe(key);
+  });
+
+  it('leaves out a synthesized timestamp, and only that one', () => {
+    expect(eventKeyOf(item({ event: later, synthesizedTimestamp: true }))).toBe(
+      eventKeyOf(item({ synthesizedTimestamp: true })),
+    );
+    expect(eventKeyOf(item({ event: later }))).not.toBe(eventKeyOf(item()));
+    expect(eventKeyOf(item({ synthesizedTimestamp: true }))).not.toBe(eventKeyOf(item()));
   });
 });

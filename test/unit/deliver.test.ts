@@ -28,7 +28,9 @@ type Reply =
   | { status: number; headers?: Record<string, string> }
   | 'timeout'
   | 'reset'
-  | { wait: Promise<void>; status: number };
+  | 'refused'
+  | { wait: Promise<void>; status: number }
+  | { status: number; body: string };
 
 interface Call {
   url: string;
@@ -124,11 +126,12 @@ function harness(
           signal?.addEventListener('abort', () => reject(signal.reason));
         });
       }
-      if (reply === 'reset') {
-        throw new TypeError('fetch failed', {
-          cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
-        });
+      if (reply === 'reset' || reply === 'refused') {
+        const code = reply === 'reset' ? 'ECONNRESET' : 'ECONNREFUSED';
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
       }
+      if (typeof reply === 'object' && 'body' in reply)
+        return new Response(reply.body, { status: reply.status });
       if (typeof reply === 'object' && 'wait' in reply) {
         await reply.wait;
         return new Response('{}', { status: reply.status });
@@ -194,6 +197,9 @@ describe('createDelivery: requests', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 3,
       retries: 0,
     });
@@ -258,6 +264,9 @@ describe('createDelivery: requests', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 0,
       retries: 0,
     });
@@ -292,6 +301,9 @@ describe('createDelivery: items produced while they are delivered', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 4,
       retries: 0,
     });
@@ -322,6 +334,9 @@ describe('createDelivery: items produced while they are delivered', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 3,
       retries: 0,
     });
@@ -337,6 +352,9 @@ describe('createDelivery: items produced while they are delivered', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 0,
       retries: 0,
     });
@@ -380,25 +398,52 @@ describe('createDelivery: items produced while they are delivered', () => {
 });
 
 describe('createDelivery: events Candu refuses', () => {
-  it('splits a refused chunk in halves until only the bad events are rejected', async () => {
+  it('splits refused chunks in halves while the request has split requests left: 3 per chunk', async () => {
+    const bad = new Set(['m3', 'm11']);
+    const h = harness({
+      batchSize: 4,
+      concurrency: 1,
+      reply: (call) => (call.events.some((e) => bad.has(e.messageId ?? '')) ? 400 : 200),
+    });
+    const result = await h.deliver(items(16));
+    expect(result.delivered).toBe(14);
+    expect(result.rejected).toEqual([
+      { index: 3, messageId: 'm3', reason: 'candu rejected the event (400: from fake candu)' },
+      { index: 11, messageId: 'm11', reason: 'candu rejected the event (400: from fake candu)' },
+    ]);
+    expect(result.failure).toBeUndefined();
+    // 4 chunks bring 8 split requests: [0-3] → [0,1] + [2,3] → 2 + 3; [8-11] the same.
+    expect(result.canduRequests).toBe(12);
+    expect(result.retries).toBe(8);
+  });
+
+  it('rejects the events of a refused half together, with Candu’s reason, once the split requests are spent', async () => {
     const bad = new Set(['m3', 'm11']);
     const h = harness({
       batchSize: 16,
       reply: (call) => (call.events.some((e) => bad.has(e.messageId ?? '')) ? 400 : 200),
     });
     const result = await h.deliver(items(16));
-    expect(result.delivered).toBe(14);
-    expect(result.rejected).toEqual([
-      { index: 3, messageId: 'm3', reason: 'candu rejected the event (400)' },
-      { index: 11, messageId: 'm11', reason: 'candu rejected the event (400)' },
-    ]);
+    const together =
+      "candu rejected these 8 events together (400: from fake candu); not narrowed down within the request's budget of Candu requests";
+    expect(result.delivered).toBe(0);
+    expect(result.rejected).toEqual(
+      Array.from({ length: 16 }, (_, index) => ({ index, messageId: `m${index}`, reason: together })),
+    );
     expect(result.failure).toBeUndefined();
-    // 16 → 8+8 → four 4s → the two bad 4s as 2+2 → the two bad 2s as 1+1
-    expect(result.canduRequests).toBe(15);
-    expect(result.retries).toBe(14);
+    expect(result.canduRequests).toBe(3);
   });
 
-  it('isolates exactly the bad events for any batch size, concurrency and 422', async () => {
+  it('costs 3 Candu requests per chunk when Candu refuses every event: 300 for 10,000', async () => {
+    const h = harness({ reply: () => 422 });
+    const result = await h.deliver(items(10_000));
+    expect(result.rejected).toHaveLength(10_000);
+    expect(result.delivered).toBe(0);
+    expect(result.failure).toBeUndefined();
+    expect(result.canduRequests).toBe(300);
+  });
+
+  it('never delivers a bad event, rejects a good one only together with a bad one, and stays within 3 requests per chunk', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 60 }),
@@ -413,10 +458,16 @@ describe('createDelivery: events Candu refuses', () => {
             reply: (call) => (call.events.some((e) => bad.has(e.messageId ?? '')) ? 422 : 200),
           });
           const result = await h.deliver(items(count));
+          const chunks = Math.ceil(count / batchSize);
           expect(result.failure).toBeUndefined();
-          expect(result.rejected.map((r) => `m${r.index}`).sort()).toEqual([...bad].sort());
-          expect(result.delivered).toBe(count - bad.size);
-          expect(result.canduRequests - result.retries).toBe(Math.ceil(count / batchSize));
+          expect(result.delivered + result.rejected.length).toBe(count);
+          const rejected = new Set(result.rejected.map((r) => `m${r.index}`));
+          for (const id of bad) expect(rejected.has(id)).toBe(true);
+          for (const r of result.rejected) {
+            if (!r.reason.includes('together')) expect(bad.has(`m${r.index}`)).toBe(true);
+          }
+          expect(result.canduRequests - result.retries).toBe(chunks);
+          expect(result.canduRequests).toBeLessThanOrEqual(3 * chunks);
         },
       ),
       { numRuns: 60 },
@@ -456,6 +507,9 @@ describe('createDelivery: what each Candu status leads to', () => {
           alreadyAcknowledged: 0,
           rejected: [],
           undelivered: [],
+          pending: [],
+          possiblyDelivered: 0,
+          keyRefused: false,
           canduRequests: 1,
           retries: 0,
         });
@@ -464,8 +518,13 @@ describe('createDelivery: what each Candu status leads to', () => {
         expect(result).toEqual({
           delivered: 0,
           alreadyAcknowledged: 0,
-          rejected: [{ index: 0, messageId: 'm0', reason: `candu rejected the event (${status})` }],
+          rejected: [
+            { index: 0, messageId: 'm0', reason: `candu rejected the event (${status}: from fake candu)` },
+          ],
           undelivered: [],
+          pending: [],
+          possiblyDelivered: 0,
+          keyRefused: false,
           canduRequests: 1,
           retries: 0,
         });
@@ -476,6 +535,9 @@ describe('createDelivery: what each Candu status leads to', () => {
           alreadyAcknowledged: 0,
           rejected: [],
           undelivered: [],
+          pending: [],
+          possiblyDelivered: 0,
+          keyRefused: false,
           canduRequests: 2,
           retries: 1,
         });
@@ -488,6 +550,9 @@ describe('createDelivery: what each Candu status leads to', () => {
           alreadyAcknowledged: 0,
           rejected: [],
           undelivered: [],
+          pending: [],
+          possiblyDelivered: 0,
+          keyRefused: false,
           canduRequests: 2,
           retries: 1,
         });
@@ -566,6 +631,9 @@ describe('createDelivery: retries', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 2,
       retries: 1,
     });
@@ -580,6 +648,9 @@ describe('createDelivery: retries', () => {
       alreadyAcknowledged: 0,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 2,
       retries: 1,
     });
@@ -659,6 +730,65 @@ describe('createDelivery: retries', () => {
   });
 });
 
+describe('createDelivery: what is left for the queue (spill-over)', () => {
+  it('starts no chunk that the time left cannot hold, judged by the slowest answer so far', async () => {
+    // Answers take 400 ms; at 800 ms, 200 ms are left: enough for the 200 ms minimum, not for an answer.
+    const h = harness({ batchSize: 1, concurrency: 1, requestMs: 400 });
+    const result = await h.deliver(items(5), 1_000);
+    expect(h.calls.map((c) => c.at - START)).toEqual([0, 400]);
+    expect(result).toMatchObject({ delivered: 2, undelivered: [2, 3, 4], possiblyDelivered: 0 });
+    expect(result.pending.map((item) => item.messageId)).toEqual(['m2', 'm3', 'm4']);
+    expect(result.failure?.message).toBe('delivery deadline reached');
+  });
+
+  it('remembers the slowest answer of the last call for the next one', async () => {
+    const h = harness({ batchSize: 1, concurrency: 1, requestMs: 400 });
+    const [first, next] = items(2) as [DeliveryItem, DeliveryItem];
+    await h.deliver([first]);
+    // A new call with 300 ms: the 200 ms minimum would let it start; the last answer took 400 ms.
+    const second = await h.deliver([next], 300);
+    expect(h.calls).toHaveLength(1);
+    expect(second.undelivered).toEqual([1]);
+  });
+
+  it('hands on the events sent without an answer as possibly delivered, and the ones never sent as not', async () => {
+    const h = harness({
+      batchSize: 2,
+      concurrency: 1,
+      reply: (call) => (call.events[0]?.messageId === 'm0' ? 'reset' : 200),
+    });
+    const result = await h.deliver(items(4), 1_000);
+    expect(result.failure?.statusCode).toBe(503);
+    expect(result.undelivered).toEqual([0, 1, 2, 3]);
+    expect(result.possiblyDelivered).toBe(2);
+    expect(result.keyRefused).toBe(false);
+  });
+
+  it('counts nothing as possibly delivered when the connection was refused', async () => {
+    const h = harness({ reply: () => 'refused' });
+    const result = await h.deliver(items(3), 1_000);
+    expect(result).toMatchObject({ undelivered: [0, 1, 2], possiblyDelivered: 0 });
+  });
+});
+
+describe('createDelivery: Candu’s reason for a refusal', () => {
+  it.each([
+    ['a message', '{"message":"userId is required"}', 'candu rejected the event (400: userId is required)'],
+    ['an error', '{"error":"bad\\nevent"}', 'candu rejected the event (400: bad event)'],
+    [
+      'a long one, cut',
+      JSON.stringify({ message: 'x'.repeat(500) }),
+      `candu rejected the event (400: ${'x'.repeat(120)}…)`,
+    ],
+    ['no reason', '{"ok":false}', 'candu rejected the event (400)'],
+    ['not JSON', 'Bad Request', 'candu rejected the event (400)'],
+  ])('reads %s from the body', async (_, body, reason) => {
+    const h = harness({ reply: () => ({ status: 400, body }) });
+    const result = await h.deliver(items(1));
+    expect(result.rejected).toEqual([{ index: 0, messageId: 'm0', reason }]);
+  });
+});
+
 describe('createDelivery: the Candu key', () => {
   it('refreshes the secret once on 401, shared by concurrent chunks, and retries with the new key', async () => {
     const secrets = fakeSecrets({ canduApiKey: 'old' }, { canduApiKey: 'new' });
@@ -683,6 +813,7 @@ describe('createDelivery: the Candu key', () => {
     expect(result.failure).toBeInstanceOf(RetryLaterError);
     expect(result.failure?.statusCode).toBe(503);
     expect(result.failure?.message).toBe('Candu refused the API key (403)');
+    expect(result.keyRefused).toBe(true);
     expect(result.canduRequests).toBe(2);
     expect(secrets.counts.refresh).toBe(1);
   });
@@ -775,6 +906,9 @@ describe('createDelivery: resends make progress', () => {
       alreadyAcknowledged: 200,
       rejected: [],
       undelivered: [],
+      pending: [],
+      possiblyDelivered: 0,
+      keyRefused: false,
       canduRequests: 1,
       retries: 0,
     });
@@ -803,6 +937,23 @@ describe('createDelivery: resends make progress', () => {
     ).toEqual([['Another event']]);
     const noIds = await h.deliver(anonymous);
     expect(noIds).toMatchObject({ delivered: 2, alreadyAcknowledged: 0, canduRequests: 1 });
+  });
+
+  it('matches a resend of a message without a timestamp of its own, whose event has another time of receipt', async () => {
+    const received = (at: string, synthesizedTimestamp: boolean): DeliveryItem[] =>
+      items(2).map((item) => ({
+        ...item,
+        event: { ...item.event, timestamp: at },
+        ...(synthesizedTimestamp ? { synthesizedTimestamp } : {}),
+      }));
+    const h = harness();
+    await h.deliver(received('2024-05-01T10:00:00.000Z', true));
+    const resent = await h.deliver(received('2024-05-01T10:00:30.000Z', true));
+    expect(resent).toMatchObject({ delivered: 2, alreadyAcknowledged: 2, canduRequests: 0 });
+    // A timestamp the message carried is content: another one is another event.
+    await h.deliver(received('2024-05-01T10:00:00.000Z', false));
+    const other = await h.deliver(received('2024-05-01T10:00:30.000Z', false));
+    expect(other).toMatchObject({ delivered: 2, alreadyAcknowledged: 0, canduRequests: 1 });
   });
 
   it('remembers nothing Candu did not acknowledge: a rejected event is sent again', async () => {

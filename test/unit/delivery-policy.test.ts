@@ -24,7 +24,7 @@ const answered = (status: number, retryAfterMs?: number): CanduAttempt => ({
   retryAfterMs,
 });
 const TIMEOUT: CanduAttempt = { kind: 'timeout' };
-const RESET: CanduAttempt = { kind: 'network', error: 'TypeError (ECONNRESET)' };
+const RESET: CanduAttempt = { kind: 'network', error: 'TypeError (ECONNRESET)', maybeReceived: true };
 
 /** An outcome with defaults: first attempt, one event, fresh key, 4 s left, jitter draw 0.5. */
 const outcome = (result: CanduAttempt, overrides: Partial<AttemptOutcome> = {}): AttemptOutcome => ({
@@ -32,6 +32,7 @@ const outcome = (result: CanduAttempt, overrides: Partial<AttemptOutcome> = {}):
   events: 1,
   attempt: 1,
   keyRefreshed: false,
+  mayNarrow: true,
   timeLeftMs: 4_000,
   random: 0.5,
   ...overrides,
@@ -60,6 +61,23 @@ describe('decideAfterAttempt, direct delivery (DIRECT_BUDGET: full jitter, 100 m
     ['2xx', outcome(answered(200)), { action: 'delivered' }],
     ['400 for a chunk of several', outcome(answered(400), { events: 7 }), { action: 'split' }],
     [
+      '400 for a chunk of several, no split requests left',
+      outcome(
+        { kind: 'answered', status: 400, retryAfterMs: undefined, detail: 'bad userId' },
+        { events: 7, mayNarrow: false },
+      ),
+      {
+        action: 'reject',
+        reason:
+          "candu rejected these 7 events together (400: bad userId); not narrowed down within the request's budget of Candu requests",
+      },
+    ],
+    [
+      '422 for one event, with Candu’s reason',
+      outcome({ kind: 'answered', status: 422, retryAfterMs: undefined, detail: 'event is required' }),
+      { action: 'reject', reason: 'candu rejected the event (422: event is required)' },
+    ],
+    [
       '422 for one event',
       outcome(answered(422)),
       { action: 'reject', reason: 'candu rejected the event (422)' },
@@ -77,7 +95,13 @@ describe('decideAfterAttempt, direct delivery (DIRECT_BUDGET: full jitter, 100 m
     [
       '403 with a refreshed key',
       outcome(answered(403), { keyRefreshed: true }),
-      fail(503, 30, 'Candu refused the API key (403)'),
+      {
+        action: 'fail',
+        status: 503,
+        retryAfterSeconds: 30,
+        reason: 'Candu refused the API key (403)',
+        keyRefused: true,
+      },
     ],
     ['404 (wrong CANDU_API_URL)', outcome(answered(404)), fail(503, 30, 'Candu answered 404')],
     ['302 (redirects are not followed)', outcome(answered(302)), fail(503, 30, 'Candu answered 302')],
@@ -168,7 +192,10 @@ describe('decideAfterAttempt, replay (REPLAY_BUDGET: equal jitter, 0.1 s doublin
     ],
     [
       'connection refused, twelfth attempt',
-      outcome({ kind: 'network', error: 'TypeError (ECONNREFUSED)' }, { attempt: 12, timeLeftMs: left }),
+      outcome(
+        { kind: 'network', error: 'TypeError (ECONNREFUSED)', maybeReceived: false },
+        { attempt: 12, timeLeftMs: left },
+      ),
       fail(503, 30, 'connection to Candu failed: TypeError (ECONNREFUSED) (after 12 tries)'),
     ],
     [

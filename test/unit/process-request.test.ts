@@ -47,6 +47,9 @@ function fakeDelivery(behaviour: { refuse?: number[]; failure?: RetryLaterError 
         delivered: behaviour.failure ? 0 : items.length - refused.length,
         alreadyAcknowledged: 0,
         undelivered: behaviour.failure ? items.map((i) => i.index) : [],
+        pending: behaviour.failure ? items : [],
+        possiblyDelivered: 0,
+        keyRefused: false,
         rejected: refused.map((i) => ({
           index: i.index,
           messageId: i.messageId,
@@ -664,5 +667,207 @@ describe('message request pipeline in queued mode (DELIVERY_MODE=queued)', () =>
     expect(answer.queued + answer.skipped.length + answer.omitted.skipped + answer.rejected.length).toBe(
       6_001,
     );
+  });
+});
+
+describe('message request pipeline: direct delivery spills to the queue what Candu did not take', () => {
+  const QUEUE_URL = 'http://127.0.0.1:1/000000000000/candu';
+
+  /**
+   * A delivery that reads `read` items of the source (and no more, as the real one stops at a
+   * failure), delivers the first `deliver` of them and fails with the rest pending.
+   */
+  function partialDelivery(plan: {
+    read: number;
+    deliver: number;
+    failure: RetryLaterError;
+    possiblyDelivered?: number;
+    keyRefused?: boolean;
+  }) {
+    const deadlines: number[] = [];
+    const delivery: Delivery = {
+      async deliver(source, options): Promise<DeliveryResult> {
+        deadlines.push(options.deadlineAt);
+        const iterator = (source as Iterable<DeliveryItem>)[Symbol.iterator]();
+        const read: DeliveryItem[] = [];
+        for (let next = iterator.next(); read.length < plan.read && next.done !== true; ) {
+          read.push(next.value);
+          if (read.length < plan.read) next = iterator.next();
+        }
+        const pending = read.slice(plan.deliver);
+        return {
+          delivered: plan.deliver,
+          alreadyAcknowledged: 0,
+          rejected: [],
+          undelivered: pending.map((item) => item.index),
+          pending,
+          possiblyDelivered: plan.possiblyDelivered ?? 0,
+          keyRefused: plan.keyRefused ?? false,
+          failure: plan.failure,
+          canduRequests: 3,
+          retries: 1,
+        };
+      },
+    };
+    return { delivery, deadlines };
+  }
+
+  function writer(behaviour: { fail?: boolean } = {}) {
+    const written: DeliveryItem[] = [];
+    const queue: QueueWriter = {
+      async write(source) {
+        const items = await readItems(source);
+        if (behaviour.fail) throw new RetryLaterError(503, 'queue write failed', 30);
+        written.push(...items);
+        return { queued: items.length, rejected: [], sqsRequests: 1 };
+      },
+    };
+    return { queue, written };
+  }
+
+  function spillSetup(delivery: Delivery, queue: QueueWriter | undefined, env: Record<string, string> = {}) {
+    const lines: Record<string, unknown>[] = [];
+    const metrics: Record<string, unknown>[] = [];
+    const handle = createMessageRequestHandler({
+      config: configWith({ QUEUE_URL, ...env }),
+      secrets: fakeSecrets({ canduApiKey: 'candu-key', inboundToken: TOKEN }),
+      delivery,
+      queue,
+      logger: createLogger('DEBUG', (line) => lines.push(JSON.parse(line))),
+      metrics: { publish: (route, summary) => metrics.push({ route, ...summary }) },
+      now: () => Date.parse('2024-05-01T10:00:00.000Z'),
+    });
+    return { handle, lines, metrics };
+  }
+
+  const tracks = (count: number) =>
+    JSON.stringify(
+      Array.from({ length: count }, (_, i) => ({
+        type: 'track',
+        userId: 'u1',
+        event: 'E',
+        messageId: `s${i}`,
+      })),
+    );
+  const withToken = (body: string) => ({
+    body,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+  });
+
+  it('answers 202 with queued, writing to the queue the pending events and those never read, once each', async () => {
+    const failure = new RetryLaterError(503, 'Candu timed out', 30);
+    const { delivery } = partialDelivery({ read: 6, deliver: 4, failure, possiblyDelivered: 2 });
+    const { queue, written } = writer();
+    const { handle, lines, metrics } = spillSetup(delivery, queue);
+    const response = await handle(RUDDERSTACK_WEBHOOK, withToken(tracks(10)));
+    expect(response.statusCode).toBe(202);
+    expect(parse(response)).toEqual({
+      ok: true,
+      received: 10,
+      delivered: 4,
+      queued: 6,
+      skipped: [],
+      rejected: [],
+    });
+    expect(written.map((item) => item.messageId)).toEqual(['s4', 's5', 's6', 's7', 's8', 's9']);
+    expect(metrics).toEqual([
+      expect.objectContaining({
+        delivered: 4,
+        queued: 6,
+        spilled: 6,
+        possiblyDuplicated: 2,
+        canduKeyRefused: 0,
+        status: 202,
+      }),
+    ]);
+    expect(lines.find((l) => l.message === LogMessage.EventsSpilled)).toMatchObject({
+      problem: 'Candu timed out',
+      spilled: 6,
+      possiblyDuplicated: 2,
+    });
+  });
+
+  it('marks the events of a message without a timestamp as such, for the worker’s key', async () => {
+    const failure = new RetryLaterError(503, 'Candu answered 503', 30);
+    const { queue, written } = writer();
+    const { handle } = spillSetup(partialDelivery({ read: 1, deliver: 0, failure }).delivery, queue);
+    const body = JSON.stringify([
+      { type: 'track', userId: 'u1', event: 'E', messageId: 'a' },
+      { type: 'track', userId: 'u1', event: 'E', messageId: 'b', timestamp: '2024-01-01T00:00:00Z' },
+    ]);
+    expect((await handle(RUDDERSTACK_WEBHOOK, withToken(body))).statusCode).toBe(202);
+    expect(written.map((item) => [item.messageId, item.synthesizedTimestamp ?? false])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+  });
+
+  it('spills when Candu refuses the key even after a refresh, and says so in the metrics', async () => {
+    const failure = new RetryLaterError(503, 'Candu refused the API key (401)', 30);
+    const { queue } = writer();
+    const { handle, metrics } = spillSetup(
+      partialDelivery({ read: 3, deliver: 0, failure, keyRefused: true }).delivery,
+      queue,
+    );
+    const response = await handle(RUDDERSTACK_WEBHOOK, withToken(tracks(3)));
+    expect(response.statusCode).toBe(202);
+    expect(metrics[0]).toMatchObject({ queued: 3, spilled: 3, canduKeyRefused: 1 });
+  });
+
+  it('keeps the delivery’s 429 or 503 when the queue cannot be written, or spill-over is off', async () => {
+    const throttled = new RetryLaterError(429, 'Candu answered 429', 12);
+    const failing = spillSetup(
+      partialDelivery({ read: 2, deliver: 1, failure: throttled }).delivery,
+      writer({ fail: true }).queue,
+    );
+    const refused = await failing.handle(RUDDERSTACK_WEBHOOK, withToken(tracks(2)));
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers?.['retry-after']).toBe('12');
+    expect(failing.lines.find((l) => l.message === LogMessage.SpillFailed)).toBeDefined();
+
+    const { queue, written } = writer();
+    const off = spillSetup(
+      partialDelivery({ read: 2, deliver: 1, failure: new RetryLaterError(503, 'Candu answered 503', 30) })
+        .delivery,
+      queue,
+      { SPILL_TO_QUEUE: 'false' },
+    );
+    expect((await off.handle(RUDDERSTACK_WEBHOOK, withToken(tracks(2)))).statusCode).toBe(503);
+    expect(written).toEqual([]);
+  });
+
+  it('keeps half a second of the delivery deadline for the queue write, and all of it without spill-over', async () => {
+    const at = Date.parse('2024-05-01T10:00:00.000Z');
+    const spilling = partialDelivery({ read: 1, deliver: 1, failure: new RetryLaterError(503, 'x', 30) });
+    await spillSetup(spilling.delivery, writer().queue).handle(RUDDERSTACK_WEBHOOK, withToken(tracks(1)));
+    const plain = partialDelivery({ read: 1, deliver: 1, failure: new RetryLaterError(503, 'x', 30) });
+    await spillSetup(plain.delivery, writer().queue, { SPILL_TO_QUEUE: 'false' }).handle(
+      RUDDERSTACK_WEBHOOK,
+      withToken(tracks(1)),
+    );
+    expect([...spilling.deadlines, ...plain.deadlines].map((deadline) => deadline - at)).toEqual([
+      3_500, 4_000,
+    ]);
+  });
+
+  it('writes at most 20 per-message warning lines, then one line counting the rest by reason', async () => {
+    const { handle, lines } = spillSetup(fakeDelivery().delivery, writer().queue);
+    const invalid = Array.from({ length: 10_000 }, (_, i) => ({
+      type: 'track',
+      userId: 'u1',
+      messageId: `x${i}`,
+    }));
+    const response = await handle(RUDDERSTACK_WEBHOOK, withToken(JSON.stringify(invalid)));
+    expect(response.statusCode).toBe(400);
+    expect(lines.filter((l) => l.message === LogMessage.MessageRejected)).toHaveLength(20);
+    const rest = lines.filter((l) => l.message === LogMessage.MessageWarningsNotLogged);
+    expect(rest).toEqual([
+      expect.objectContaining({
+        route: RUDDERSTACK_WEBHOOK.name,
+        omitted: 9_980,
+        reasons: [{ message: LogMessage.MessageRejected, reason: 'track: event is required', count: 9_980 }],
+      }),
+    ]);
+    expect(lines.length).toBeLessThan(30);
   });
 });

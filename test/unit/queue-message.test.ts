@@ -29,6 +29,14 @@ describe('queue message format', () => {
     });
   });
 
+  it('keeps the mark of a timestamp synthesized at receipt, so the worker keys the event as the ingest did', () => {
+    const item = { index: 0, messageId: 'm1', event: track('m1'), synthesizedTimestamp: true };
+    const serialized = serializeQueuedEvent(item);
+    expect(serialized).toContain('"synthesizedTimestamp":true');
+    expect(parseQueueMessage(messageBody([serialized]))).toEqual({ ok: true, events: [item] });
+    expect(serializeQueuedEvent({ ...item, synthesizedTimestamp: false })).not.toContain('synthesized');
+  });
+
   it('writes U+FFFE and U+FFFF (refused by SQS) as JSON escapes that parse back unchanged', () => {
     const event = { ...track('m1'), properties: { note: 'a\uFFFFb\uFFFEc' } };
     const serialized = serializeQueuedEvent({ index: 0, messageId: 'm1', event });

@@ -9,6 +9,7 @@ import {
   type DeliveryResult,
 } from '../../lib/delivery/index.js';
 import { RetryLaterError } from '../../lib/errors.js';
+import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
 import { createMetricsPublisher } from '../../lib/metrics.js';
 import {
@@ -36,12 +37,19 @@ const event = (id: string): CanduEvent => ({
 
 /** An SQS record holding the events `ids` (their messageIds), received `receiveCount` times. */
 function record(sqsId: string, ids: string[], receiveCount = 1): SQSRecord {
+  return recordOf(
+    sqsId,
+    ids.map((id, index) => ({ index, messageId: id, event: event(id) })),
+    receiveCount,
+  );
+}
+
+/** An SQS record holding `items` as the queue writer writes them. */
+function recordOf(sqsId: string, items: DeliveryItem[], receiveCount = 1): SQSRecord {
   return {
     messageId: sqsId,
     receiptHandle: `handle-${sqsId}`,
-    body: messageBody(
-      ids.map((id, index) => serializeQueuedEvent({ index, messageId: id, event: event(id) })),
-    ),
+    body: messageBody(items.map(serializeQueuedEvent)),
     attributes: {
       ApproximateReceiveCount: String(receiveCount),
       SentTimestamp: String(NOW),
@@ -70,6 +78,9 @@ function fakeDelivery(outcome: (item: DeliveryItem) => 'delivered' | 'rejected' 
         alreadyAcknowledged: 0,
         rejected: [],
         undelivered: [],
+        pending: [],
+        possiblyDelivered: 0,
+        keyRefused: false,
         canduRequests: 1,
         retries: 0,
       };
@@ -82,7 +93,10 @@ function fakeDelivery(outcome: (item: DeliveryItem) => 'delivered' | 'rejected' 
             messageId: item.messageId,
             reason: 'candu rejected the event (400)',
           });
-        } else result.undelivered.push(item.index);
+        } else {
+          result.undelivered.push(item.index);
+          result.pending.push(item);
+        }
       }
       if (result.undelivered.length > 0) result.failure = new RetryLaterError(503, 'Candu answered 503', 30);
       return result;
@@ -240,6 +254,64 @@ describe('queue worker', () => {
     expect(lines.find((line) => line.message === 'queue batch')).toMatchObject({ duplicates: 1 });
   });
 
+  it('delivers two different events that share a messageId (an identify and a track of a careless sender)', async () => {
+    const { delivery, calls } = fakeDelivery(() => 'delivered');
+    const { worker, lines } = setup(delivery);
+    const identify: CanduEvent = {
+      type: 'identify',
+      userId: 'u1',
+      traits: { plan: 'pro' },
+      timestamp: '2024-05-01T10:00:00.000Z',
+      messageId: 'same',
+    };
+    const track = { ...event('same'), userId: 'u1' };
+    const response = await worker({
+      Records: [
+        recordOf('r1', [{ index: 0, messageId: 'same', event: identify }]),
+        recordOf('r2', [{ index: 0, messageId: 'same', event: track }]),
+        recordOf('r3', [{ index: 0, messageId: 'same', event: track }]),
+      ],
+    });
+    expect(calls[0]?.items.map((item) => item.event.type)).toEqual(['identify', 'track']);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(lines.find((line) => line.message === 'queue batch')).toMatchObject({
+      delivered: 2,
+      duplicates: 1,
+    });
+  });
+
+  it('delivers once a message without a timestamp of its own that was queued twice, at two times of receipt', async () => {
+    const { delivery, calls } = fakeDelivery(() => 'delivered');
+    const { worker } = setup(delivery);
+    const received = (timestamp: string): DeliveryItem => ({
+      index: 0,
+      messageId: 'no-ts',
+      event: { ...event('no-ts'), timestamp },
+      synthesizedTimestamp: true,
+    });
+    await worker({
+      Records: [
+        recordOf('r1', [received('2024-05-01T10:00:00.000Z')]),
+        recordOf('r2', [received('2024-05-01T10:00:42.000Z')]),
+      ],
+    });
+    expect(calls[0]?.items).toHaveLength(1);
+    expect(calls[0]?.items[0]).toMatchObject({ messageId: 'no-ts', synthesizedTimestamp: true });
+  });
+
+  it('writes at most 20 lines for the events Candu refused, then one counting the rest', async () => {
+    const { delivery } = fakeDelivery(() => 'rejected');
+    const { worker, lines } = setup(delivery);
+    const ids = Array.from({ length: 300 }, (_, i) => `e${i}`);
+    const response = await worker({ Records: [record('r1', ids)] });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(lines.filter((line) => line.message === LogMessage.QueueEventRejectedByCandu)).toHaveLength(20);
+    expect(lines.find((line) => line.message === LogMessage.MessageWarningsNotLogged)).toMatchObject({
+      route: WORKER_METRICS_ROUTE,
+      omitted: 280,
+    });
+  });
+
   it('maps results back whatever order the records arrive in', async () => {
     const failing = new Set(['b1', 'd1']);
     const records = ['a', 'b', 'c', 'd', 'e'].map((letter, i) =>
@@ -332,6 +404,49 @@ describe('queue worker', () => {
       Delivered: 1,
       Rejected: 1,
       Queued: 0,
+      FailedBatchItems: 1,
+      CanduKeyRefused: 0,
+    });
+  });
+
+  it('publishes CanduKeyRefused when Candu refused the key even after a refresh, failing every record', async () => {
+    const lines: string[] = [];
+    const delivery: WorkerDelivery = {
+      deliver: async (items) => {
+        const given = [...(items as DeliveryItem[])];
+        return {
+          delivered: 0,
+          alreadyAcknowledged: 0,
+          rejected: [],
+          undelivered: given.map((item) => item.index),
+          pending: given,
+          possiblyDelivered: 0,
+          keyRefused: true,
+          failure: new RetryLaterError(503, 'Candu refused the API key (401)', 30),
+          canduRequests: 2,
+          retries: 1,
+        };
+      },
+    };
+    const worker = createQueueWorker({
+      config: {
+        queueUrl: QUEUE_URL,
+        queueRetryBaseSeconds: 10,
+        queueRetryMaxSeconds: 900,
+        deliveryDeadlineMs: 4_000,
+      },
+      delivery,
+      logger: createLogger('ERROR', () => {}),
+      metrics: createMetricsPublisher({ write: (line) => lines.push(line) }),
+      client: new SQSClient({ region: 'us-east-1' }),
+      now: () => NOW,
+    });
+    const response = await worker({ Records: [record('r1', ['a1']), record('r2', ['b1'])] });
+    expect(response.batchItemFailures).toHaveLength(2);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+      CanduKeyRefused: 1,
+      FailedBatchItems: 2,
+      Delivered: 0,
     });
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { compileFilters, parseFilters } from '../../lib/filters/index.js';
 import {
   extractMessages,
   messageIdOf,
@@ -423,6 +424,7 @@ describe('translateMessage: userId', () => {
         timestamp: NOW.toISOString(),
         anonymousId: 'a1',
       },
+      synthesizedTimestamp: true,
     });
   });
 
@@ -467,6 +469,25 @@ describe('translateMessage: timestamp', () => {
     ['now when none is valid', { timestamp: 1704067200, sentAt: '1' }, '2024-06-01T12:00:00.000Z'],
   ])('takes the first valid one: %s', (_, fields, expected) => {
     expect(timestampOf(fields)).toBe(expected);
+  });
+
+  it('says when the timestamp is the time of receipt, and only then (the event key leaves it out)', () => {
+    const compiled = (text: string) => {
+      const parsed = parseFilters(text);
+      if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+      return compileFilters(parsed.filters);
+    };
+    const translated = (fields: Record<string, unknown>, filters?: string) =>
+      translate(
+        { type: 'track', userId: 'u1', event: 'E', ...fields },
+        filters === undefined ? {} : { filters: compiled(filters) },
+      );
+    expect(translated({ timestamp: 'not a date' })).toMatchObject({
+      outcome: 'send',
+      synthesizedTimestamp: true,
+    });
+    expect(translated({ sentAt: '2024-01-01T00:00:04Z' })).not.toHaveProperty('synthesizedTimestamp');
+    expect(translated({}, '{"properties":{"deny":["x"]}}')).toMatchObject({ synthesizedTimestamp: true });
   });
 
   it.each([
