@@ -1,8 +1,9 @@
 /**
- * Queued delivery on one machine, for `DELIVERY_MODE=queued npm start`: the local SQS stand-in
- * (lib/queue/local-sqs.ts) as the queue, unless `QUEUE_URL` names one, and the worker polling it
- * in this process as Lambda's event source would, with the same configuration as the functions
- * (so `QUEUE_RETRY_BASE_SECONDS`/`QUEUE_RETRY_MAX_SECONDS` space the retries here too).
+ * The queue and its worker on one machine, for `npm start` in both delivery modes (in direct mode
+ * the queue carries the spill-over): the local SQS stand-in (lib/queue/local-sqs.ts) as the queue,
+ * unless `QUEUE_URL` names one, and the worker polling it in this process as Lambda's event source
+ * would, with the functions' configuration (so `QUEUE_RETRY_BASE_SECONDS`/`QUEUE_RETRY_MAX_SECONDS`
+ * space the retries here too) and the deployed worker's own settings (`workerEnvironment`).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createLogger } from '../lib/logger.js';
@@ -12,11 +13,18 @@ import {
   DEFAULT_MAX_RECEIVE_COUNT,
 } from '../lib/queue/index.js';
 import { type SqsFake, startSqsFake } from '../lib/queue/local-sqs.js';
+import type { LocalServerPlan } from './local-server-plan.js';
 
 /** The local queue's name; its dead-letter queue is `<name>-dlq`. */
 const QUEUE_NAME = 'candu-destination-local';
-/** The worker's time per batch, as the deployed worker's timeout (infra/functions.yml). */
-const WORKER_TIMEOUT_MS = 60_000;
+/**
+ * What infra/functions.yml sets on the worker function itself, where it wins over the stage's
+ * values: 60 s per batch, and 50 s to deliver it instead of the functions' `DELIVERY_DEADLINE_MS`
+ * (the 4 s an HTTP sender waits for is no limit on a batch from the queue).
+ */
+export const DEPLOYED_WORKER = Object.freeze({ timeoutMs: 60_000, deliveryDeadlineMs: 50_000 });
+/** The namespace serverless.yml gives the functions on the stage `npm start` runs ("local"). */
+const LOCAL_METRICS_NAMESPACE = 'CanduDestination/local';
 /** Records per batch, as the deployed event source. */
 const BATCH_SIZE = 100;
 /** Locally 1 s (the stack waits up to 5 s) so a `curl` shows its event quickly. */
@@ -24,28 +32,44 @@ const BATCHING_WINDOW_MS = 1_000;
 const LOCAL_REGION = 'us-east-1';
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-/** Queued delivery running beside the local server. */
-export interface LocalQueuedDelivery {
-  /** Said once at start. */
-  notice: string[];
+/** The queue and the worker running beside the local server. */
+export interface LocalQueueAndWorker {
+  /** The queue the worker polls and the functions write to. */
+  queueUrl: string;
+  /** Stops the worker (waiting for a batch in progress), then the local queue. */
   close(): Promise<void>;
 }
 
 /**
- * Starts the queue (when `local`) and the worker. Sets in `env` what the functions need to
- * write to the queue: `QUEUE_URL`, the SDK's `AWS_ENDPOINT_URL_SQS`, and, only when no AWS
- * credential or profile is configured, local credentials (the stand-in checks no signature).
+ * The worker's environment: a copy of the functions' (`env`) with what the deployed worker gets
+ * that the shell does not give: its own `DELIVERY_DEADLINE_MS` (a value in the shell is the
+ * functions'), and the metrics namespace serverless.yml sets on the stage.
  */
-export async function startLocalQueuedDelivery(
-  queue: 'local' | 'given',
+export function workerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    DELIVERY_DEADLINE_MS: String(DEPLOYED_WORKER.deliveryDeadlineMs),
+    POWERTOOLS_METRICS_NAMESPACE: LOCAL_METRICS_NAMESPACE,
+  };
+}
+
+/**
+ * Starts the queue (when `plan.queue` is `local`) and the worker. Sets in `env` what the
+ * functions need to write to the queue: `QUEUE_URL`, the SDK's `AWS_ENDPOINT_URL_SQS`, and, only
+ * when no AWS credential or profile is configured, local credentials (the stand-in checks no
+ * signature). Call it after `env` points at where the functions deliver (the sandbox): the worker
+ * delivers there too.
+ */
+export async function startLocalQueueAndWorker(
+  plan: Pick<LocalServerPlan, 'queue'>,
   env: NodeJS.ProcessEnv,
-): Promise<LocalQueuedDelivery> {
+): Promise<LocalQueueAndWorker> {
   let server: SqsFake | undefined;
   let client: SQSClient;
-  if (queue === 'local') {
+  if (plan.queue === 'local') {
     server = await startSqsFake({ recordCalls: false, maxWaitMs: 1_000 });
     const { url } = server.createQueue(QUEUE_NAME, {
-      visibilityTimeoutSeconds: (6 * WORKER_TIMEOUT_MS) / 1_000,
+      visibilityTimeoutSeconds: (6 * DEPLOYED_WORKER.timeoutMs) / 1_000,
       deadLetter: { queueName: `${QUEUE_NAME}-dlq`, maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT },
     });
     const noCredentials = !['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'CANDU_SECRET_ID'].some((name) => env[name]);
@@ -69,24 +93,20 @@ export async function startLocalQueuedDelivery(
   } else {
     client = new SQSClient({});
   }
-  const worker = createWorkerRuntime(env, { client });
+  const queueUrl = String(env.QUEUE_URL);
+  const worker = createWorkerRuntime(workerEnvironment(env), { client });
   const poller = createLocalQueuePoller({
     client,
-    queueUrl: String(env.QUEUE_URL),
+    queueUrl,
     worker,
     logger: createLogger('INFO'),
     batchSize: BATCH_SIZE,
     batchingWindowMs: BATCHING_WINDOW_MS,
-    invocationTimeoutMs: WORKER_TIMEOUT_MS,
+    invocationTimeoutMs: DEPLOYED_WORKER.timeoutMs,
   });
   poller.start();
-  const base = env.QUEUE_RETRY_BASE_SECONDS || '10';
-  const max = env.QUEUE_RETRY_MAX_SECONDS || '900';
   return {
-    notice: [
-      `queued delivery: the functions answer 202 once events are in ${queue === 'local' ? `a local queue (${env.QUEUE_URL})` : env.QUEUE_URL}; ` +
-        `the worker delivers them from there and retries failures after ${base} s, doubling up to ${max} s.`,
-    ],
+    queueUrl,
     close: async () => {
       await poller.stop();
       await server?.close();

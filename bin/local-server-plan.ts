@@ -1,7 +1,8 @@
 /**
  * What `npm start` decides from its environment before it starts anything: whether the
  * configuration holds (every problem at once), whether the embedded sandbox stands in for Candu,
- * and how a sender authenticates, for the start-up "Try:" hint.
+ * which queue the local worker polls, and how a sender authenticates; and the start-up lines
+ * that say so (the queue line, the "Try:" hint).
  */
 import { type Config, parseConfig } from '../lib/config.js';
 
@@ -23,10 +24,11 @@ export interface LocalServerPlan {
   /** True when no Candu key, secret or URL is configured: the embedded sandbox stands in for Candu. */
   sandbox: boolean;
   /**
-   * `DELIVERY_MODE=queued`: `local` when npm start runs the queue itself (no `QUEUE_URL` given),
-   * `given` when it polls the `QUEUE_URL` set; undefined in direct mode.
+   * The queue npm start's worker polls, in both modes (in direct mode it carries the spill-over):
+   * `local` when npm start runs the queue itself (no `QUEUE_URL` given), `given` when it polls
+   * the `QUEUE_URL` set.
    */
-  queue?: 'local' | 'given';
+  queue: 'local' | 'given';
   credential: LocalCredential;
   /** Said once at start: settings that work but that an operator should know about. */
   warnings: string[];
@@ -53,8 +55,7 @@ const SIGNATURE_COMMAND = `printf %s "$body" | openssl dgst -sha1 -hmac "$SEGMEN
 export function planLocalServer(env: Record<string, string | undefined>): LocalServerPlanResult {
   const configured = (name: string) => (env[name] ?? '').trim() !== '';
   const problems: string[] = [];
-  const queued = (env.DELIVERY_MODE ?? '').trim().toLowerCase() === 'queued';
-  const localQueue = queued && !configured('QUEUE_URL');
+  const localQueue = !configured('QUEUE_URL');
   // npm start runs a queue of its own when none is given, so QUEUE_URL is not required of it.
   const parsed = parseConfig(localQueue ? { ...env, QUEUE_URL: LOCAL_QUEUE_PLACEHOLDER } : env);
   if (!parsed.ok) problems.push(...parsed.problems);
@@ -91,9 +92,33 @@ export function planLocalServer(env: Record<string, string | undefined>): LocalS
         `${parsed.config.canduApiUrl} (never set it on a deployed stage)`,
     );
   }
-  const plan: LocalServerPlan = { config: parsed.config, port, sandbox, credential, warnings };
-  if (queued) plan.queue = localQueue ? 'local' : 'given';
-  return { ok: true, plan };
+  const queue = localQueue ? 'local' : 'given';
+  return { ok: true, plan: { config: parsed.config, port, sandbox, queue, credential, warnings } };
+}
+
+/**
+ * The start-up line about the queue and the worker: what reaches the queue at `queueUrl` in the
+ * chosen mode (everything when queued; in direct mode what spills, or nothing with
+ * `SPILL_TO_QUEUE=false`) and how the worker retries it.
+ */
+export function queueNotice(plan: Pick<LocalServerPlan, 'config' | 'queue'>, queueUrl: string): string {
+  const { deliveryMode, spillToQueue, deliveryDeadlineMs, queueRetryBaseSeconds, queueRetryMaxSeconds } =
+    plan.config;
+  const queue = plan.queue === 'local' ? `a local queue (${queueUrl})` : queueUrl;
+  const worker = (what: string) =>
+    `the worker delivers ${what} from there and retries failures after ${queueRetryBaseSeconds} s, ` +
+    `doubling up to ${queueRetryMaxSeconds} s.`;
+  const notAcknowledged = `what Candu does not acknowledge within DELIVERY_DEADLINE_MS (${deliveryDeadlineMs} ms)`;
+  if (deliveryMode === 'queued') {
+    return `queued delivery: the functions answer 202 once events are in ${queue}; ${worker('them')}`;
+  }
+  if (!spillToQueue) {
+    return (
+      `spill-over is off (SPILL_TO_QUEUE=false): ${notAcknowledged} is answered 429 or 503 for the ` +
+      `sender to resend; the worker polls ${queue}, which the functions do not write to.`
+    );
+  }
+  return `spill-over: ${notAcknowledged} is handed to ${queue} and answered 202; ${worker('it')}`;
 }
 
 /**

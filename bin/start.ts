@@ -4,7 +4,9 @@
  * (bin/local-server-plan.ts): with any configuration problem it prints every one and exits 1
  * before starting anything. With no Candu key, secret or URL configured it starts the embedded
  * sandbox in place of Candu, which accepts unauthenticated requests unless an inbound credential is set.
- * With DELIVERY_MODE=queued it also runs a local queue and the worker (bin/local-queue.ts).
+ * In both delivery modes it also runs a local queue (unless QUEUE_URL names one) and the worker
+ * (bin/local-queue.ts): in direct mode the queue carries what spills over, so that path can be
+ * watched locally too.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -16,8 +18,8 @@ import {
   sandboxNotice,
   startCanduSandbox,
 } from '../lib/sandbox/candu-sandbox.js';
-import { startLocalQueuedDelivery } from './local-queue.js';
-import { type LocalServerPlan, planLocalServer, tryCommand } from './local-server-plan.js';
+import { startLocalQueueAndWorker } from './local-queue.js';
+import { type LocalServerPlan, planLocalServer, queueNotice, tryCommand } from './local-server-plan.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,8 +43,8 @@ const env: NodeJS.ProcessEnv = {
 };
 const sandbox = plan.sandbox ? await startSandbox(plan, env) : undefined;
 // After the sandbox: the worker delivers where the functions would.
-const queued = plan.queue === undefined ? undefined : await startLocalQueuedDelivery(plan.queue, env);
-for (const line of queued?.notice ?? []) console.log(`npm start: ${line}`);
+const queue = await startLocalQueueAndWorker(plan, env);
+console.log(`npm start: ${queueNotice(plan, queue.queueUrl)}`);
 for (const warning of plan.warnings) console.log(`npm start: ${warning}`);
 console.log(tryCommand(plan));
 
@@ -55,7 +57,7 @@ const stop = (signal: NodeJS.Signals) => child.kill(signal);
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 child.on('exit', async (code, signal) => {
-  await queued?.close();
+  await queue.close();
   await sandbox?.close();
   process.exit(code ?? (signal === null ? 0 : 1));
 });

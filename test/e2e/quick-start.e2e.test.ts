@@ -35,6 +35,16 @@ describe('npm start with nothing configured', () => {
     });
   });
 
+  it('says at start that a local queue and the worker take what Candu does not acknowledge in time', () => {
+    const lines = local.server.output().split('\n');
+    const queueLine = lines.findIndex((line) => line.startsWith('npm start: spill-over:'));
+    expect(lines[queueLine]).toMatch(
+      /^npm start: spill-over: what Candu does not acknowledge within DELIVERY_DEADLINE_MS \(4000 ms\) is handed to a local queue \(http:\/\/127\.0\.0\.1:\d+\/000000000000\/candu-destination-local\) and answered 202; the worker delivers it from there and retries failures after 10 s, doubling up to 900 s\.$/,
+    );
+    // The Try line stays last, after the notices.
+    expect(lines.findIndex((line) => line.startsWith('Try: '))).toBeGreaterThan(queueLine);
+  });
+
   it('prints a Try curl without a credential that works as printed', async () => {
     const request = printedCurl(local.server.output(), {});
     expect(request.headers.authorization).toBeUndefined();

@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../lib/logger.js';
+import { createQueueWriter } from '../../lib/queue/index.js';
 import { freePort, type LocalServer, startLocalServer } from '../support/local-server.js';
 import { fetchPrinted, printedCurl } from '../support/printed-curl.js';
 
@@ -40,6 +44,36 @@ async function startUntilExit(env: Record<string, string>) {
   const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
   clearTimeout(timer);
   return { code, output, ms: Date.now() - started };
+}
+
+/** The port of the first `http://127.0.0.1:<port>` after `label` in `output`. */
+function portAfter(output: string, label: string): number {
+  const found = output.slice(output.indexOf(label)).match(/http:\/\/127\.0\.0\.1:(\d+)/);
+  if (!output.includes(label) || found === null)
+    throw new Error(`no address after "${label}" in:\n${output}`);
+  return Number(found[1]);
+}
+
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Waits until `condition()` holds, or `boundMs` has passed; says which. */
+async function waitFor(condition: () => boolean | Promise<boolean>, boundMs: number): Promise<boolean> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > boundMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return true;
 }
 
 describe('npm start with a configuration problem', () => {
@@ -101,4 +135,66 @@ describe('INBOUND_TOKEN=… npm start', () => {
     expect(output).not.toContain('accepts unauthenticated requests');
     expect(output).toMatch(/Offline \[http for lambda\] listening on http:\/\/127\.0\.0\.1:\d+\n/);
   }, 120_000);
+
+  it('runs the local queue and the worker in direct mode: what reaches the queue is delivered to the sandbox', async () => {
+    const printed = server?.output() ?? '';
+    const queueUrl = printed.match(/a local queue \((http:\/\/127\.0\.0\.1:\d+\/\S+)\)/)?.[1];
+    expect(queueUrl).toBeDefined();
+    // What a spilling function writes: the same writer, the real SDK, the printed queue.
+    const writer = createQueueWriter({
+      queueUrl: String(queueUrl),
+      client: new SQSClient({
+        endpoint: new URL(String(queueUrl)).origin,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+      logger: createLogger('INFO', () => {}),
+    });
+    const event = {
+      type: 'identify' as const,
+      userId: 'spilled-user-7c2e',
+      traits: { plan: 'pro' },
+      timestamp: '2024-06-01T12:00:00.000Z',
+    };
+    const written = await writer.write([{ index: 0, messageId: 'spilled-1', event }], {
+      deadlineAt: Date.now() + 10_000,
+    });
+    expect(written.queued).toBe(1);
+
+    const delivered = () => (server?.output() ?? '').includes('"userId":"spilled-user-7c2e"');
+    expect(await waitFor(delivered, 20_000)).toBe(true);
+    const line = (server?.output() ?? '').split('\n').find((l) => l.includes('"userId":"spilled-user-7c2e"'));
+    expect(JSON.parse(line?.trim() ?? '{}')).toEqual(event);
+  }, 40_000);
+
+  it('leaves nothing listening once npm start itself gets SIGTERM', async () => {
+    if (server === undefined) throw new Error('the server did not start');
+    const printed = server.output();
+    const ports = {
+      server: Number(new URL(server.url).port),
+      lambda: portAfter(printed, 'Offline [http for lambda] listening on'),
+      sandbox: portAfter(printed, 'events go to the embedded sandbox at'),
+      queue: portAfter(printed, 'a local queue ('),
+    };
+    const open = async () =>
+      Object.fromEntries(
+        await Promise.all(Object.entries(ports).map(async ([name, port]) => [name, await listening(port)])),
+      );
+    expect(await open()).toEqual({ server: true, lambda: true, sandbox: true, queue: true });
+
+    // The process alone, as a supervisor or `kill` signals it: it must close what it started.
+    const group = server.processGroup;
+    process.kill(group, 'SIGTERM');
+    try {
+      await waitFor(async () => Object.values(await open()).every((isOpen) => !isOpen), 20_000);
+      expect(await open()).toEqual({ server: false, lambda: false, sandbox: false, queue: false });
+    } finally {
+      // What a failure left running (npm start itself has exited, so stop() would not reach it).
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {
+        // nothing left
+      }
+    }
+  }, 40_000);
 });

@@ -1,8 +1,11 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { planLocalServer, tryCommand } from '../../bin/local-server-plan.js';
+import { DEPLOYED_WORKER, workerEnvironment } from '../../bin/local-queue.js';
+import { planLocalServer, queueNotice, tryCommand } from '../../bin/local-server-plan.js';
 import { hmacHex } from '../../lib/http/inbound-auth.js';
 import { listenOnLoopback } from '../support/loopback-server.js';
 import { printedCurl } from '../support/printed-curl.js';
@@ -22,12 +25,19 @@ function planOf(env: Record<string, string>) {
 }
 
 describe('planLocalServer', () => {
-  it('runs a local queue for DELIVERY_MODE=queued without QUEUE_URL, polls the one given otherwise', () => {
+  it('runs a local queue without QUEUE_URL and polls the one given otherwise, in both modes', () => {
+    const given = 'http://127.0.0.1:9324/000000000000/q';
     expect(planOf({ DELIVERY_MODE: 'queued' })).toMatchObject({ queue: 'local', sandbox: true });
-    expect(planOf({ DELIVERY_MODE: 'queued', QUEUE_URL: 'http://127.0.0.1:9324/000000000000/q' }).queue).toBe(
-      'given',
-    );
-    expect(planOf({}).queue).toBeUndefined();
+    expect(planOf({ DELIVERY_MODE: 'queued', QUEUE_URL: given }).queue).toBe('given');
+    expect(planOf({})).toMatchObject({ queue: 'local', config: { deliveryMode: 'direct' } });
+    expect(planOf({ DELIVERY_MODE: 'direct', QUEUE_URL: given })).toMatchObject({
+      queue: 'given',
+      config: { queueUrl: given },
+    });
+    expect(planOf({ SPILL_TO_QUEUE: 'false' })).toMatchObject({
+      queue: 'local',
+      config: { spillToQueue: false },
+    });
     expect(planLocalServer({ DELIVERY_MODE: 'queued', QUEUE_RETRY_BASE_SECONDS: 'soon' })).toEqual({
       ok: false,
       problems: [expect.stringMatching(/^QUEUE_RETRY_BASE_SECONDS must be an integer/)],
@@ -80,6 +90,62 @@ describe('planLocalServer', () => {
       sandbox: false,
       credential: 'secret',
     });
+  });
+});
+
+describe('queueNotice', () => {
+  const url = 'http://127.0.0.1:4566/000000000000/candu-destination-local';
+
+  it('in direct mode, says what spills to the local queue and how the worker retries it', () => {
+    expect(queueNotice(planOf({ DELIVERY_DEADLINE_MS: '3000', QUEUE_RETRY_BASE_SECONDS: '5' }), url)).toBe(
+      'spill-over: what Candu does not acknowledge within DELIVERY_DEADLINE_MS (3000 ms) is handed to ' +
+        `a local queue (${url}) and answered 202; the worker delivers it from there and retries ` +
+        'failures after 5 s, doubling up to 900 s.',
+    );
+  });
+
+  it('with SPILL_TO_QUEUE=false, says spill-over is off and the sender resends', () => {
+    expect(queueNotice(planOf({ SPILL_TO_QUEUE: 'false' }), url)).toBe(
+      'spill-over is off (SPILL_TO_QUEUE=false): what Candu does not acknowledge within ' +
+        'DELIVERY_DEADLINE_MS (4000 ms) is answered 429 or 503 for the sender to resend; the worker ' +
+        `polls a local queue (${url}), which the functions do not write to.`,
+    );
+  });
+
+  it('in queued mode, says every event goes through the queue, naming a QUEUE_URL given as it is', () => {
+    expect(queueNotice(planOf({ DELIVERY_MODE: 'queued' }), url)).toBe(
+      `queued delivery: the functions answer 202 once events are in a local queue (${url}); ` +
+        'the worker delivers them from there and retries failures after 10 s, doubling up to 900 s.',
+    );
+    const given = 'https://sqs.eu-west-1.amazonaws.com/123456789012/candu';
+    expect(queueNotice(planOf({ DELIVERY_MODE: 'queued', QUEUE_URL: given }), given)).toBe(
+      `queued delivery: the functions answer 202 once events are in ${given}; ` +
+        'the worker delivers them from there and retries failures after 10 s, doubling up to 900 s.',
+    );
+  });
+});
+
+describe('the local worker', () => {
+  it("runs with the deployed worker function's own timeout and delivery deadline (infra/functions.yml)", () => {
+    const functions = readFileSync(join(import.meta.dirname, '..', '..', 'infra', 'functions.yml'), 'utf8');
+    const worker = functions.slice(functions.indexOf('\nworker:'));
+    expect(worker).toMatch(new RegExp(`\\n  timeout: ${DEPLOYED_WORKER.timeoutMs / 1_000}\\n`));
+    expect(worker).toContain(`DELIVERY_DEADLINE_MS: "${DEPLOYED_WORKER.deliveryDeadlineMs}"`);
+  });
+
+  it("gets a copy of the functions' environment with the worker's deadline and the stage's metrics namespace", () => {
+    const env = {
+      DELIVERY_DEADLINE_MS: '4000',
+      QUEUE_URL: 'http://127.0.0.1:1/000000000000/q',
+      CANDU_API_KEY: 'k',
+    };
+    expect(workerEnvironment(env)).toEqual({
+      DELIVERY_DEADLINE_MS: '50000',
+      QUEUE_URL: 'http://127.0.0.1:1/000000000000/q',
+      CANDU_API_KEY: 'k',
+      POWERTOOLS_METRICS_NAMESPACE: 'CanduDestination/local',
+    });
+    expect(env.DELIVERY_DEADLINE_MS).toBe('4000');
   });
 });
 
