@@ -64,6 +64,7 @@ export function authenticate(
   secrets: Secrets,
   signatureScope: SignatureScope = 'body',
 ): AuthResult {
+  // The current value and, during a rotation, the previous one: senders switch one at a time.
   const tokens = defined(secrets.inboundToken, secrets.previousInboundToken);
   const sharedSecrets =
     scheme === 'segment-webhook'
