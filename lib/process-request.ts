@@ -10,7 +10,7 @@ import {
   TooManyMessagesError,
   UnauthorizedError,
 } from './errors.js';
-import { decodeBody, lazyJsonBody, type RawRequest } from './http/decode-body.js';
+import { lazyDecompressedBody, lazyJsonBody, type RawRequest, receiveBody } from './http/decode-body.js';
 import { authenticate } from './http/inbound-auth.js';
 import {
   type Accounting,
@@ -79,10 +79,10 @@ export type MessageRequestHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
- * Builds the request pipeline shared by every message route: decode → authenticate → validate
- * and translate each message → deliver → answer with a status and a body accounting for every
- * message. The returned function never throws; unexpected failures become a generic 500 and a
- * log line.
+ * Builds the request pipeline shared by every message route: check the headers and size →
+ * authenticate → decompress and parse → validate and translate each message → deliver → answer
+ * with a status and a body accounting for every message. The returned function never throws;
+ * unexpected failures become a generic 500 and a log line.
  */
 export function createMessageRequestHandler(deps: RequestDependencies): MessageRequestHandler {
   const { config, secrets, delivery, logger } = deps;
@@ -230,19 +230,28 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
   }
 
   /**
-   * Decodes the body and authenticates the sender with the request's secrets, read once: the
-   * inbound credentials here, the Candu key handed to delivery.
+   * Authenticates the sender, then decompresses the body: the secrets are read once (the inbound
+   * credentials here, the Candu key handed to delivery), and a sender that does not authenticate
+   * costs no decompression unless its signature may be over the decompressed body. Only the
+   * headers and the size as received are checked first (415/413), since they need no decoding.
    */
   async function admit(route: MessageRoute, request: RawRequest, deadlineAt: number) {
-    const { received, body } = decodeBody(request, {
+    const received = receiveBody(request, {
       maxBodyBytes: config.maxBodyBytes,
       contentTypes: route.contentTypes,
     });
-    const json = lazyJsonBody(body);
+    const body = lazyDecompressedBody(received, config.maxBodyBytes);
+    const json = lazyJsonBody(body.value);
     const requestSecrets = await loadSecrets(deadlineAt);
     const auth = authenticate(
       route.credentials,
-      { headers: request.headers, received, body, parsed: json.valueOrUndefined },
+      {
+        headers: request.headers,
+        received: received.bytes,
+        compressed: received.compression !== undefined,
+        decompressed: body.valueOrUndefined,
+        parsed: json.valueOrUndefined,
+      },
       requestSecrets,
       config.segmentSignatureScope,
     );
@@ -258,6 +267,8 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
         setting: 'ALLOW_UNAUTHENTICATED (set by hand, or by npm start for its sandbox)',
       });
     }
+    // The sender is let in: a body that cannot be decompressed is now answered 400 or 413.
+    body.value();
     return { json, requestSecrets };
   }
 

@@ -37,38 +37,81 @@ const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * Checks the content type and returns the body as received (after API Gateway's base64) and
- * decompressed (at most `maxBodyBytes`). A plain text body (neither base64 nor compressed) is
- * returned as the string itself, whose UTF-8 encoding is the bytes received: a batch of several
- * megabytes is then neither copied into a Buffer nor decoded back into a second string.
+ * A body as received: API Gateway's base64 undone and its size checked, not yet decompressed.
+ * Header credentials and a signature over the raw bytes are checked against `bytes`, so a
+ * sender that does not authenticate costs no decompression.
+ */
+export interface ReceivedBody {
+  /** The bytes as received: what Segment signs. */
+  bytes: BodyBytes;
+  /** The declared `Content-Encoding` (lower case) when it compresses: `gzip`, `x-gzip`, `deflate` or `br`. */
+  compression?: string;
+}
+
+const INFLATERS: ReadonlyMap<string, typeof gunzipSync> = new Map([
+  ['gzip', gunzipSync],
+  ['x-gzip', gunzipSync],
+  ['deflate', inflateSync],
+  ['br', brotliDecompressSync],
+]);
+
+/**
+ * Checks the headers and the size of the body as received (after API Gateway's base64), without
+ * decompressing it. A plain text body (neither base64 nor compressed) is returned as the string
+ * itself, whose UTF-8 encoding is the bytes received: a batch of several megabytes is then
+ * neither copied into a Buffer nor decoded back into a second string.
  *
  * @throws UnsupportedMediaTypeError for a declared non-JSON type under `json-only`, a declared
  *   charset other than UTF-8 or US-ASCII (on every route), or an unknown encoding.
- * @throws PayloadTooLargeError when the body, compressed or not, exceeds `maxBodyBytes`.
- * @throws BadRequestError when a compressed body cannot be decompressed.
+ * @throws PayloadTooLargeError when the body as received exceeds `maxBodyBytes`.
  */
-export function decodeBody(
+export function receiveBody(
   request: RawRequest,
   options: { maxBodyBytes: number; contentTypes: ContentTypePolicy },
-): { received: BodyBytes; body: BodyBytes } {
+): ReceivedBody {
   const contentType = request.headers['content-type'];
   if (options.contentTypes === 'json-only') checkContentType(contentType);
   checkCharset(contentType);
+  const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const compression = encoding === '' || encoding === 'identity' ? undefined : encoding;
+  if (compression !== undefined && !INFLATERS.has(compression)) {
+    throw new UnsupportedMediaTypeError(
+      `content encoding ${shown(compression)} is not supported: use gzip or none`,
+    );
+  }
   // API Gateway always gives a string; serverless-offline (npm start) parses a JSON body and
   // hands `false` and `0` over as a boolean and a number: read them back as their text.
   const text =
     typeof request.body === 'string' ? request.body : request.body == null ? '' : String(request.body);
-  const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
-  if (!request.isBase64Encoded && (encoding === '' || encoding === 'identity')) {
+  if (!request.isBase64Encoded && compression === undefined) {
     if (Buffer.byteLength(text, 'utf8') > options.maxBodyBytes)
       throw new PayloadTooLargeError(options.maxBodyBytes);
     // Lone surrogates read as U+FFFD, as they would after a round trip through UTF-8 bytes.
-    const body = text.isWellFormed() ? text : text.toWellFormed();
-    return { received: body, body };
+    return { bytes: text.isWellFormed() ? text : text.toWellFormed() };
   }
-  const received = request.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
-  if (received.length > options.maxBodyBytes) throw new PayloadTooLargeError(options.maxBodyBytes);
-  return { received, body: decompress(received, encoding, options.maxBodyBytes) };
+  const bytes = request.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+  if (bytes.length > options.maxBodyBytes) throw new PayloadTooLargeError(options.maxBodyBytes);
+  return { bytes, compression };
+}
+
+/**
+ * The body decompressed, at most `maxBodyBytes` (`maxOutputLength` stops inflating at the cap,
+ * so a small bomb cannot exhaust memory); an uncompressed body as it is.
+ *
+ * @throws PayloadTooLargeError when the decompressed body would exceed `maxBodyBytes`.
+ * @throws BadRequestError when the body cannot be decompressed.
+ */
+export function decompressBody(received: ReceivedBody, maxBodyBytes: number): BodyBytes {
+  const { bytes, compression } = received;
+  const inflate = compression === undefined ? undefined : INFLATERS.get(compression);
+  if (inflate === undefined) return bytes;
+  try {
+    return inflate(bytes, { maxOutputLength: maxBodyBytes });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new PayloadTooLargeError(maxBodyBytes);
+    throw new BadRequestError(`body is not valid ${compression} data`, [], { cause: error });
+  }
 }
 
 function checkContentType(header: string | undefined): void {
@@ -97,31 +140,6 @@ function checkCharset(header: string | undefined): void {
   }
 }
 
-function decompress(bytes: Buffer, encoding: string, maxBodyBytes: number): Buffer {
-  if (encoding === '' || encoding === 'identity') return bytes;
-  const inflate =
-    encoding === 'gzip' || encoding === 'x-gzip'
-      ? gunzipSync
-      : encoding === 'deflate'
-        ? inflateSync
-        : encoding === 'br'
-          ? brotliDecompressSync
-          : undefined;
-  if (inflate === undefined) {
-    throw new UnsupportedMediaTypeError(
-      `content encoding ${shown(encoding)} is not supported: use gzip or none`,
-    );
-  }
-  try {
-    // maxOutputLength stops inflating at the cap, so a small gzip bomb cannot exhaust memory.
-    return inflate(bytes, { maxOutputLength: maxBodyBytes });
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
-      throw new PayloadTooLargeError(maxBodyBytes);
-    throw new BadRequestError(`body is not valid ${encoding} data`, [], { cause: error });
-  }
-}
-
 /**
  * Parses the body as JSON, ignoring a leading UTF-8 byte-order mark. The nesting is checked
  * first by a linear scan, so deep nesting costs no parse and no stack.
@@ -141,33 +159,32 @@ export function parseJsonBody(body: BodyBytes): unknown {
   }
 }
 
+/** A value computed on first use, at most once, a failure included. */
+export interface Lazy<T> {
+  /** The value. @throws the computation's error, the same one on every call. */
+  value(): T;
+  /** The value, or `undefined` when computing it failed (for a credential that may be inside it). */
+  valueOrUndefined(): T | undefined;
+}
+
 /** A body parsed on first use, at most once. */
-export interface LazyJsonBody {
-  /** The parsed body. @throws BadRequestError as `parseJsonBody`, the same error on every call. */
-  value(): unknown;
-  /** The parsed body, or `undefined` when it is not JSON (for a credential that may be inside it). */
-  valueOrUndefined(): unknown;
+export interface LazyJsonBody extends Lazy<unknown> {
   /** Lets go of the parsed value, so a large body can be collected while its messages are used. */
   release(): void;
 }
 
-/**
- * Wraps `body` so that it is parsed only if asked for, and at most once, a failure included:
- * authentication may ask once per configured secret, and a body that is not JSON must not be
- * read again each time.
- */
-export function lazyJsonBody(body: BodyBytes): LazyJsonBody {
-  let parsed: { value: unknown } | { error: unknown } | undefined;
+function lazy<T>(compute: () => T): Lazy<T> & { forget(): void } {
+  let outcome: { value: T } | { error: unknown } | undefined;
   const value = () => {
-    if (parsed === undefined) {
+    if (outcome === undefined) {
       try {
-        parsed = { value: parseJsonBody(body) };
+        outcome = { value: compute() };
       } catch (error) {
-        parsed = { error };
+        outcome = { error };
       }
     }
-    if ('error' in parsed) throw parsed.error;
-    return parsed.value;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
   };
   return {
     value,
@@ -178,10 +195,30 @@ export function lazyJsonBody(body: BodyBytes): LazyJsonBody {
         return undefined;
       }
     },
-    release: () => {
-      parsed = undefined;
+    forget: () => {
+      outcome = undefined;
     },
   };
+}
+
+/**
+ * The body decompressed only if asked for, and at most once, a failure included: before
+ * authentication only a signature that may be over the decompressed body asks for it.
+ * `value()` throws as `decompressBody`.
+ */
+export function lazyDecompressedBody(received: ReceivedBody, maxBodyBytes: number): Lazy<BodyBytes> {
+  return lazy(() => decompressBody(received, maxBodyBytes));
+}
+
+/**
+ * Wraps `body` (or the function that gives it, such as a lazily decompressed body's `value`) so
+ * that it is parsed only if asked for, and at most once, a failure included: authentication may
+ * ask once per configured secret, and a body that is not JSON must not be read again each time.
+ * `value()` throws as `parseJsonBody`, or as `body` itself.
+ */
+export function lazyJsonBody(body: BodyBytes | (() => BodyBytes)): LazyJsonBody {
+  const parsed = lazy(() => parseJsonBody(typeof body === 'function' ? body() : body));
+  return { value: parsed.value, valueOrUndefined: parsed.valueOrUndefined, release: parsed.forget };
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);

@@ -9,16 +9,24 @@ export type CredentialScheme =
   | 'segment-webhook'
   /** Bearer / Basic with the inbound token. */
   | 'token'
-  /** Basic with the write key (= inbound token) as user name, or `writeKey` in the body. */
+  /** Basic with the write key (= inbound token) as user name, or `writeKey` in an uncompressed body. */
   | 'write-key';
 
+/**
+ * What authentication reads of a request. Only `headers` and `received` are read for a header
+ * credential or a signature over the raw bytes: the body is decompressed (`decompressed`) only
+ * for a signature that did not match `received`, and parsed (`parsed`) only for a signature
+ * under the `first-element` scope or a `writeKey` in an uncompressed body.
+ */
 export interface InboundRequest {
   headers: Record<string, string | undefined>;
-  /** The body bytes as received, before decompression: what Segment signs. */
+  /** The body bytes as received (after API Gateway's base64), before decompression: what Segment signs. */
   received: BodyBytes;
-  /** The decompressed body bytes. */
-  body: BodyBytes;
-  /** The parsed body, read only when a credential needs it (first-element signature, body writeKey). */
+  /** Whether the body is compressed (`Content-Encoding` gzip, deflate or br). */
+  compressed: boolean;
+  /** The decompressed body, or `undefined` when it cannot be decompressed within `MAX_BODY_BYTES`. */
+  decompressed: () => BodyBytes | undefined;
+  /** The parsed (decompressed) body, or `undefined` when there is none (not JSON, not decompressible). */
   parsed: () => unknown;
 }
 
@@ -28,18 +36,24 @@ export type AuthResult =
   | { ok: false; reason: 'no-credential-configured' };
 
 /**
- * What a Segment `X-Signature` covers (`SEGMENT_SIGNATURE_SCOPE`): the raw body only, or also,
- * for an array body, `JSON.stringify(body[0])` (Segment Actions batches), which leaves the other
- * elements unsigned.
+ * What a Segment `X-Signature` covers (`SEGMENT_SIGNATURE_SCOPE`): the body only (as received,
+ * or decompressed), or also, for an array body, `JSON.stringify(body[0])` (Segment Actions
+ * batches), which leaves the other elements unsigned.
  */
 export type SignatureScope = 'body' | 'first-element';
 
 /**
- * Checks the sender's credentials against the configured secrets, in constant time.
- * Returns `no-credential-configured` when the route has nothing to check against, so the
- * caller decides between the sandbox's `ALLOW_UNAUTHENTICATED` and refusing to serve.
- * The body is parsed (`request.parsed`) only for a `writeKey` in it, or for a signature under
- * the `first-element` scope.
+ * Checks the sender's credentials against the configured secrets (the current value and the
+ * previous one), in constant time. Returns `no-credential-configured` when the route has
+ * nothing to check against, so the caller decides between the sandbox's `ALLOW_UNAUTHENTICATED`
+ * and refusing to serve.
+ *
+ * Accepted, in this order: an `X-Signature` (on `segment-webhook` only) that is the hex
+ * HMAC-SHA1 of the body as received, else of the decompressed body when it is compressed, else
+ * (`first-element` scope only) of `JSON.stringify(body[0])`; a Bearer (not on `write-key`) or
+ * Basic header with the inbound token; on `write-key`, when neither header is present, a
+ * `writeKey` in an uncompressed body. A header credential costs no decompression and no parse,
+ * and neither does a compressed body with no header credential (a small bomb is refused as it is).
  *
  * @throws UnauthorizedError when credentials are missing or wrong, naming the check that failed
  *   (the first credential presented that did not pass).
@@ -62,7 +76,7 @@ export function authenticate(
   const failures: FailedCredentialCheck[] = [];
   const signature = request.headers['x-signature'];
   if (signature !== undefined) {
-    if (sharedSecrets.some((secret) => signatureMatches(signature, secret, request, signatureScope))) {
+    if (sharedSecrets.length > 0 && signatureMatches(signature, sharedSecrets, request, signatureScope)) {
       return { ok: true, method: 'signature' };
     }
     failures.push(scheme === 'segment-webhook' ? 'signature mismatch' : 'unknown scheme');
@@ -77,7 +91,9 @@ export function authenticate(
       failures.push('unknown scheme');
     }
   }
-  if (scheme === 'write-key') {
+  // The browser SDKs put the write key in a plain JSON body; a compressed one is never opened
+  // for it, so a sender without a header credential costs no decompression.
+  if (scheme === 'write-key' && signature === undefined && authorization === '' && !request.compressed) {
     const writeKey = bodyWriteKey(request.parsed());
     if (writeKey !== undefined) {
       if (matchesAny(writeKey, tokens)) return { ok: true, method: 'write-key' };
@@ -87,33 +103,39 @@ export function authenticate(
   throw new UnauthorizedError(failures[0] ?? 'no credential');
 }
 
+/**
+ * Whether `signature` is the HMAC of the body with one of `secrets`: as received, then (only if
+ * that fails) decompressed, then (only if that fails, under `first-element`) of its first element.
+ * Each form is compared with every secret, so timing does not say which secret matched.
+ */
 function signatureMatches(
   signature: string,
-  secret: string,
+  secrets: readonly string[],
   request: InboundRequest,
   scope: SignatureScope,
 ): boolean {
   const given = signature.trim().toLowerCase();
-  if (equalSecrets(given, hmacHex(secret, request.received))) return true;
-  if (request.body !== request.received && equalSecrets(given, hmacHex(secret, request.body))) return true;
-  if (scope !== 'first-element') return false;
-  // Segment Actions batches sign only the first element, serialised with JSON.stringify.
-  const parsed = request.parsed();
-  if (Array.isArray(parsed) && parsed.length > 0) {
-    const first = serialiseFirstElement(parsed[0]);
-    return first !== undefined && equalSecrets(given, hmacHex(secret, Buffer.from(first, 'utf8')));
-  }
-  return false;
+  const signs = (bytes: BodyBytes | undefined) =>
+    bytes !== undefined &&
+    matchesAny(
+      given,
+      secrets.map((secret) => hmacHex(secret, bytes)),
+    );
+  if (signs(request.received)) return true;
+  if (request.compressed && signs(request.decompressed())) return true;
+  return scope === 'first-element' && signs(firstElementText(request.parsed()));
 }
 
 /**
- * `JSON.stringify(element)`, or `undefined` when it cannot be written: nesting deep enough to
- * overflow the stack (JSON.parse reads deeper than JSON.stringify writes) is not a signature
- * match, and must not become a 500 before the credentials are checked.
+ * `JSON.stringify(body[0])` of an array body, as Segment Actions batches sign it; `undefined`
+ * for any other body, or when it cannot be written: nesting deep enough to overflow the stack
+ * (JSON.parse reads deeper than JSON.stringify writes) is not a signature match, and must not
+ * become a 500 before the credentials are checked.
  */
-function serialiseFirstElement(element: unknown): string | undefined {
+function firstElementText(parsed: unknown): string | undefined {
+  if (!Array.isArray(parsed) || parsed.length === 0) return undefined;
   try {
-    return JSON.stringify(element) ?? '';
+    return JSON.stringify(parsed[0]) ?? '';
   } catch {
     return undefined;
   }

@@ -8,7 +8,9 @@ import { useLocalStack } from '../support/local-stack.js';
  * an unauthenticated body of 2.6 million nested `[` (about 5 KB gzipped) must be refused quickly
  * and without a memory spike. Before the depth scan, /v1/batch decompressed and parsed it
  * looking for a `writeKey` (0.8 s of CPU, ~230 MiB of peak memory, above the function's 256 MB),
- * and /v1/segment parsed it to check a signature on its first element.
+ * and /v1/segment parsed it to check a signature on its first element. Since issue 18 a sender
+ * without a credential costs no decompression at all: a 14-byte brotli bomb and broken gzip
+ * are refused with 401 on every route, and only a sender that authenticates gets 400 or 413.
  */
 
 const CANDU_KEY = 'candu-key-hostile';
@@ -95,10 +97,52 @@ describe('an unauthenticated body of 2.6 million nested arrays (5 KB gzipped)', 
     console.info(
       `${path}: ${status} in ${elapsedMs.toFixed(0)} ms, peak RSS growth ${growthMiB.toFixed(1)} MiB`,
     );
-    expect([400, 401]).toContain(status);
+    // Authentication comes before decompression: neither route decodes the body to refuse it.
+    expect(status).toBe(401);
     expect(body.ok).toBe(false);
     expect(elapsedMs).toBeLessThan(MAX_REFUSAL_MS);
     if (canMeasureMemory) expect(growthMiB).toBeLessThan(MAX_GROWTH_MIB);
     expect(local.candu.requests).toHaveLength(0);
   });
+});
+
+describe('a compressed body sent without the right credential (authentication before decompression)', () => {
+  /** 8 MiB of zeros, brotli-compressed: 14 bytes that decompress past MAX_BODY_BYTES (5 MiB). */
+  const brotliBomb = Buffer.from('m///f/gnAOKxQCD3/g8=', 'base64');
+  const brokenGzip = gzipSync('{"type":"track","event":"E","userId":"u1"}').subarray(0, 20);
+  const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
+  const routes = [
+    ['/v1/segment', (token: string) => `Bearer ${token}`],
+    ['/v1/rudderstack', (token: string) => `Bearer ${token}`],
+    ['/v1/batch', basic],
+    ['/v1/track', basic],
+  ] as const;
+
+  async function post(path: string, encoding: string, body: Buffer, headers: Record<string, string> = {}) {
+    const response = await fetch(`${local.server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': encoding, ...headers },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as { error: string } };
+  }
+
+  it.each(routes)(
+    'is refused with 401 on %s, and decoded only for the right credential',
+    async (path, credential) => {
+      expect(brotliBomb).toHaveLength(14);
+      const refused: Record<string, string>[] = [{}, { authorization: credential('wrong') }];
+      for (const headers of refused) {
+        expect((await post(path, 'br', brotliBomb, headers)).status).toBe(401);
+        expect((await post(path, 'gzip', brokenGzip, headers)).status).toBe(401);
+      }
+      const right = { authorization: credential(TOKEN) };
+      expect((await post(path, 'br', brotliBomb, right)).status).toBe(413);
+      expect(await post(path, 'gzip', brokenGzip, right)).toEqual({
+        status: 400,
+        body: expect.objectContaining({ error: 'body is not valid gzip data' }),
+      });
+      expect(local.candu.requests).toHaveLength(0);
+    },
+  );
 });

@@ -600,11 +600,21 @@ export type CredentialVerdict = 'valid' | 'invalid' | 'unknown';
 
 /** Encodings under which the function reads exactly the text that was sent. */
 const FAITHFUL: ReadonlySet<Encoding> = new Set(['plain', 'base64', 'gzip', 'deflate', 'br']);
+/** Encodings that declare a compressed body: its `writeKey` is never read (ARCHITECTURE.md, Routes). */
+const COMPRESSED: ReadonlySet<Encoding> = new Set([
+  'gzip',
+  'gzip-truncated',
+  'gzip-bomb',
+  'gzip-declared-not-compressed',
+  'deflate',
+  'br',
+]);
 
 /**
  * What `credential` on `route` should come to, for a body `text` sent under `encoding`, with the
- * function's `SEGMENT_SIGNATURE_SCOPE` and inbound token (before any decoding problem, which
- * answers 400/413/415 first).
+ * function's `SEGMENT_SIGNATURE_SCOPE` and inbound token. Only the headers and the size as
+ * received (415/413) are answered before it; a body that cannot be decompressed or parsed is
+ * answered 400/413 only once the credential passes.
  */
 export function credentialVerdict(
   request: { credential: CredentialKind; route: MessageRoute; text: string; encoding: Encoding },
@@ -625,6 +635,8 @@ export function credentialVerdict(
       header = faithful ? 'valid' : 'unknown';
   }
   if (header === 'valid' || route.credentials !== 'write-key') return header;
+  // A compressed body is not opened for a writeKey: without a header credential it is 401.
+  if (COMPRESSED.has(request.encoding)) return header;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -66,8 +66,11 @@ const ENV = {
 const DEFAULT_MAX_BODY_BYTES = 5_242_880;
 /** ARCHITECTURE.md, "Responses": 202 is queued delivery's; there is no 500 in the table. */
 const CONTRACT_STATUSES = [200, 202, 400, 401, 413, 415, 429, 503];
-/** Without a valid credential, only a decoding problem may be answered before the 401. */
-const REFUSED_STATUSES = [400, 401, 413, 415];
+/**
+ * Without a valid credential, only the headers (415) and the size as received (413) may be
+ * answered before the 401: nothing is decompressed or parsed to answer a 400 or a 413.
+ */
+const REFUSED_STATUSES = [401, 413, 415];
 const GENERIC_RETRY_ERRORS = [
   'Candu is throttling deliveries: retry later',
   'temporarily unable to deliver to Candu: retry later',
@@ -256,8 +259,9 @@ function checkStatus(answer: Answer, c: Case, candu: InProcessCandu): void {
   const status = answer.statusCode ?? 0;
   const why = `${c.label}: credential ${c.verdict}, plan ${JSON.stringify(c.plan)}; ${String(answer.body).slice(0, 300)}`;
   if (c.setup.secretsDown) {
-    // The secrets are read before authentication: only a decoding problem comes before the 503.
-    expect([400, 413, 415, 503], why).toContain(status);
+    // The secrets are read before authentication: only the headers (415) and the size as
+    // received (413) are answered before the 503, a body that cannot be decoded is not.
+    expect([413, 415, 503], why).toContain(status);
     expect(candu.requests).toBe(0);
     return;
   }

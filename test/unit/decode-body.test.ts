@@ -8,16 +8,31 @@ import {
 } from '../../lib/errors.js';
 import {
   checkNestingDepth,
-  decodeBody,
+  decompressBody,
+  lazyDecompressedBody,
   lazyJsonBody,
   MAX_JSON_DEPTH,
   parseJsonBody,
+  type RawRequest,
+  receiveBody,
 } from '../../lib/http/decode-body.js';
 
 const json = '{"type":"track","event":"Signed Up","userId":"u1"}';
 const limits = { maxBodyBytes: 1024, contentTypes: 'json-only' as const };
 
-describe('decodeBody', () => {
+/** Both steps, as the pipeline runs them for a sender it let in. */
+function decodeBody(
+  request: RawRequest,
+  options: typeof limits | { maxBodyBytes: number; contentTypes: 'any' },
+) {
+  const received = receiveBody(request, options);
+  return { received: received.bytes, body: decompressBody(received, options.maxBodyBytes) };
+}
+
+/** 8 MiB of zeros, brotli-compressed: 14 bytes that decompress past any cap below 8 MiB. */
+const BROTLI_BOMB = Buffer.from('m///f/gnAOKxQCD3/g8=', 'base64');
+
+describe('receiveBody, then decompressBody', () => {
   it('returns plain bodies as they are', () => {
     const { received, body } = decodeBody({ body: json, headers: {} }, limits);
     expect(body.toString()).toBe(json);
@@ -147,7 +162,7 @@ describe('parseJsonBody', () => {
   });
 });
 
-describe('decodeBody, declared charsets', () => {
+describe('receiveBody, declared charsets', () => {
   it.each([
     'application/json; charset=iso-8859-1',
     'application/json;charset=ISO-8859-1',
@@ -255,5 +270,95 @@ describe('lazyJsonBody', () => {
     } finally {
       parse.mockRestore();
     }
+  });
+});
+
+describe('receiveBody, before authentication: no decompression', () => {
+  const gzip = (headers: Record<string, string> = {}) => ({
+    isBase64Encoded: true,
+    headers: { 'content-encoding': 'gzip', ...headers },
+  });
+
+  it('passes a 14-byte brotli bomb as received, which only decompressBody refuses with 413', () => {
+    expect(BROTLI_BOMB).toHaveLength(14);
+    const request = {
+      body: BROTLI_BOMB.toString('base64'),
+      isBase64Encoded: true,
+      headers: { 'content-encoding': 'br' },
+    };
+    const received = receiveBody(request, { maxBodyBytes: 5_242_880, contentTypes: 'any' });
+    expect(received).toEqual({ bytes: BROTLI_BOMB, compression: 'br' });
+    expect(() => decompressBody(received, 5_242_880)).toThrow(PayloadTooLargeError);
+  });
+
+  it('passes broken gzip as received, which only decompressBody refuses with 400', () => {
+    const truncated = gzipSync(json).subarray(0, 20);
+    const received = receiveBody({ body: truncated.toString('base64'), ...gzip() }, limits);
+    expect(received).toEqual({ bytes: truncated, compression: 'gzip' });
+    expect(() => decompressBody(received, limits.maxBodyBytes)).toThrow('body is not valid gzip data');
+  });
+
+  it('refuses with 413 a body too large as received, compressed or not', () => {
+    const big = gzipSync(Buffer.from(Array.from({ length: 4_000 }, (_, i) => String(i * 7919)).join('')));
+    expect(big.length).toBeGreaterThan(limits.maxBodyBytes);
+    expect(() => receiveBody({ body: big.toString('base64'), ...gzip() }, limits)).toThrow(
+      PayloadTooLargeError,
+    );
+  });
+
+  it('checks the headers (415) without reading the body', () => {
+    const call = (headers: Record<string, string>) => () =>
+      receiveBody({ body: '%%% not base64, not gzip', ...gzip(headers) }, limits);
+    expect(call({ 'content-encoding': 'zstd' })).toThrow('content encoding zstd is not supported');
+    expect(call({ 'content-type': 'text/html' })).toThrow(UnsupportedMediaTypeError);
+    expect(call({ 'content-type': 'application/json; charset=latin1' })).toThrow('charset latin1');
+  });
+
+  it('reads identity as uncompressed', () => {
+    expect(receiveBody({ body: json, headers: { 'content-encoding': ' Identity ' } }, limits)).toEqual({
+      bytes: json,
+    });
+  });
+});
+
+describe('lazyDecompressedBody', () => {
+  it('decompresses once: the same bytes, or the same error, on every call', () => {
+    const good = lazyDecompressedBody({ bytes: gzipSync(json), compression: 'gzip' }, limits.maxBodyBytes);
+    const first = good.value();
+    expect(first.toString()).toBe(json);
+    expect(good.value()).toBe(first);
+    const broken = lazyDecompressedBody({ bytes: gzipSync(json).subarray(0, 20), compression: 'gzip' }, 1024);
+    expect(broken.valueOrUndefined()).toBeUndefined();
+    const thrown = () => {
+      try {
+        broken.value();
+      } catch (error) {
+        return error;
+      }
+    };
+    const error = thrown();
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(thrown()).toBe(error);
+  });
+});
+
+describe('lazyJsonBody of a lazily decompressed body', () => {
+  it('asks for the body only when parsed, and once', () => {
+    let asked = 0;
+    const body = lazyJsonBody(() => {
+      asked++;
+      return json;
+    });
+    expect(asked).toBe(0);
+    expect(body.value()).toEqual(JSON.parse(json));
+    expect(body.valueOrUndefined()).toEqual(JSON.parse(json));
+    expect(asked).toBe(1);
+  });
+
+  it('remembers a body that cannot be decompressed as undefined, and throws its error on value()', () => {
+    const decompressed = lazyDecompressedBody({ bytes: Buffer.from('not gzip'), compression: 'gzip' }, 1024);
+    const body = lazyJsonBody(decompressed.value);
+    expect(body.valueOrUndefined()).toBeUndefined();
+    expect(() => body.value()).toThrow('body is not valid gzip data');
   });
 });

@@ -14,7 +14,13 @@ const deepArrayBody = `[${'['.repeat(200_000)}0${']'.repeat(200_000)}]`;
 
 function request(body: string, headers: Record<string, string>): InboundRequest {
   const bytes = Buffer.from(body);
-  return { headers, received: bytes, body: bytes, parsed: () => JSON.parse(body) };
+  return {
+    headers,
+    received: bytes,
+    compressed: false,
+    decompressed: () => bytes,
+    parsed: () => JSON.parse(body),
+  };
 }
 
 describe('authenticate, an array body whose first element is too deep for JSON.stringify', () => {

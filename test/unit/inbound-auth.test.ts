@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { UnauthorizedError } from '../../lib/errors.js';
 import { authenticate, hmacHex, type InboundRequest } from '../../lib/http/inbound-auth.js';
@@ -6,20 +7,56 @@ const SHARED = 'segment-shared-secret';
 const TOKEN = 'inbound-token-123';
 const secrets = { canduApiKey: 'k', segmentSharedSecret: SHARED, inboundToken: TOKEN };
 
+function parsedOrUndefined(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
 function request(body: string, headers: Record<string, string> = {}): InboundRequest {
   const bytes = Buffer.from(body);
   return {
     headers,
     received: bytes,
-    body: bytes,
+    compressed: false,
+    decompressed: () => bytes,
+    parsed: () => parsedOrUndefined(body),
+  };
+}
+
+/**
+ * `body` gzipped, as authentication sees it, counting how often it asks for the decompressed
+ * and the parsed body. `decompressed: undefined` stands for a body that cannot be decompressed.
+ */
+function gzipped(body: string, headers: Record<string, string> = {}, options: { broken?: boolean } = {}) {
+  const asked = { decompressed: 0, parsed: 0 };
+  const inbound: InboundRequest = {
+    headers,
+    received: gzipSync(body),
+    compressed: true,
+    decompressed: () => {
+      asked.decompressed++;
+      return options.broken ? undefined : Buffer.from(body);
+    },
     parsed: () => {
-      try {
-        return JSON.parse(body);
-      } catch {
-        return undefined;
-      }
+      asked.parsed++;
+      return options.broken ? undefined : parsedOrUndefined(body);
     },
   };
+  return { inbound, asked };
+}
+
+/** The check `authenticate` names when it refuses, or `undefined` when it does not throw one. */
+function failedCheck(call: () => unknown): string | undefined {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof UnauthorizedError) return error.check;
+    throw error;
+  }
+  return undefined;
 }
 
 const basic = (user: string, password = '') =>
@@ -248,5 +285,125 @@ describe('authenticate, which check failed (for the log line; the message stays 
     }
     expect(thrown).toBeInstanceOf(UnauthorizedError);
     expect(thrown).toMatchObject({ check, message: 'missing or invalid credentials' });
+  });
+});
+
+describe('authenticate, a compressed body: the signature forms accepted', () => {
+  const body = '[{"type":"track","event":"A","userId":"u1"},{"type":"track","event":"B","userId":"u2"}]';
+  const first = JSON.stringify(JSON.parse(body)[0]);
+
+  it('accepts the HMAC of the bytes as received without decompressing or parsing', () => {
+    const { inbound, asked } = gzipped(body);
+    inbound.headers['x-signature'] = hmacHex(SHARED, inbound.received);
+    expect(authenticate('segment-webhook', inbound, secrets, 'first-element')).toEqual({
+      ok: true,
+      method: 'signature',
+    });
+    expect(asked).toEqual({ decompressed: 0, parsed: 0 });
+  });
+
+  it('accepts the HMAC of the decompressed body, current or previous secret, decompressing once', () => {
+    const rotating = { segmentSharedSecret: 'new-shared', previousSegmentSharedSecret: SHARED };
+    for (const secret of ['new-shared', SHARED]) {
+      const { inbound, asked } = gzipped(body, { 'x-signature': hmacHex(secret, body) });
+      expect(authenticate('segment-webhook', inbound, rotating)).toEqual({ ok: true, method: 'signature' });
+      expect(asked).toEqual({ decompressed: 1, parsed: 0 });
+    }
+  });
+
+  it('does not take the decompressed-body form for an uncompressed body', () => {
+    const plain = request(body, { 'x-signature': hmacHex(SHARED, 'something else') });
+    plain.decompressed = () => Buffer.from('something else');
+    expect(failedCheck(() => authenticate('segment-webhook', plain, secrets))).toBe('signature mismatch');
+  });
+
+  it('accepts the HMAC of JSON.stringify(body[0]) of the decompressed body only under first-element', () => {
+    const signature = { 'x-signature': hmacHex(SHARED, first) };
+    const scoped = gzipped(body, signature);
+    expect(authenticate('segment-webhook', scoped.inbound, secrets, 'first-element').ok).toBe(true);
+    expect(scoped.asked).toEqual({ decompressed: 1, parsed: 1 });
+    const unscoped = gzipped(body, signature);
+    expect(failedCheck(() => authenticate('segment-webhook', unscoped.inbound, secrets))).toBe(
+      'signature mismatch',
+    );
+    expect(unscoped.asked).toEqual({ decompressed: 1, parsed: 0 });
+  });
+
+  it.each([
+    ['another secret', hmacHex('another-secret', body)],
+    ['another body', hmacHex(SHARED, `${body} `)],
+    ['not hex', 'sha1=zz'],
+  ])('refuses a signature by %s as a signature mismatch', (_name, signature) => {
+    const { inbound } = gzipped(body, { 'x-signature': signature });
+    expect(failedCheck(() => authenticate('segment-webhook', inbound, secrets, 'first-element'))).toBe(
+      'signature mismatch',
+    );
+  });
+
+  it('refuses a signature on a body that cannot be decompressed as a mismatch, not a decoding error', () => {
+    const { inbound } = gzipped(body, { 'x-signature': hmacHex(SHARED, body) }, { broken: true });
+    expect(failedCheck(() => authenticate('segment-webhook', inbound, secrets, 'first-element'))).toBe(
+      'signature mismatch',
+    );
+  });
+
+  it('does not decompress for a signature on a route that takes none, nor with no shared secret', () => {
+    const signature = { 'x-signature': hmacHex(SHARED, body) };
+    const rudder = gzipped(body, signature);
+    expect(failedCheck(() => authenticate('token', rudder.inbound, secrets))).toBe('unknown scheme');
+    const tokenOnly = gzipped(body, signature);
+    expect(
+      failedCheck(() => authenticate('segment-webhook', tokenOnly.inbound, { inboundToken: TOKEN })),
+    ).toBe('signature mismatch');
+    expect([rudder.asked, tokenOnly.asked]).toEqual([
+      { decompressed: 0, parsed: 0 },
+      { decompressed: 0, parsed: 0 },
+    ]);
+  });
+});
+
+describe('authenticate, header credentials on a compressed body: no decompression, no parse', () => {
+  const body = `{"writeKey":"${TOKEN}","batch":[{"type":"track","event":"A","userId":"u1"}]}`;
+
+  it.each([
+    ['segment-webhook', `Bearer ${TOKEN}`, undefined],
+    ['token', basic(TOKEN), undefined],
+    ['write-key', basic(TOKEN), undefined],
+    ['segment-webhook', `Bearer ${TOKEN}x`, 'token mismatch'],
+    ['token', `Token ${TOKEN}`, 'unknown scheme'],
+    ['write-key', basic('wrong'), 'token mismatch'],
+    ['write-key', `Bearer ${TOKEN}`, 'unknown scheme'],
+  ] as const)('%s route, %s: %s', (scheme, authorization, check) => {
+    const { inbound, asked } = gzipped(body, { authorization });
+    expect(failedCheck(() => authenticate(scheme, inbound, secrets))).toBe(check);
+    expect(asked).toEqual({ decompressed: 0, parsed: 0 });
+  });
+});
+
+describe('authenticate, the body writeKey (tracking API)', () => {
+  const body = `{"writeKey":"${TOKEN}","batch":[]}`;
+
+  it('is read from an uncompressed body when no header credential is presented', () => {
+    expect(authenticate('write-key', request(body), secrets)).toEqual({ ok: true, method: 'write-key' });
+    expect(authenticate('write-key', request(body, { authorization: ' ' }), secrets).ok).toBe(true);
+  });
+
+  it('is not read from a compressed body: no credential, nothing decompressed or parsed', () => {
+    const { inbound, asked } = gzipped(body);
+    expect(failedCheck(() => authenticate('write-key', inbound, secrets))).toBe('no credential');
+    expect(asked).toEqual({ decompressed: 0, parsed: 0 });
+  });
+
+  it('is not read when a header credential is presented: the header decides, with no parse', () => {
+    let parses = 0;
+    const parsed = () => {
+      parses++;
+      return JSON.parse(body);
+    };
+    const wrongBasic = { ...request(body, { authorization: basic('wrong') }), parsed };
+    const signature = { ...request(body, { 'x-signature': 'deadbeef' }), parsed };
+    expect(failedCheck(() => authenticate('write-key', wrongBasic, secrets))).toBe('token mismatch');
+    expect(failedCheck(() => authenticate('write-key', signature, secrets))).toBe('unknown scheme');
+    expect(parses).toBe(0);
   });
 });

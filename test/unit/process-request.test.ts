@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Config, parseConfig } from '../../lib/config.js';
 import {
@@ -443,9 +444,14 @@ describe('message request pipeline at the boundary (hostile input)', () => {
       body: JSON.stringify({ batch: mixed }),
       headers: { authorization: 'Basic eDo=' },
     });
-    expect([segment.statusCode, rudder.statusCode]).toEqual([401, 401]);
-    // The tracking API reads a writeKey from the body: there it parses, once.
-    expect(batch.statusCode).toBe(401);
+    expect([segment.statusCode, rudder.statusCode, batch.statusCode]).toEqual([401, 401, 401]);
+    expect(parse).not.toHaveBeenCalled();
+    // Without a header credential the tracking API reads a writeKey from the body: there it parses, once.
+    const bodyKey = await handle(TRACKING_BATCH, {
+      body: JSON.stringify({ batch: mixed, writeKey: 'x' }),
+      headers: {},
+    });
+    expect(bodyKey.statusCode).toBe(401);
     expect(parse).toHaveBeenCalledTimes(1);
   });
 
@@ -515,6 +521,150 @@ describe('message request pipeline at the boundary (hostile input)', () => {
       }
       for (const secret of [TOKEN, SHARED]) expect(lines.join('\n')).not.toContain(`"${secret}"`);
     }
+  });
+});
+
+describe('message request pipeline: authentication before decompression', () => {
+  /** 8 MiB of zeros, brotli-compressed: 14 bytes that decompress past MAX_BODY_BYTES (5 MiB). */
+  const BROTLI_BOMB = Buffer.from('m///f/gnAOKxQCD3/g8=', 'base64');
+  const BROKEN_GZIP = gzipSync(JSON.stringify(mixed)).subarray(0, 20);
+  const ROUTES = [SEGMENT_WEBHOOK, RUDDERSTACK_WEBHOOK, TRACKING_BATCH, trackingSingle('track')];
+  const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
+  const credentialFor = (route: (typeof ROUTES)[number], token = TOKEN) =>
+    route.credentials === 'write-key' ? basic(token) : `Bearer ${token}`;
+  const compressed = (bytes: Buffer, encoding: string, headers: Record<string, string> = {}) => ({
+    body: bytes.toString('base64'),
+    isBase64Encoded: true,
+    headers: { 'content-type': 'application/json', 'content-encoding': encoding, ...headers },
+  });
+  /** The status, and the failed check its summary log line names. */
+  async function answer(
+    handled: ReturnType<typeof setup>,
+    ...args: Parameters<ReturnType<typeof setup>['handle']>
+  ) {
+    handled.lines.length = 0;
+    const response = await handled.handle(...args);
+    const summary = handled.lines.map((l) => JSON.parse(l)).find((r) => r.message === LogMessage.Request);
+    return { status: response.statusCode, failedCheck: summary?.failedCheck, body: parse(response) };
+  }
+
+  it.each(ROUTES.map((route) => [route.name, route]))(
+    'answers 401 (no credential) on %s to broken gzip and to a 14-byte brotli bomb sent without credentials',
+    async (_name, route) => {
+      const handled = setup();
+      expect(BROTLI_BOMB).toHaveLength(14);
+      for (const request of [compressed(BROKEN_GZIP, 'gzip'), compressed(BROTLI_BOMB, 'br')]) {
+        expect(await answer(handled, route, request)).toEqual({
+          status: 401,
+          failedCheck: 'no credential',
+          body: UNAUTHORIZED,
+        });
+      }
+      expect(handled.calls).toEqual([]);
+    },
+  );
+
+  it.each(ROUTES.map((route) => [route.name, route]))(
+    'answers 401 on %s to a wrong header credential on a brotli bomb, 413 only to the right one',
+    async (_name, route) => {
+      const handled = setup();
+      const wrong = compressed(BROTLI_BOMB, 'br', { authorization: credentialFor(route, 'wrong') });
+      expect(await answer(handled, route, wrong)).toMatchObject({
+        status: 401,
+        failedCheck: 'token mismatch',
+      });
+      const right = compressed(BROTLI_BOMB, 'br', { authorization: credentialFor(route) });
+      expect((await answer(handled, route, right)).status).toBe(413);
+    },
+  );
+
+  it.each(ROUTES.map((route) => [route.name, route]))(
+    'answers 400 on %s to broken gzip from a sender with the right credential',
+    async (_name, route) => {
+      const handled = setup();
+      const request = compressed(BROKEN_GZIP, 'gzip', { authorization: credentialFor(route) });
+      expect(await answer(handled, route, request)).toMatchObject({
+        status: 400,
+        body: { error: 'body is not valid gzip data' },
+      });
+    },
+  );
+
+  describe('the signature forms accepted on /v1/segment for a gzipped body', () => {
+    const text = JSON.stringify(mixed);
+    const gz = gzipSync(text);
+    const first = JSON.stringify(mixed[0]);
+
+    it.each([
+      ['the bytes as received', hmacHex(SHARED, gz)],
+      ['the decompressed body', hmacHex(SHARED, text)],
+      ['the decompressed body, with the previous secret', hmacHex('old-shared', text)],
+    ])('accepts the HMAC of %s', async (_form, signature) => {
+      const handled = setup({
+        secrets: { canduApiKey: 'k', segmentSharedSecret: SHARED, previousSegmentSharedSecret: 'old-shared' },
+      });
+      const response = await answer(
+        handled,
+        SEGMENT_WEBHOOK,
+        compressed(gz, 'gzip', { 'x-signature': signature }),
+      );
+      expect(response).toMatchObject({ status: 200, body: { received: 5, delivered: 2 } });
+    });
+
+    it('accepts the HMAC of JSON.stringify(body[0]) only with SEGMENT_SIGNATURE_SCOPE=first-element', async () => {
+      const request = compressed(gz, 'gzip', { 'x-signature': hmacHex(SHARED, first) });
+      const scoped = setup({ env: { SEGMENT_SIGNATURE_SCOPE: 'first-element' } });
+      expect((await answer(scoped, SEGMENT_WEBHOOK, request)).status).toBe(200);
+      expect(await answer(setup(), SEGMENT_WEBHOOK, request)).toMatchObject({
+        status: 401,
+        failedCheck: 'signature mismatch',
+      });
+    });
+
+    it.each([
+      ['of another body', compressed(gz, 'gzip', { 'x-signature': hmacHex(SHARED, `${text} `) })],
+      ['with another secret', compressed(gz, 'gzip', { 'x-signature': hmacHex('forged', text) })],
+      ['on broken gzip', compressed(BROKEN_GZIP, 'gzip', { 'x-signature': hmacHex(SHARED, text) })],
+      [
+        'on a brotli bomb (decompressed only up to the cap)',
+        compressed(BROTLI_BOMB, 'br', { 'x-signature': 'ab' }),
+      ],
+    ])('refuses a signature %s with 401 (signature mismatch)', async (_case, request) => {
+      const handled = setup({ env: { SEGMENT_SIGNATURE_SCOPE: 'first-element' } });
+      expect(await answer(handled, SEGMENT_WEBHOOK, request)).toMatchObject({
+        status: 401,
+        failedCheck: 'signature mismatch',
+      });
+      expect(handled.calls).toEqual([]);
+    });
+  });
+
+  it.each([TRACKING_BATCH, trackingSingle('track')].map((route) => [route.name, route]))(
+    'reads the body writeKey on %s from an uncompressed body only',
+    async (_name, route) => {
+      const handled = setup();
+      const message = { type: 'track', event: 'Opened', userId: 'u9', writeKey: TOKEN };
+      const text = JSON.stringify(
+        route.body.shape === 'batch' ? { batch: [message], writeKey: TOKEN } : message,
+      );
+      const plain = { body: text, headers: { 'content-type': 'text/plain' } };
+      expect((await answer(handled, route, plain)).status).toBe(200);
+      expect(await answer(handled, route, compressed(gzipSync(text), 'gzip'))).toMatchObject({
+        status: 401,
+        failedCheck: 'no credential',
+      });
+      expect(handled.calls).toHaveLength(1);
+    },
+  );
+
+  it('decodes as usual when no inbound credential is configured and ALLOW_UNAUTHENTICATED=true', async () => {
+    const handled = setup({ env: { ALLOW_UNAUTHENTICATED: 'true' }, secrets: { canduApiKey: 'k' } });
+    const good = compressed(gzipSync(JSON.stringify(mixed)), 'gzip');
+    expect(await answer(handled, RUDDERSTACK_WEBHOOK, good)).toMatchObject({
+      status: 200,
+      body: { delivered: 2 },
+    });
+    expect((await answer(handled, RUDDERSTACK_WEBHOOK, compressed(BROKEN_GZIP, 'gzip'))).status).toBe(400);
   });
 });
 
