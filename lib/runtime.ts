@@ -64,8 +64,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     random: overrides.random,
     ...overrides.delivery,
   });
+  // Queued mode writes every event to the queue; direct mode what spills over (SPILL_TO_QUEUE).
   const queue =
-    config.deliveryMode === 'queued' && config.queueUrl !== undefined
+    config.queueUrl !== undefined && (config.deliveryMode === 'queued' || config.spillToQueue)
       ? createQueueWriter({ queueUrl: config.queueUrl, logger })
       : undefined;
   const handler = createMessageRequestHandler({ config, secrets, delivery, queue, logger, metrics, now });

@@ -167,4 +167,34 @@ describe('queued delivery through npm start, with Candu down then back', () => {
     );
     expect(carryingSingles.length).toBeLessThanOrEqual((SINGLES + warmed.length) / 10);
   }, 180_000);
+
+  it('delivers two different events that share a messageId, and an identical resend once', async () => {
+    down = false;
+    const identify = {
+      type: 'identify',
+      userId: 'careless',
+      traits: { plan: 'pro' },
+      messageId: 'shared-id',
+      timestamp: '2024-06-01T12:00:00.000Z',
+    };
+    const track = { ...event('shared-id', 0), userId: 'careless' };
+    // Three requests in one batching window: the worker reads them as one batch.
+    const answers = await Promise.all([
+      post('/v1/segment', identify),
+      post('/v1/segment', track),
+      post('/v1/segment', track),
+    ]);
+    for (const answer of answers) expect(answer.status).toBe(202);
+    const shared = () => candu.acceptedEvents().filter((e) => e.messageId === 'shared-id');
+    for (let waited = 0; shared().length < 2 && waited < 30_000; waited += 250) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    // Longer than a batching window, for a third delivery to show up if there were one.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(
+      shared()
+        .map((e) => e.type)
+        .sort(),
+    ).toEqual(['identify', 'track']);
+  }, 60_000);
 });
