@@ -1,9 +1,10 @@
 /**
  * Packages the stack with `osls package` (offline: no AWS account, no credentials) and checks
- * the generated CloudFormation template and function zips against ARCHITECTURE.md and issues 4
- * and 12: routes → handlers that exist, least privilege per function, throttling, access
- * logging, log retention, alarms and dashboard, runtime, tags, no secrets in the environment,
- * no test code in the bundles; and that cfn-lint finds no error in either template.
+ * the generated CloudFormation template and function zips against ARCHITECTURE.md and issues 4,
+ * 12 and 18: routes → handlers that exist, least privilege per function, throttling, access
+ * logging, log retention, alarms (in both delivery modes) and dashboard, runtime, tags, no
+ * secrets in the environment, no test code in the bundles; and that cfn-lint finds no error in
+ * any of the templates.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import {
@@ -139,12 +140,16 @@ async function osPackage(
   return { dir, raw, ...resolveTemplate(raw) };
 }
 
+const REQUIRED_PARAMS = { canduSecretName: SECRET_NAME, kmsKeyArn: '', alarmTopicArn: '' };
+
 let base: Packaged;
 let tuned: Packaged;
+/** Direct delivery without spill-over: `spillToQueue=false` from the command line. */
+let noSpill: Packaged;
 
 beforeAll(async () => {
-  [base, tuned] = await Promise.all([
-    osPackage('base', { canduSecretName: SECRET_NAME, kmsKeyArn: '', alarmTopicArn: '' }),
+  [base, tuned, noSpill] = await Promise.all([
+    osPackage('base', REQUIRED_PARAMS),
     // Every option set, queued delivery included; deliveryMode from the command line over the
     // file's "direct", as `npm run package -- --param deliveryMode=queued` does.
     osPackage(
@@ -162,10 +167,14 @@ beforeAll(async () => {
         maxReceiveCount: '400',
         workerMaxConcurrency: '3',
         queueAgeAlarmSeconds: '7200',
+        // Queued mode sends to the queue whatever spill-over says.
+        spillToQueue: 'false',
+        spilledEventsThreshold: '250',
       },
       TUNED_FILTERS,
       { deliveryMode: 'queued' },
     ),
+    osPackage('no-spill', REQUIRED_PARAMS, undefined, { spillToQueue: 'false' }),
   ]);
 }, 240_000);
 
@@ -314,9 +323,12 @@ describe('osls package', () => {
         .flatMap(actionsOf)
         .filter((a) => a.startsWith('kms:')),
     ).toEqual([]);
-    // Besides the secret: only writing to each function's own log groups.
+    // Besides the secret and sending to the queue (spill-over; "queued delivery" below): only
+    // writing to each function's own log groups.
     const logs = (template: Template, role: string) =>
-      roleStatements(template, role).filter((s) => s !== secrets[0]);
+      roleStatements(template, role).filter(
+        (s) => s !== secrets[0] && !actionsOf(s).some((a) => a.startsWith('sqs:')),
+      );
     const logStatements = logs(base.template, 'MessageFunctionsRole');
     expect(logStatements.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     expect(list(logStatements[0]?.Resource)).toEqual(
@@ -429,20 +441,50 @@ describe('osls package', () => {
       if (found === undefined) throw new Error(`no alarm ${name}`);
       return found;
     };
-    /** The metrics a metric-math alarm reads, as `namespace metric dimension=value`. */
+    /** The metrics a metric-math alarm reads, as `namespace metric dimension=value,...` (every dimension). */
     const mathInputs = (props: Record<string, unknown>) =>
       list(props.Metrics)
         .filter((query) => at(query, 'MetricStat') !== undefined)
         .map((query) => {
           const metric = at(query, 'MetricStat', 'Metric');
-          const [dimension] = list(at(metric, 'Dimensions'));
-          return `${at(metric, 'Namespace')} ${at(metric, 'MetricName')} ${at(dimension, 'Name')}=${JSON.stringify(at(dimension, 'Value'))}`;
+          const dimensions = list(at(metric, 'Dimensions')).map(
+            (dimension) => `${at(dimension, 'Name')}=${JSON.stringify(at(dimension, 'Value'))}`,
+          );
+          return `${at(metric, 'Namespace')} ${at(metric, 'MetricName')} ${dimensions.join(',')}`;
         })
         .sort();
+    /** The expression a metric-math alarm alarms on, and the ids and periods of the metrics it reads. */
+    const mathParts = (props: Record<string, unknown>) => {
+      const queries = list(props.Metrics);
+      const returned = queries.filter((query) => at(query, 'ReturnData') === true);
+      expect(returned).toHaveLength(1);
+      const inputs = queries.filter((query) => at(query, 'MetricStat') !== undefined);
+      return {
+        expression: String(at(returned[0], 'Expression')),
+        ids: inputs.map((query) => String(at(query, 'Id'))),
+        periods: inputs.map((query) => Number(at(query, 'MetricStat', 'Period'))),
+        stats: inputs.map((query) => at(query, 'MetricStat', 'Stat')),
+      };
+    };
+    /**
+     * The expression sums every input, each through FILL(…, 0): a sum with a term missing in a
+     * period (a function not invoked, a metric not published then) would have no value there.
+     */
+    const expectFilledSum = (props: Record<string, unknown>) => {
+      const { expression, ids } = mathParts(props);
+      const terms = expression.split('+').map((term) => term.trim());
+      expect(terms.sort()).toEqual(ids.map((id) => `FILL(${id}, 0)`).sort());
+    };
     const lambdaInputs = (metric: string) =>
-      MESSAGE_FUNCTIONS.map(
-        (id) => `AWS/Lambda ${metric} FunctionName=${JSON.stringify({ Ref: id })}`,
-      ).sort();
+      [...MESSAGE_FUNCTIONS, WORKER]
+        .map((id) => `AWS/Lambda ${metric} FunctionName=${JSON.stringify({ Ref: id })}`)
+        .sort();
+    const SERVICE_DIMENSION = 'service="candu-destination"';
+    /** Fires within 10 minutes of the first failure: one breaching 5-minute (or shorter) period suffices. */
+    const expectFastToFire = (props: Record<string, unknown>, periods: number[]) => {
+      for (const period of periods) expect(period).toBeLessThanOrEqual(300);
+      expect(Number(props.DatapointsToAlarm ?? props.EvaluationPeriods)).toBe(1);
+    };
 
     it('alarms on API 5xx answers', () => {
       expect(alarm(base, 'api-5xx')).toMatchObject({
@@ -469,17 +511,42 @@ describe('osls package', () => {
     it.each([
       ['lambda-errors', 'Errors'],
       ['lambda-throttles', 'Throttles'],
-    ])('alarm %s sums Lambda %s of every message function', (name, metric) => {
+    ])('alarm %s sums Lambda %s of every message function and the queue worker', (name, metric) => {
       const props = alarm(base, name);
       expect(mathInputs(props)).toEqual(lambdaInputs(metric));
+      expectFilledSum(props);
       expect(props).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     });
 
+    it('alarm delivery-failures sums DeliveryFailures, CanduKeyRefused and FailedBatchItems over the ingest and the worker, and fires on the first failing 5 minutes', () => {
+      for (const packaged of [base, tuned, noSpill]) {
+        const props = alarm(packaged, 'delivery-failures');
+        expect(mathInputs(props)).toEqual(
+          ['CanduKeyRefused', 'DeliveryFailures', 'FailedBatchItems'].map(
+            (metric) => `CanduDestination/test ${metric} ${SERVICE_DIMENSION}`,
+          ),
+        );
+        expectFilledSum(props);
+        const { periods, stats } = mathParts(props);
+        expect(stats).toEqual(['Sum', 'Sum', 'Sum']);
+        expectFastToFire(props, periods);
+        expect(props).toMatchObject({
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        });
+        // It stays in alarm through the worker's quiet minutes between two rounds of retries
+        // (at most QUEUE_RETRY_MAX_SECONDS, 900 s by default) instead of clearing and re-firing.
+        expect(Number(props.EvaluationPeriods) * Math.max(...periods)).toBeGreaterThan(900);
+      }
+    });
+
     it.each([
-      ['delivery-failures', 'DeliveryFailures', 1, 1],
+      ['candu-key-refused', 'CanduKeyRefused', 1, 1],
+      ['spilled-events', 'Spilled', 100, 250],
       ['rejected-messages', 'Rejected', 10, 25],
     ])(
-      'alarm %s reads the EMF metric %s over all routes, at its threshold',
+      'alarm %s reads the EMF metric %s over all routes and the worker, at its threshold, per 5 minutes',
       (name, metric, threshold, tunedThreshold) => {
         for (const [packaged, expected] of [
           [base, threshold],
@@ -491,19 +558,23 @@ describe('osls package', () => {
             MetricName: metric,
             Dimensions: [{ Name: 'service', Value: 'candu-destination' }],
             Statistic: 'Sum',
+            ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+            TreatMissingData: 'notBreaching',
           });
+          expectFastToFire(props, [Number(props.Period)]);
+          expect(Number(props.Period)).toBe(300);
           expect(Number(props.Threshold)).toBe(expected);
         }
       },
     );
 
     it('notifies alarmTopicArn only when it is given', () => {
-      expect(alarms(base)).toHaveLength(8);
+      expect(alarms(base)).toHaveLength(10);
       for (const props of alarms(base)) {
         expect(props.AlarmActions).toBeUndefined();
         expect(props.OKActions).toBeUndefined();
       }
-      expect(alarms(tuned)).toHaveLength(8);
+      expect(alarms(tuned)).toHaveLength(10);
       for (const props of alarms(tuned)) {
         expect(props.AlarmActions).toEqual([TOPIC_ARN]);
         expect(props.OKActions).toEqual([TOPIC_ARN]);
@@ -523,10 +594,56 @@ describe('osls package', () => {
       expect(metrics).toContain('["AWS/ApiGateway","Count","ApiId","${HttpApi}"]');
       for (const name of ['4xx', '5xx']) expect(metrics).toContain(`[".","${name}",".","."]`);
       for (const name of ['Errors', 'Throttles', 'Duration']) {
-        for (const id of MESSAGE_FUNCTIONS) {
+        for (const id of [...MESSAGE_FUNCTIONS, WORKER]) {
           expect(metrics).toContain(`["AWS/Lambda","${name}","FunctionName","\${${id}}"]`);
         }
       }
+    });
+
+    /** The dashboard's widgets, parsed from its Fn::Sub body. */
+    const widgets = (packaged: Packaged) => {
+      const body = String(
+        at(propertiesOf(packaged.template, 'AWS::CloudWatch::Dashboard')[0], 'DashboardBody', 'Fn::Sub'),
+      );
+      return (JSON.parse(body) as { widgets: { type: string; properties: Record<string, unknown> }[] })
+        .widgets;
+    };
+    /** The metric rows of the widget whose title starts with `title`, as JSON. */
+    const widgetMetrics = (title: string) => {
+      const found = widgets(base).filter((w) => String(w.properties.title).startsWith(title));
+      expect(found, title).toHaveLength(1);
+      return list(found[0]?.properties.metrics).map((row) => JSON.stringify(row));
+    };
+
+    it('shows spill volume: Queued, Spilled and PossiblyDuplicated over all routes', () => {
+      const rows = widgetMetrics('Spill-over');
+      expect(rows[0]).toContain('["CanduDestination/test","Queued","service","candu-destination",');
+      expect(rows[1]).toContain('[".","Spilled",".",".",');
+      expect(rows[2]).toContain('[".","PossiblyDuplicated",".",".",');
+    });
+
+    it("shows the worker's failures: FailedBatchItems, CanduKeyRefused, its Lambda errors and throttles", () => {
+      const rows = widgetMetrics('Queue worker');
+      expect(rows[0]).toContain(
+        '["CanduDestination/test","FailedBatchItems","service","candu-destination","route","queue worker",',
+      );
+      expect(rows[1]).toContain('[".","CanduKeyRefused",".",".",".",".",');
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder
+      expect(rows[2]).toContain('["AWS/Lambda","Errors","FunctionName","${WorkerLambdaFunction}",');
+      expect(rows[3]).toContain('[".","Throttles",".",".",');
+      expect(widgetMetrics('Candu key refused per route').join()).toContain(
+        '{CanduDestination/test,service,route} MetricName=\\"CanduKeyRefused\\"',
+      );
+    });
+
+    it('shows the state of every alarm of the stack, by ARN', () => {
+      const alarmWidgets = widgets(base).filter((w) => w.type === 'alarm');
+      expect(alarmWidgets).toHaveLength(1);
+      const ids = resourcesOfType(base.template, 'AWS::CloudWatch::Alarm').map(([id]) => id);
+      expect(ids).toHaveLength(10);
+      expect(list(alarmWidgets[0]?.properties.alarms).sort()).toEqual(
+        ids.map((id) => ['$', '{', id, '.Arn}'].join('')).sort(),
+      );
     });
   });
 
@@ -597,6 +714,19 @@ describe('osls package', () => {
       }
     });
 
+    it('sets SPILL_TO_QUEUE from spillToQueue (true by default; the command line wins over the stage file)', () => {
+      for (const [packaged, spill] of [
+        [base, 'true'],
+        [tuned, 'false'],
+        [noSpill, 'false'],
+      ] as const) {
+        for (const id of MESSAGE_FUNCTIONS) {
+          const variables = at(resource(packaged.template, id).Properties, 'Environment', 'Variables');
+          expect(at(variables, 'SPILL_TO_QUEUE'), id).toBe(spill);
+        }
+      }
+    });
+
     it('sets DELIVERY_MODE from deliveryMode (the command line wins over the stage file)', () => {
       for (const [packaged, mode] of [
         [base, 'direct'],
@@ -610,19 +740,25 @@ describe('osls package', () => {
       }
     });
 
-    it('lets the ingest only send to the queue, only in queued mode; the worker only consume it; no wildcard, nothing on the DLQ', () => {
-      expect(
-        sqsStatements(base.template).filter((s) =>
-          roleStatements(base.template, 'MessageFunctionsRole').includes(s),
-        ),
-      ).toEqual([]);
-      const send = roleStatements(tuned.template, 'MessageFunctionsRole').filter((s) =>
-        actionsOf(s).some((a) => a.startsWith('sqs:')),
-      );
-      expect(send).toHaveLength(1);
-      expect(actionsOf(send[0])).toEqual(['sqs:SendMessage']);
-      expect(send[0]?.Resource).toEqual({ 'Fn::GetAtt': ['DeliveryQueue', 'Arn'] });
+    it('lets the ingest only send to the queue, only in queued mode or with spill-over; the worker only consume it; no wildcard, nothing on the DLQ', () => {
+      const ingestSqs = (packaged: Packaged) =>
+        roleStatements(packaged.template, 'MessageFunctionsRole').filter((s) =>
+          actionsOf(s).some((a) => a.toLowerCase().startsWith('sqs:')),
+        );
+      // Direct without spill-over: nothing on any queue.
+      expect(noSpill.conditions.IngestSendsToQueue).toBe(false);
+      expect(ingestSqs(noSpill)).toEqual([]);
+      // Direct with spill-over (the default), and queued (whatever spillToQueue says): send only.
       for (const packaged of [base, tuned]) {
+        expect(packaged.conditions.IngestSendsToQueue).toBe(true);
+        const send = ingestSqs(packaged);
+        expect(send).toHaveLength(1);
+        expect(actionsOf(send[0])).toEqual(['sqs:SendMessage']);
+        expect(send[0]?.Resource).toEqual({ 'Fn::GetAtt': ['DeliveryQueue', 'Arn'] });
+      }
+      expect([base.conditions.IsQueued, base.conditions.SpillsToQueue]).toEqual([false, true]);
+      expect([tuned.conditions.IsQueued, tuned.conditions.SpillsToQueue]).toEqual([true, false]);
+      for (const packaged of [base, tuned, noSpill]) {
         const worker = roleStatements(packaged.template, 'WorkerRole');
         const consume = worker.filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
         expect(consume).toHaveLength(1);
@@ -693,10 +829,10 @@ describe('osls package', () => {
     if (!available && !process.env.CI)
       console.log('cfn-lint is not on PATH: skipping the template lint (CI runs it)');
 
-    it.skipIf(!available && !process.env.CI).each([['base'], ['tuned']])(
+    it.skipIf(!available && !process.env.CI).each([['base'], ['tuned'], ['no-spill']])(
       'finds no error in the %s template',
       (name) => {
-        const packaged = name === 'base' ? base : tuned;
+        const packaged = { base, tuned, 'no-spill': noSpill }[name] as Packaged;
         const template = join(packaged.dir, 'cloudformation-template-update-stack.json');
         const run = spawnSync('cfn-lint', ['--format', 'json', template], { encoding: 'utf8' });
         expect(run.error, 'cfn-lint runs (it must be on PATH in CI)').toBeUndefined();
