@@ -1,6 +1,13 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Config, defaultConfig, parseConfig } from './config.js';
-import { createDelivery, type Delivery, type DeliveryDeps, secretFailure } from './delivery/index.js';
+import {
+  createDelivery,
+  type Delivery,
+  type DeliveryDeps,
+  DIRECT_BUDGET,
+  SPILL_BUDGET,
+  secretFailure,
+} from './delivery/index.js';
 import { LogMessage } from './log-messages.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetricsPublisher, type MetricsPublisher } from './metrics.js';
@@ -54,6 +61,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const logger = createLogger(config.logLevel, overrides.write, now && (() => new Date(now())));
   const metrics = metricsOf(overrides);
   const secrets = overrides.secrets ?? createSecretStore({ config, client: overrides.secretsClient, now });
+  // Queued mode writes every event to the queue; direct mode what spills over (SPILL_TO_QUEUE).
+  const queue =
+    config.queueUrl !== undefined && (config.deliveryMode === 'queued' || config.spillToQueue)
+      ? createQueueWriter({ queueUrl: config.queueUrl, logger })
+      : undefined;
   const delivery = createDelivery({
     config,
     secrets,
@@ -62,13 +74,10 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     now,
     sleep: overrides.sleep,
     random: overrides.random,
+    // A few tries, then the queue's spaced retries; without a queue, tries until the deadline.
+    budget: queue === undefined ? DIRECT_BUDGET : SPILL_BUDGET,
     ...overrides.delivery,
   });
-  // Queued mode writes every event to the queue; direct mode what spills over (SPILL_TO_QUEUE).
-  const queue =
-    config.queueUrl !== undefined && (config.deliveryMode === 'queued' || config.spillToQueue)
-      ? createQueueWriter({ queueUrl: config.queueUrl, logger })
-      : undefined;
   const handler = createMessageRequestHandler({ config, secrets, delivery, queue, logger, metrics, now });
   return { config, logger, metrics, secrets, delivery, handler };
 }

@@ -62,6 +62,17 @@ export const DIRECT_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
 });
 
 /**
+ * Direct delivery with spill-over (`SPILL_TO_QUEUE`, the default): a blip (one or two 5xx, a
+ * timeout) is retried at once, but after three tries a chunk is handed to the queue, whose worker
+ * retries it spaced out. Retrying a slow Candu until the deadline would only multiply its load,
+ * and every timed-out attempt may be one Candu processes late, so one more copy of its events.
+ */
+export const SPILL_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
+  ...DIRECT_BUDGET,
+  maxAttempts: 3,
+});
+
+/**
  * Replay: nobody waits on an answer, and Candu may be down for minutes. The backoff starts as
  * short as the functions' (a flaky Candu costs a replay little) and keeps doubling to a minute
  * (ceilings 0.1, 0.2, 0.4 … 51.2, 60 s), at least half of each waited: whatever the draws, at

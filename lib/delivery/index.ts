@@ -31,6 +31,7 @@ export {
   type Problem,
   REPLAY_BUDGET,
   type SecretProblem,
+  SPILL_BUDGET,
   SPLIT_REQUESTS,
   secretFailure,
   toRetryLaterError,

@@ -34,6 +34,8 @@ beforeAll(async () => {
     ...fakeAwsEnvironment(secrets.endpoint),
     CANDU_TIMEOUT_MS: '500',
     DELIVERY_DEADLINE_MS: '2500',
+    QUEUE_RETRY_BASE_SECONDS: '1',
+    QUEUE_RETRY_MAX_SECONDS: '2',
   });
 }, 90_000);
 
@@ -167,23 +169,27 @@ describe('npm start, Segment webhook', () => {
     expect(candu.requests).toHaveLength(0);
   });
 
-  it('answers 503 with Retry-After during a Candu outage, and delivers the same request after it', async () => {
+  it('answers 202 during a Candu outage with the events in the queue, and delivers them once after it', async () => {
     const body = JSON.stringify([
       { type: 'identify', userId: 'u1', messageId: 'outage-1' },
       { type: 'track', event: 'Paid', userId: 'u1', messageId: 'outage-2' },
     ]);
     candu.setRespond(() => fault.serverError(503));
-    const during = await post('/v1/segment', body, { 'x-signature': sign(body) });
-    expect(during.status).toBe(503);
-    expect(Number(during.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(JSON.stringify(during.body)).not.toContain(CANDU_KEY);
-
-    candu.setRespond(undefined);
+    try {
+      const during = await post('/v1/segment', body, { 'x-signature': sign(body) });
+      expect(during.status).toBe(202);
+      expect(during.body).toMatchObject({ ok: true, received: 2, delivered: 0, queued: 2 });
+      expect(JSON.stringify(during.body)).not.toContain(CANDU_KEY);
+    } finally {
+      candu.setRespond(undefined);
+    }
     candu.reset();
-    const after = await post('/v1/segment', body, { 'x-signature': sign(body) });
-    expect(after.status).toBe(200);
-    expect(candu.acceptedEvents().map((e) => e.messageId)).toEqual(['outage-1', 'outage-2']);
-  });
+    const landed = () => candu.acceptedEvents().map((e) => e.messageId);
+    for (let waited = 0; landed().length < 2 && waited < 30_000; waited += 250) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(landed().sort()).toEqual(['outage-1', 'outage-2']);
+  }, 60_000);
 });
 
 describe('npm start, RudderStack webhook and tracking API', () => {

@@ -22,6 +22,17 @@ export interface Reconciliation {
   duplicates: number;
   /** Copies Candu took (2xx) after the destination had given up waiting for the answer. */
   landedAnswerLost: number;
+  /**
+   * Extra copies Candu processed, those whose answer was lost included: what a Candu without
+   * de-duplication would hold twice.
+   */
+  processedDuplicates: number;
+  /**
+   * Valid messages rejected together with a refused one (Candu's 400 for a chunk not narrowed
+   * down within the split budget), reported as such in the answer or the worker's log. Not lost:
+   * each has its rejection and reason.
+   */
+  rejectedTogether: number;
   /** Valid messages Candu never acknowledged. Must be empty. */
   lost: string[];
   /** Messages whose final answer did not report what was expected of them. Must be empty. */
@@ -33,15 +44,23 @@ export interface Reconciliation {
   batches: { accepted: number; refused: number; gaveUp: number };
 }
 
+/** A reason meaning the event was refused with others, not narrowed down to it (lib/delivery/delivery-policy.ts). */
+const TOGETHER = 'together';
+
 /**
  * Reconciles by `messageId`. `acknowledged` are the events of Candu requests answered 2xx while
- * the client still waited; `landedAnswerLost` those answered 2xx after it had gone.
+ * the client still waited; `landedAnswerLost` those answered 2xx after it had gone; `refused`
+ * the messageIds of events in requests Candu answered 400. A 202 answer does not say which
+ * events it queued, and the worker's per-event log lines are bounded, so for a queued event
+ * Candu's own record is the witness: a valid event never acknowledged but refused (in a chunk
+ * with a poisoned one the split budget did not narrow down) was rejected together, not lost.
  */
 export function reconcile(
   messages: readonly SoakMessage[],
   outcomes: readonly BatchOutcome[],
   acknowledged: readonly ReceivedEvent[],
   landedAnswerLost: readonly ReceivedEvent[],
+  refused: ReadonlySet<string> = new Set(),
 ): Reconciliation {
   const byId = new Map(messages.map((m) => [m.messageId, m]));
   const byExpectation: Record<Expectation, number> = {
@@ -70,38 +89,60 @@ export function reconcile(
     if (!byId.has(typeof event.messageId === 'string' ? event.messageId : '')) unknownEvents++;
   }
 
-  const lost: string[] = [];
-  let duplicates = 0;
-  for (const m of messages) {
-    const count = copies.get(m.messageId) ?? 0;
-    if (m.expectation === 'deliver' && count === 0) lost.push(m.messageId);
-    if (count > 1) duplicates += count - 1;
-  }
-
   const misreported: Misreport[] = [];
+  const together = new Set<string>();
   const batches = { accepted: 0, refused: 0, gaveUp: 0 };
   for (const outcome of outcomes) {
     if (outcome.result === 'accepted') batches.accepted++;
     else if (outcome.result === 'refused') batches.refused++;
     else batches.gaveUp++;
-    const reported = new Map<string, Misreport['reported']>();
-    for (const r of outcome.final?.skipped ?? []) if (r.messageId) reported.set(r.messageId, 'skipped');
-    for (const r of outcome.final?.rejected ?? []) if (r.messageId) reported.set(r.messageId, 'rejected');
+    const reported = new Map<string, { as: 'skipped' | 'rejected'; reason: string }>();
+    for (const r of outcome.final?.skipped ?? [])
+      if (r.messageId) reported.set(r.messageId, { as: 'skipped', reason: r.reason });
+    for (const r of outcome.final?.rejected ?? [])
+      if (r.messageId) reported.set(r.messageId, { as: 'rejected', reason: r.reason });
+    const queued = outcome.result === 'accepted' && outcome.final?.status === 202;
     for (const m of outcome.batch.messages) {
-      const got =
-        reported.get(m.messageId) ??
-        (outcome.result === 'accepted' ? ('delivered' as const) : ('nothing' as const));
+      const listed = reported.get(m.messageId);
+      if (m.expectation === 'deliver' && listed?.as === 'rejected' && listed.reason.includes(TOGETHER)) {
+        together.add(m.messageId);
+        continue;
+      }
+      // A poisoned event a 202 did not list went to the queue, where Candu refused it (had Candu
+      // taken it, it would count as a wrong delivery).
+      if (m.expectation === 'poisoned' && listed === undefined && queued) continue;
+      const got = listed?.as ?? (outcome.result === 'accepted' ? 'delivered' : 'nothing');
       if (got !== expectedReport(m.expectation)) {
         misreported.push({ messageId: m.messageId, expected: m.expectation, reported: got });
       }
+      const refusedFromQueue = queued && listed === undefined && refused.has(m.messageId);
+      if (m.expectation === 'deliver' && refusedFromQueue && !copies.has(m.messageId))
+        together.add(m.messageId);
     }
   }
+
+  const lost: string[] = [];
+  let duplicates = 0;
+  for (const m of messages) {
+    const count = copies.get(m.messageId) ?? 0;
+    if (m.expectation === 'deliver' && count === 0 && !together.has(m.messageId)) lost.push(m.messageId);
+    if (count > 1) duplicates += count - 1;
+  }
+  const processed = new Map(copies);
+  for (const event of landedAnswerLost) {
+    const id = typeof event.messageId === 'string' ? event.messageId : '';
+    if (byId.has(id)) processed.set(id, (processed.get(id) ?? 0) + 1);
+  }
+  let processedDuplicates = 0;
+  for (const count of processed.values()) if (count > 1) processedDuplicates += count - 1;
 
   return {
     sent: messages.length,
     byExpectation,
     deliveredUnique: copies.size - new Set(wrongDeliveries).size,
     duplicates,
+    processedDuplicates,
+    rejectedTogether: together.size,
     landedAnswerLost: landedAnswerLost.length,
     lost,
     misreported,

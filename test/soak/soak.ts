@@ -5,6 +5,7 @@
  * end every message is reconciled by `messageId` (see reconcile.ts).
  */
 import { writeFile } from 'node:fs/promises';
+import { LogMessage } from '../../lib/log-messages.js';
 import {
   type CanduStandIn,
   fault,
@@ -32,6 +33,12 @@ export interface SoakOptions {
   maxBatchSize: number;
   /** Share of sender requests after which Secrets Manager throttles its next 1–3 calls. */
   secretsThrottleRate: number;
+  /**
+   * A stretch of the run (shares of the batches, e.g. 0.4 to 0.6) during which Candu answers
+   * every request after `SLOW_PHASE_ANSWER_MS`, past `CANDU_TIMEOUT_MS`: the functions spill what
+   * it has not acknowledged to the queue, and the worker delivers it once Candu is fast again.
+   */
+  slowPhase?: { from: number; to: number };
   /** When set, the functions' output (`npm start`'s stdout and stderr) is written to this file. */
   serverLogFile?: string;
   /** Progress lines (stderr by default in run.ts); none when absent. */
@@ -46,6 +53,7 @@ export const DEFAULT_SOAK_OPTIONS: SoakOptions = {
   rotations: 1,
   maxBatchSize: 100,
   secretsThrottleRate: 0.03,
+  slowPhase: { from: 0.4, to: 0.6 },
 };
 
 /** The destination's settings for the run: short timeouts so the stand-in's slow answers time out. */
@@ -56,7 +64,17 @@ export const SOAK_SERVER_SETTINGS = {
   CANDU_BATCH_SIZE: 25,
   SECRET_TTL_SECONDS: 5,
   DELIVERY_DEADLINE_MS: 4_000,
+  /** The worker retries after 1 s, then 2 s, so the run drains in seconds (the stack: 10 s doubling to 900 s). */
+  QUEUE_RETRY_BASE_SECONDS: 1,
+  QUEUE_RETRY_MAX_SECONDS: 2,
+  /** Candu's answers during the slow phase: well past the timeout, as a Candu that is struggling. */
+  SLOW_PHASE_ANSWER_MS: 1_000,
 } as const;
+
+/** After the last batch, the worker has drained the queue once no new event lands for this long. */
+const DRAIN_QUIET_MS = 6_000;
+/** And it is given at most this long. */
+const DRAIN_LIMIT_MS = 120_000;
 
 /** Injected Candu faults, in the order they are dealt (round robin, so every kind occurs). */
 export const FAULT_KINDS = ['server-error', 'throttle', 'slow', 'drop'] as const;
@@ -66,6 +84,8 @@ export interface SoakReport {
   options: SoakOptions;
   durationMs: number;
   reconciliation: Reconciliation;
+  /** What the functions' request lines say of the spill-over. */
+  spill: { requests: number; spilled: number; possiblyDuplicated: number; drainMs: number };
   candu: {
     requests: number;
     injected: Record<FaultKind, number>;
@@ -112,6 +132,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let currentKey = keys[0] ?? '';
   const injected: Record<FaultKind, number> = { 'server-error': 0, throttle: 0, slow: 0, drop: 0 };
   let dealt = 0;
+  let slow = false;
+  const slowFrom = Math.floor((options.slowPhase?.from ?? 1) * batches.length);
+  const slowTo = Math.floor((options.slowPhase?.to ?? 1) * batches.length);
 
   const secretFor = (canduApiKey: string) => JSON.stringify({ canduApiKey, ...credentials });
   let candu: CanduStandIn | undefined;
@@ -123,6 +146,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       rejectEvent: (event) => String(event.messageId).startsWith(POISON_PREFIX),
       respond: (record) => {
         if (record.apiKey !== currentKey) return undefined;
+        if (slow) return fault.slow(SOAK_SERVER_SETTINGS.SLOW_PHASE_ANSWER_MS);
         if (faultRandom() >= options.faultRate) return undefined;
         const kind = FAULT_KINDS[dealt++ % FAULT_KINDS.length] ?? 'server-error';
         injected[kind]++;
@@ -140,6 +164,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         CANDU_BATCH_SIZE: String(SOAK_SERVER_SETTINGS.CANDU_BATCH_SIZE),
         SECRET_TTL_SECONDS: String(SOAK_SERVER_SETTINGS.SECRET_TTL_SECONDS),
         DELIVERY_DEADLINE_MS: String(SOAK_SERVER_SETTINGS.DELIVERY_DEADLINE_MS),
+        QUEUE_RETRY_BASE_SECONDS: String(SOAK_SERVER_SETTINGS.QUEUE_RETRY_BASE_SECONDS),
+        QUEUE_RETRY_MAX_SECONDS: String(SOAK_SERVER_SETTINGS.QUEUE_RETRY_MAX_SECONDS),
       },
       120_000,
     );
@@ -165,6 +191,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           candu?.setAcceptedKey(currentKey);
           say(`batch ${batch.batchNo}: key rotated (rotation ${rotations})`);
         }
+        if (batch.batchNo === slowFrom && slowFrom < slowTo) {
+          slow = true;
+          say(
+            `batch ${batch.batchNo}: Candu slow (answers after ${SOAK_SERVER_SETTINGS.SLOW_PHASE_ANSWER_MS} ms)`,
+          );
+        }
+        if (batch.batchNo === slowTo && slow) {
+          slow = false;
+          say(`batch ${batch.batchNo}: Candu fast again`);
+        }
         if (random() < options.secretsThrottleRate) sm?.throttleNext(intBetween(random, 1, 3));
         const outcome = await sendBatch(batch, {
           url,
@@ -181,8 +217,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
     };
     await Promise.all(Array.from({ length: options.concurrency }, worker));
+    slow = false;
+    say('every batch answered; waiting for the worker to drain the queue');
+    const drainMs = await untilQuiet(candu);
     await server.stop();
     if (options.serverLogFile !== undefined) await writeFile(options.serverLogFile, server.output());
+    const output = server.output();
 
     const requests = candu.requests;
     const ok = (status: number | undefined) => status !== undefined && status >= 200 && status < 300;
@@ -191,7 +231,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const answers: Record<string, number> = {};
     for (const o of outcomes) for (const a of o.answers) answers[String(a)] = (answers[String(a)] ?? 0) + 1;
     const senderRequests = outcomes.reduce((sum, o) => sum + o.attempts, 0);
-    const reconciliation = reconcile(messages, outcomes, acknowledged, landedAnswerLost);
+    const refused = new Set(
+      requests.filter((r) => r.status === 400).flatMap((r) => r.events.map((e) => String(e.messageId))),
+    );
+    const reconciliation = reconcile(messages, outcomes, acknowledged, landedAnswerLost, refused);
     const misreported = new Set(reconciliation.misreported.map((m) => m.messageId));
     return {
       options,
@@ -200,6 +243,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       outcomesWithMisreports: outcomes.filter((o) =>
         o.batch.messages.some((m) => misreported.has(m.messageId)),
       ),
+      spill: { ...spillOf(output), drainMs },
       candu: {
         requests: requests.length,
         injected,
@@ -218,13 +262,57 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         retryAfterHonoured: outcomes.reduce((sum, o) => sum + o.retryAfters.length, 0),
         lambdaErrors: outcomes.reduce((sum, o) => sum + o.lambdaErrors, 0),
       },
-      logLeaks: countLeaks(server.output(), keys, credentials),
+      logLeaks: countLeaks(output, keys, credentials),
     };
   } finally {
     await server?.stop();
     await candu?.close();
     await sm?.close();
   }
+}
+
+/** Waits until no new event has landed at Candu for `DRAIN_QUIET_MS`; returns how long it waited. */
+async function untilQuiet(candu: CanduStandIn): Promise<number> {
+  const started = Date.now();
+  let seen = candu.acceptedEvents().length;
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < DRAIN_QUIET_MS && Date.now() - started < DRAIN_LIMIT_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = candu.acceptedEvents().length;
+    if (now !== seen) {
+      seen = now;
+      quietSince = Date.now();
+    }
+  }
+  return Date.now() - started - DRAIN_QUIET_MS;
+}
+
+/** The functions' JSON log lines with `message`. */
+function linesOf(output: string, message: string): Record<string, unknown>[] {
+  const lines: Record<string, unknown>[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{') || !line.includes(`"message":"${message}"`)) continue;
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line cut by the pipe; not one of ours to count
+    }
+  }
+  return lines;
+}
+
+/** The spill-over the request lines report. */
+function spillOf(output: string): { requests: number; spilled: number; possiblyDuplicated: number } {
+  let requests = 0;
+  let spilled = 0;
+  let possiblyDuplicated = 0;
+  for (const line of linesOf(output, LogMessage.Request)) {
+    const count = Number(line.spilled ?? 0);
+    if (count > 0) requests++;
+    spilled += count;
+    possiblyDuplicated += Number(line.possiblyDuplicated ?? 0);
+  }
+  return { requests, spilled, possiblyDuplicated };
 }
 
 function faultAction(kind: FaultKind, random: () => number): StandInAction {
@@ -259,7 +347,7 @@ export function countLeaks(
 /** The reconciliation table printed at the end of a run. */
 export function formatReport(report: SoakReport): string {
   const r = report.reconciliation;
-  const pct = (n: number, of: number) => (of === 0 ? '0.0%' : `${((100 * n) / of).toFixed(1)}%`);
+  const pct = (n: number, of: number) => (of === 0 ? '0.00%' : `${((100 * n) / of).toFixed(2)}%`);
   const injectedTotal = Object.values(report.candu.injected).reduce((a, b) => a + b, 0);
   const rows: [string, string | number][] = [
     ['seed', report.options.seed],
@@ -270,8 +358,22 @@ export function formatReport(report: SoakReport): string {
     ['  alias (must be skipped)', r.byExpectation.alias],
     ['  anonymous (must be skipped)', r.byExpectation.anonymous],
     ['delivered (distinct, acknowledged by Candu)', r.deliveredUnique],
-    ['duplicates (extra acknowledged copies)', r.duplicates],
+    ['  valid, refused together with a poisoned one (rejected)', r.rejectedTogether],
+    [
+      'duplicates (extra acknowledged copies)',
+      `${r.duplicates} (${pct(r.duplicates, r.byExpectation.deliver)})`,
+    ],
+    [
+      'duplicates incl. copies whose answer was lost',
+      `${r.processedDuplicates} (${pct(r.processedDuplicates, r.byExpectation.deliver)})`,
+    ],
     ['landed after the answer was lost (timeouts)', r.landedAnswerLost],
+    ['requests that spilled to the queue', report.spill.requests],
+    [
+      'events spilled / of them possibly duplicated',
+      `${report.spill.spilled} / ${report.spill.possiblyDuplicated}`,
+    ],
+    ['queue drained after the last answer', `${(report.spill.drainMs / 1_000).toFixed(1)} s`],
     ['misreported in the answers', r.misreported.length],
     ['wrong deliveries (poison/invalid accepted, wrong userId)', r.wrongDeliveries.length],
     ['unknown events at Candu', r.unknownEvents],

@@ -10,6 +10,7 @@ import {
   mayStartAttempt,
   REPLAY_BUDGET,
   type SecretProblem,
+  SPILL_BUDGET,
   secretFailure,
 } from '../../lib/delivery/index.js';
 import { RetryLaterError } from '../../lib/errors.js';
@@ -154,6 +155,28 @@ describe('decideAfterAttempt, direct delivery (DIRECT_BUDGET: full jitter, 100 m
     ],
   ])('%s', (_name, attempt, decision) => {
     expect(decideAfterAttempt(attempt, DIRECT_BUDGET)).toEqual(decision);
+  });
+});
+
+describe('decideAfterAttempt, direct delivery with spill-over (SPILL_BUDGET: 3 tries, then the queue)', () => {
+  it.each<[string, AttemptOutcome, Decision]>([
+    ['503, second attempt', outcome(answered(503), { attempt: 2 }), retry(100, 503, 'Candu answered 503')],
+    [
+      '503, third attempt',
+      outcome(answered(503), { attempt: 3 }),
+      fail(503, 30, 'Candu answered 503 (after 3 tries)'),
+    ],
+    [
+      'a timeout, third attempt',
+      outcome(TIMEOUT, { attempt: 3 }),
+      fail(503, 30, 'Candu timed out (after 3 tries)'),
+    ],
+  ])('%s', (_name, attempt, decision) => {
+    expect(decideAfterAttempt(attempt, SPILL_BUDGET)).toEqual(decision);
+  });
+
+  it('is the direct budget but for its tries', () => {
+    expect({ ...SPILL_BUDGET, maxAttempts: DIRECT_BUDGET.maxAttempts }).toEqual(DIRECT_BUDGET);
   });
 });
 
