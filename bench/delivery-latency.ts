@@ -3,7 +3,7 @@
  * 1,000-message batch (against the ideal number of round trips and the naive forwarder), and the
  * duration of requests of 1, 100 and 1,000 events for the cost section.
  */
-import { SEGMENT_WEBHOOK } from '../lib/routes.js';
+import { SEGMENT_WEBHOOK } from '../lib/ingest/routes.js';
 import { createHandlerUnderTest } from './handler-under-test.js';
 import { forwardOneByOne } from './naive-forwarder.js';
 import { BENCH_CANDU_KEY, BENCH_SHARED_SECRET, signedSegmentRequest } from './requests.js';

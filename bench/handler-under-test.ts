@@ -6,7 +6,7 @@
  * measurement covers Secrets Manager).
  */
 import { parseConfig } from '../lib/config.js';
-import type { MessageRequestHandler } from '../lib/process-request.js';
+import type { MessageRequestHandler } from '../lib/ingest/request-handler.js';
 import { createRuntime } from '../lib/runtime.js';
 
 /** Builds the pipeline from `env`. @throws Error when `env` is not a valid configuration. */

@@ -12,19 +12,15 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { WORKER_BUDGET } from '../lib/budgets.js';
 import { parseConfig } from '../lib/config.js';
 import { createDelivery } from '../lib/delivery/index.js';
+import { createMessageRequestHandler, type MessageRequestHandler } from '../lib/ingest/request-handler.js';
+import { SEGMENT_WEBHOOK } from '../lib/ingest/routes.js';
 import { createLogger } from '../lib/logger.js';
-import { createMessageRequestHandler, type MessageRequestHandler } from '../lib/process-request.js';
-import {
-  createLocalQueuePoller,
-  createQueueWorker,
-  createQueueWriter,
-  type QueueWorker,
-  WORKER_BUDGET,
-} from '../lib/queue/index.js';
-import { SEGMENT_WEBHOOK } from '../lib/routes.js';
+import { createQueueWorker, createQueueWriter, type QueueWorker } from '../lib/queue/index.js';
 import { createSecretStore } from '../lib/secrets/index.js';
+import { createLocalQueuePoller } from '../local/queue-poller.js';
 import { generateMessages } from './corpus.js';
 import { PRICES } from './cost.js';
 import { benchEnv, CANDU_LATENCY_MS } from './delivery-latency.js';

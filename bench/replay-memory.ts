@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
-import { startCanduStandIn } from '../test/support/candu-stand-in.js';
+import { startCanduStandIn } from '../local/candu-stand-in.js';
 
 interface Peaks {
   peakRssBytes: number;

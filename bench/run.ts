@@ -6,8 +6,8 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startCanduStandIn } from '../test/support/candu-stand-in.js';
-import { startSecretsManagerFake } from '../test/support/secrets-manager-fake.js';
+import { startCanduStandIn } from '../local/candu-stand-in.js';
+import { startSecretsManagerFake } from '../local/secrets-manager-stand-in.js';
 import { measureColdStart } from './cold-start.js';
 import { generateMessages } from './corpus.js';
 import { CANDU_LATENCY_MS, measureBatch, timeRequests } from './delivery-latency.js';

@@ -4,7 +4,7 @@
  * event loop of the handler being timed; real SQS runs elsewhere too. Prints `{"endpoint": ...}`
  * once listening and runs until its stdin closes. Queues are created through the SDK (CreateQueue).
  */
-import { startSqsFake } from '../lib/queue/local-sqs.js';
+import { startSqsFake } from '../local/sqs-stand-in.js';
 
 const sqs = await startSqsFake({ recordCalls: false });
 process.stdout.write(`${JSON.stringify({ endpoint: sqs.endpoint })}\n`);

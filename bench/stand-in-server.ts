@@ -7,7 +7,7 @@
  * reset, then forgets it).
  */
 import { createInterface } from 'node:readline';
-import { startCanduStandIn } from '../test/support/candu-stand-in.js';
+import { startCanduStandIn } from '../local/candu-stand-in.js';
 
 const candu = await startCanduStandIn({ acceptedKey: process.env.BENCH_CANDU_KEY });
 const reply = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);

@@ -5,8 +5,8 @@
  * a run.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { RawRequest } from '../lib/http/decode-body.js';
-import { SEGMENT_WEBHOOK } from '../lib/routes.js';
+import type { RawRequest } from '../lib/ingest/decode-body.js';
+import { SEGMENT_WEBHOOK } from '../lib/ingest/routes.js';
 import { benchEnv } from './delivery-latency.js';
 import { createHandlerUnderTest } from './handler-under-test.js';
 import { BENCH_CANDU_KEY, signedSegmentRequest } from './requests.js';

@@ -5,14 +5,14 @@
  * would, with the functions' configuration (so `QUEUE_RETRY_BASE_SECONDS`/`QUEUE_RETRY_MAX_SECONDS`
  * space the retries here too) and the deployed worker's own settings (`workerEnvironment`).
  */
+
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../lib/budgets.js';
 import { createLogger } from '../lib/logger.js';
-import {
-  createLocalQueuePoller,
-  createWorkerRuntime,
-  DEFAULT_MAX_RECEIVE_COUNT,
-} from '../lib/queue/index.js';
-import { type SqsFake, startSqsFake } from '../lib/queue/local-sqs.js';
+import { createWorkerRuntime } from '../lib/runtime.js';
+import { createLocalQueuePoller } from '../local/queue-poller.js';
+
+import { type SqsFake, startSqsFake } from '../local/sqs-stand-in.js';
 import type { LocalServerPlan } from './local-server-plan.js';
 
 /** The local queue's name; its dead-letter queue is `<name>-dlq`. */

@@ -6,8 +6,8 @@
  */
 import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { REPLAY_BUDGET } from '../lib/budgets.js';
 import { parseConfig } from '../lib/config.js';
-import { REPLAY_BUDGET } from '../lib/delivery/index.js';
 import { describeError } from '../lib/logger.js';
 import {
   CHUNK_ATTEMPTS,

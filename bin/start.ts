@@ -17,7 +17,7 @@ import {
   sandboxEnvironment,
   sandboxNotice,
   startCanduSandbox,
-} from '../lib/sandbox/candu-sandbox.js';
+} from '../local/candu-sandbox.js';
 import { startLocalQueueAndWorker } from './local-queue.js';
 import { type LocalServerPlan, planLocalServer, queueNotice, tryCommand } from './local-server-plan.js';
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { SEGMENT_WEBHOOK } from '../lib/routes.js';
+import { SEGMENT_WEBHOOK } from '../lib/ingest/routes.js';
 import { createRuntimeHandler } from '../lib/runtime.js';
 
 const handle = createRuntimeHandler(process.env);

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { createTrackingApiHandler } from '../lib/routes.js';
+import { createTrackingApiHandler } from '../lib/ingest/tracking-api.js';
 import { createRuntimeHandler } from '../lib/runtime.js';
 
 const handle = createTrackingApiHandler(createRuntimeHandler(process.env));

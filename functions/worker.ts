@@ -1,5 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createWorkerRuntime } from '../lib/queue/index.js';
+import { createWorkerRuntime } from '../lib/runtime.js';
 
 const work = createWorkerRuntime(process.env);
 

@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import { filtersVariable } from './filters/index.js';
+import { MAX_BODY_BYTES, MAX_EVENT_BYTES } from './limits.js';
+import type { TranslateOptions } from './translate/index.js';
 
 const integer = (name: string, fallback: number, min: number, max: number) =>
   z
@@ -87,8 +89,13 @@ const ConfigSchema = z.object({
   deliveryDeadlineMs: integer('DELIVERY_DEADLINE_MS', 4_000, 100, 900_000),
   anonymousEvents: choice('ANONYMOUS_EVENTS', ['skip', 'anonymousId'] as const, 'skip'),
   traitValues: choice('TRAIT_VALUES', ['flatten', 'passthrough'] as const, 'flatten'),
-  maxBodyBytes: integer('MAX_BODY_BYTES', 5_242_880, 1_024, 100 * 1_048_576),
-  maxEventBytes: integer('MAX_EVENT_BYTES', 65_536, 1_024, 1_048_576),
+  maxBodyBytes: integer('MAX_BODY_BYTES', MAX_BODY_BYTES.default, MAX_BODY_BYTES.min, MAX_BODY_BYTES.max),
+  maxEventBytes: integer(
+    'MAX_EVENT_BYTES',
+    MAX_EVENT_BYTES.default,
+    MAX_EVENT_BYTES.min,
+    MAX_EVENT_BYTES.max,
+  ),
   filters: filtersVariable('FILTERS'),
   segmentSignatureScope: choice('SEGMENT_SIGNATURE_SCOPE', ['body', 'first-element'] as const, 'body'),
   deliveryMode: choice('DELIVERY_MODE', ['direct', 'queued'] as const, 'direct'),
@@ -152,4 +159,21 @@ export function defaultConfig(): Config {
   // The defaults are valid by construction (and by test), so this cannot happen.
   if (!result.ok) throw new Error(`invalid defaults: ${result.problems.join('; ')}`);
   return result.config;
+}
+
+/**
+ * The translation options the configuration sets, with `now` (the time of receipt) as the last
+ * fallback for a message's timestamp: one way to build them, for the functions and the commands.
+ */
+export function translateOptionsOf(
+  config: Pick<Config, 'anonymousEvents' | 'traitValues' | 'maxEventBytes' | 'filters'>,
+  now: Date,
+): TranslateOptions {
+  return {
+    anonymousEvents: config.anonymousEvents,
+    traitValues: config.traitValues,
+    now,
+    maxEventBytes: config.maxEventBytes,
+    filters: config.filters,
+  };
 }

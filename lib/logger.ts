@@ -3,6 +3,8 @@
  * callers pass keys, counts, ids and reasons only: never a secret, an `Authorization` header, or
  * a trait or property value.
  */
+
+import { MAX_MESSAGE_WARNINGS, MAX_SUMMED_REASONS } from './limits.js';
 import { LogMessage } from './log-messages.js';
 
 /** `LOG_LEVEL`: lines below it are not written. */
@@ -48,11 +50,6 @@ export function describeError(error: unknown): string {
   const code = (error as { code?: unknown }).code ?? cause?.code ?? cause?.name;
   return typeof code === 'string' ? `${error.name} (${code})` : error.name;
 }
-
-/** Per-message warning lines one request (or queue batch) writes at most; the rest are summed up. */
-export const MAX_MESSAGE_WARNINGS = 20;
-/** Distinct reasons the summing-up line names, most frequent first. */
-const MAX_SUMMED_REASONS = 10;
 
 /** A request's per-message warnings, bounded (see `boundedWarnings`). */
 export interface BoundedWarnings {

@@ -1,18 +1,18 @@
+/**
+ * The wiring: the one place that knows every part. The functions (`functions/*.ts`), the
+ * commands, the bench and the tests build what they run from here, with overrides in place of
+ * the real I/O where they need them.
+ */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DIRECT_BUDGET, SPILL_BUDGET, secretFailure, WORKER_BUDGET } from './budgets.js';
 import { type Config, defaultConfig, parseConfig } from './config.js';
-import {
-  createDelivery,
-  type Delivery,
-  type DeliveryDeps,
-  DIRECT_BUDGET,
-  SPILL_BUDGET,
-  secretFailure,
-} from './delivery/index.js';
+import { createDelivery, type Delivery, type DeliveryDeps } from './delivery/index.js';
+import { createMessageRequestHandler, type MessageRequestHandler } from './ingest/request-handler.js';
 import { LogMessage } from './log-messages.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetricsPublisher, type MetricsPublisher } from './metrics.js';
-import { createMessageRequestHandler, type MessageRequestHandler } from './process-request.js';
-import { createQueueWriter } from './queue/queue-writer.js';
+import { createQueueWorker, createQueueWriter, type QueueWorker } from './queue/index.js';
 import { createSecretStore, type SecretStore } from './secrets/index.js';
 
 /**
@@ -123,5 +123,52 @@ function metricsOf(overrides: RuntimeOverrides): MetricsPublisher {
   return createMetricsPublisher({
     namespace: overrides.metricsNamespace,
     write: overrides.writeMetrics ?? overrides.write,
+  });
+}
+
+/** What a caller other than Lambda (`npm start`, tests) may replace in the worker's wiring. */
+export interface WorkerRuntimeOverrides {
+  /** The SQS client for visibility changes; built from the SDK's defaults when absent. */
+  client?: SQSClient;
+  /** Where log lines go; stdout when absent. */
+  write?: (line: string) => void;
+  /** Where the EMF metric lines go; `write` when absent, stdout when both are. */
+  writeMetrics?: (line: string) => void;
+}
+
+/**
+ * Wires the queue worker from `env`, once per cold start: the same configuration, secret store
+ * and delivery (one policy, with `WORKER_BUDGET`) as the ingest functions, and the same EMF
+ * metrics, published per batch. With invalid configuration it logs every problem at once and
+ * returns a worker that reports every record as failed, so the queue keeps the events (retried
+ * after the queue's visibility timeout, then dead-lettered) while an operator fixes the stage.
+ */
+export function createWorkerRuntime(
+  env: Record<string, string | undefined>,
+  overrides: WorkerRuntimeOverrides = {},
+): QueueWorker {
+  const parsed = parseConfig(env);
+  if (!parsed.ok) {
+    const logger = createLogger('INFO', overrides.write);
+    logger.error(LogMessage.InvalidConfiguration, { problems: parsed.problems });
+    return async (event) => {
+      logger.error(LogMessage.QueueBatchInvalidConfiguration, { records: event.Records.length });
+      return { batchItemFailures: event.Records.map((record) => ({ itemIdentifier: record.messageId })) };
+    };
+  }
+  // The ingest functions' wiring, with the worker's budget; Powertools' own namespace variable,
+  // as they read it.
+  const { config, delivery, logger, metrics } = createRuntime(parsed.config, {
+    write: overrides.write,
+    writeMetrics: overrides.writeMetrics,
+    metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE,
+    delivery: { budget: WORKER_BUDGET },
+  });
+  return createQueueWorker({
+    config,
+    delivery,
+    logger,
+    metrics,
+    client: overrides.client ?? new SQSClient({}),
   });
 }

@@ -1,3 +1,4 @@
+import { ACK_MEMORY_MAX_AGE_MS, ACK_MEMORY_MAX_ENTRIES } from '../limits.js';
 /**
  * What this instance remembers of the events Candu acknowledged recently, so that a resend of a
  * request that partly landed skips them and makes progress (ARCHITECTURE.md, "Delivery").
@@ -9,11 +10,6 @@
  * A key is 22 characters whatever the size of the event, which keeps the memory bounded: about
  * 125 bytes per entry, 12 MB when full (measured; docs/RELIABILITY.md).
  */
-
-/** Entries held at most; the oldest are forgotten first. */
-export const ACK_MEMORY_MAX_ENTRIES = 100_000;
-/** An acknowledgement is remembered this long (Segment retries within minutes at first). */
-export const ACK_MEMORY_MAX_AGE_MS = 15 * 60_000;
 
 /** Acknowledged events, bounded in count and age. */
 export interface AckMemory {

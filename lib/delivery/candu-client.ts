@@ -1,6 +1,8 @@
 /** One HTTP attempt against Candu's `POST {CANDU_API_URL}/eventWebhook`; retries and batching live in `deliver.ts`. */
 
+import { MAX_REFUSAL_BODY_BYTES, MAX_REFUSAL_DETAIL_CHARS } from '../limits.js';
 import { describeError } from '../logger.js';
+import { truncate } from '../text.js';
 
 /** What one POST to Candu came to. */
 export type CanduAttempt =
@@ -19,9 +21,6 @@ export type CanduAttempt =
 
 /** Statuses whose body may say which events Candu refused, and why. */
 const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
-/** Of a refusal's body, this many bytes are read, and this many characters of its reason kept. */
-const MAX_REFUSAL_BODY_BYTES = 4_096;
-const MAX_DETAIL_CHARS = 120;
 /** Connection errors that mean the request never reached Candu. */
 const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'];
 
@@ -82,7 +81,7 @@ export function createCanduClient(deps: CanduClientDeps): CanduClient {
 
 /**
  * Candu's reason for refusing events: the `message` or `error` string of a JSON body, cut to
- * `MAX_DETAIL_CHARS`, with control characters removed (it is echoed and logged). `undefined`
+ * `MAX_REFUSAL_DETAIL_CHARS`, with control characters removed (it is echoed and logged). `undefined`
  * when the body is not JSON or gives no such string.
  */
 function refusalDetail(body: ArrayBuffer | undefined): string | undefined {
@@ -100,7 +99,7 @@ function refusalDetail(body: ArrayBuffer | undefined): string | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
   const clean = text?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   if (clean === undefined || clean === '') return undefined;
-  return clean.length > MAX_DETAIL_CHARS ? `${clean.slice(0, MAX_DETAIL_CHARS)}…` : clean;
+  return truncate(clean, MAX_REFUSAL_DETAIL_CHARS);
 }
 
 /**

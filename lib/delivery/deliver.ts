@@ -1,4 +1,5 @@
 import { setTimeout as timerSleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { type DeliveryBudget, DIRECT_BUDGET, SPLIT_REQUESTS, secretFailure } from '../budgets.js';
 import type { Config } from '../config.js';
 import type { RetryLaterError } from '../errors.js';
 import { LogMessage } from '../log-messages.js';
@@ -9,14 +10,10 @@ import type { SecretStore, Secrets } from '../secrets/index.js';
 import { type AckMemory, createAckMemory } from './ack-memory.js';
 import { type CanduAttempt, type CanduClient, createCanduClient } from './candu-client.js';
 import {
-  type DeliveryBudget,
-  DIRECT_BUDGET,
   deadlineFailure,
   decideAfterAttempt,
   mayStartAttempt,
   type Problem,
-  SPLIT_REQUESTS,
-  secretFailure,
   toRetryLaterError,
 } from './delivery-policy.js';
 

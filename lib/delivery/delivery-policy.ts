@@ -5,94 +5,9 @@
  * randomness of its own. `deliver.ts` (direct delivery), replay and the queued worker ask it
  * what to do, each with its own `DeliveryBudget`.
  */
+import { DEFAULT_RETRY_AFTER_SECONDS, type DeliveryBudget, MAX_RETRY_AFTER_SECONDS } from '../budgets.js';
 import { RetryLaterError } from '../errors.js';
 import type { CanduAttempt } from './candu-client.js';
-
-/** `Retry-After` given to the sender when Candu sent none: 10 s after throttling, 30 s otherwise. */
-export const DEFAULT_RETRY_AFTER_SECONDS = { 429: 10, 503: 30 } as const;
-/** A `Retry-After` passed on to the sender is capped at one hour. */
-export const MAX_RETRY_AFTER_SECONDS = 3_600;
-/**
- * `Retry-After` while the stage itself is broken (invalid configuration, no inbound credential):
- * an operator has to act, so the sender need not come back sooner.
- */
-const CONFIGURATION_RETRY_AFTER_SECONDS = 300;
-
-/** How hard one caller tries before giving up on a chunk. */
-export interface DeliveryBudget {
-  /** Backoff for retry `n` (1-based) has the ceiling `min(backoffCapMs, backoffBaseMs * 2^(n-1))`. */
-  backoffBaseMs: number;
-  backoffCapMs: number;
-  /**
-   * The part of the ceiling always waited: 0 is "full jitter" (a delay anywhere in
-   * `[0, ceiling)`), 0.5 "equal jitter" (`[ceiling/2, ceiling)`), which guarantees the
-   * backoff grows whatever the random draws.
-   */
-  jitterFloor: number;
-  /** An attempt is only started when at least this long is left before the deadline. */
-  minAttemptMs: number;
-  /** Attempts per chunk before it fails; `Infinity` leaves the deadline as the only bound. */
-  maxAttempts: number;
-  /** A longer `Retry-After` from Candu is waited only this long between attempts. */
-  maxRetryAfterWaitMs: number;
-  /**
-   * Requests each chunk of a call adds to the call's split budget. A refused chunk is split in
-   * halves only while the budget holds the `SPLIT_REQUESTS` its halves need; past it, a refused
-   * chunk's events are rejected together with Candu's reason. With 2, whatever Candu answers a
-   * call costs at most about three requests per chunk (one, plus two for halves), never the
-   * 2N − 1 of halving down to single events; the budget is shared by the whole call, so a
-   * request with one bad event among many chunks still narrows it down to that event.
-   */
-  splitRequestsPerChunk: number;
-}
-
-/**
- * Direct delivery: a sender waits for the answer (Segment's classic webhook gives up after
- * 5 s), so short backoffs inside `DELIVERY_DEADLINE_MS`, and a `Retry-After` past the deadline
- * is handed to the sender instead of waited.
- */
-export const DIRECT_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
-  backoffBaseMs: 100,
-  backoffCapMs: 1_000,
-  jitterFloor: 0,
-  minAttemptMs: 200,
-  maxAttempts: Number.POSITIVE_INFINITY,
-  maxRetryAfterWaitMs: Number.POSITIVE_INFINITY,
-  splitRequestsPerChunk: 2,
-});
-
-/**
- * Direct delivery with spill-over (`SPILL_TO_QUEUE`, the default): a blip (one or two 5xx, a
- * timeout) is retried at once, but after three tries a chunk is handed to the queue, whose worker
- * retries it spaced out. Retrying a slow Candu until the deadline would only multiply its load,
- * and every timed-out attempt may be one Candu processes late, so one more copy of its events.
- */
-export const SPILL_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
-  ...DIRECT_BUDGET,
-  maxAttempts: 3,
-});
-
-/**
- * Replay: nobody waits on an answer, and Candu may be down for minutes. The backoff starts as
- * short as the functions' (a flaky Candu costs a replay little) and keeps doubling to a minute
- * (ceilings 0.1, 0.2, 0.4 … 51.2, 60 s), at least half of each waited: whatever the draws, at
- * most 10 tries in a chunk's first 30 s and 12 over 1.5 to 3 minutes. A long `Retry-After` is
- * waited up to 5 minutes.
- */
-export const REPLAY_BUDGET: Readonly<DeliveryBudget> = Object.freeze({
-  backoffBaseMs: 100,
-  backoffCapMs: 60_000,
-  jitterFloor: 0.5,
-  minAttemptMs: 200,
-  maxAttempts: 12,
-  maxRetryAfterWaitMs: 300_000,
-  // Replay sends one chunk per call and nobody waits on it: enough to narrow a chunk of 100 down
-  // to one bad event (7 levels of halves), bounded so an all-refused export costs 15 per chunk.
-  splitRequestsPerChunk: 14,
-});
-
-/** The two requests one split costs: one for each half. */
-export const SPLIT_REQUESTS = 2;
 
 /** What to do with one Candu status. */
 export type CanduVerdict =
@@ -240,34 +155,6 @@ function failWith(problem: Problem): FailDecision {
 /** The error a caller throws or returns for a fail decision. */
 export function toRetryLaterError(decision: FailDecision): RetryLaterError {
   return new RetryLaterError(decision.status, decision.reason, decision.retryAfterSeconds);
-}
-
-/** Why a credential could not be had; each maps to one answer. */
-export type SecretProblem =
-  /** Secrets Manager failed, timed out or held an unreadable secret. */
-  | 'secrets-unavailable'
-  /** The secret (or the environment) has no Candu key. */
-  | 'no-candu-key'
-  /** No inbound credential is configured and unauthenticated requests are not allowed. */
-  | 'no-inbound-credential'
-  /** The configuration is invalid (the cold-start log line names each problem). */
-  | 'invalid-configuration';
-
-const SECRET_PROBLEM_RETRY_AFTER_SECONDS: Record<SecretProblem, number> = {
-  'secrets-unavailable': DEFAULT_RETRY_AFTER_SECONDS[503],
-  'no-candu-key': DEFAULT_RETRY_AFTER_SECONDS[503],
-  'no-inbound-credential': CONFIGURATION_RETRY_AFTER_SECONDS,
-  'invalid-configuration': CONFIGURATION_RETRY_AFTER_SECONDS,
-};
-
-/** The answer to a secret or configuration problem: always 503, so the sender keeps the events. */
-export function secretFailure(problem: SecretProblem, reason: string, cause?: unknown): RetryLaterError {
-  return new RetryLaterError(
-    503,
-    reason,
-    SECRET_PROBLEM_RETRY_AFTER_SECONDS[problem],
-    cause === undefined ? undefined : { cause },
-  );
 }
 
 function retryOrFail(problem: Problem, outcome: AttemptOutcome, budget: DeliveryBudget): Decision {

@@ -4,16 +4,11 @@
  * (`"trait"`, `"denny"`) is a configuration error rather than a filter silently not applied.
  */
 import * as z from 'zod';
+import { MAX_PATTERN_LENGTH } from '../limits.js';
 
 /** The Candu event types a filter can keep (page and screen views are `track` events). */
 export const FILTER_TYPES = ['identify', 'track', 'group'] as const;
 export type FilterType = (typeof FILTER_TYPES)[number];
-
-/**
- * Longest pattern accepted. Matching costs up to the pattern's length per character of the
- * name (see `name-matcher.ts`); names and keys are far shorter than this.
- */
-export const MAX_PATTERN_LENGTH = 256;
 
 const PatternSchema = z
   .string({ error: 'must be a string' })

@@ -4,37 +4,21 @@ import {
   type SendMessageBatchRequestEntry,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DEFAULT_RETRY_AFTER_SECONDS, type DeliveryItem, type DeliveryRejection } from '../delivery/index.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, QUEUE_WRITE_BUDGET } from '../budgets.js';
 import { RetryLaterError } from '../errors.js';
+import {
+  MAX_QUEUE_BATCH_BYTES,
+  MAX_QUEUE_BATCH_ENTRIES,
+  MAX_QUEUE_MESSAGE_BYTES,
+  QUEUE_MESSAGE_TARGET_BYTES,
+} from '../limits.js';
 import { LogMessage } from '../log-messages.js';
 import { describeError, type Logger } from '../logger.js';
+import type { DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.js';
 import { ENVELOPE_BYTES, messageBody, serializeQueuedEvent } from './queue-message.js';
 
-/**
- * The largest message body written, in bytes. 256 KiB is SQS's classic limit for one message
- * and for the sum of a `SendMessageBatch`; queues have accepted up to 1 MiB since 2025, but
- * 256 KiB holds everywhere (older queues, other regions' defaults, local SQS servers) and
- * carries any event the ingest accepts at the default `MAX_EVENT_BYTES` (64 KiB).
- */
-export const MAX_MESSAGE_BYTES = 256 * 1_024;
-/**
- * Events are packed into a message until it would pass this size; only a single event larger
- * than it gets a message of its own, up to `MAX_MESSAGE_BYTES`. 64 KiB is SQS's billing unit
- * (each 64 KiB of a request is charged as one request, so smaller messages cost nothing more
- * per event), and it bounds what one failed event makes the worker retry: its whole message,
- * a few hundred small events rather than a thousand.
- */
-export const MESSAGE_TARGET_BYTES = 64 * 1_024;
-/** The most bytes of message bodies in one `SendMessageBatch` (SQS's classic batch limit). */
-export const MAX_BATCH_BYTES = 256 * 1_024;
-/** The most entries in one `SendMessageBatch` (SQS's limit). */
-export const MAX_BATCH_ENTRIES = 10;
 /** `SendMessageBatch` calls in flight at once for one write. */
 export const WRITE_CONCURRENCY = 4;
-/** Attempts for an entry SQS reports as failed (not the sender's fault) before the write fails. */
-export const MAX_ENTRY_ATTEMPTS = 3;
-/** Pause before re-sending failed entries, doubled each time. */
-const ENTRY_RETRY_BASE_MS = 50;
 
 /** A write that cannot complete, described by this module (the SDK's own errors keep their class). */
 class QueueWriteProblem extends Error {
@@ -54,7 +38,7 @@ export interface QueueWriteOptions {
   signal?: AbortSignal;
 }
 
-/** What became of a write: every item is queued or rejected, or `write()` threw. */
+/** What became of a write: every item is queued or rejected, unless `failure` is set. */
 export interface QueueWriteResult {
   /** Events now in the queue. */
   queued: number;
@@ -62,19 +46,24 @@ export interface QueueWriteResult {
   rejected: DeliveryRejection[];
   /** `SendMessageBatch` calls made, re-sends of failed entries included. */
   sqsRequests: number;
+  /**
+   * Set when some message could not be written before the deadline or the signal (503,
+   * `Retry-After` 30 s): the sender must resend. Messages written before the failure stay
+   * queued, so a resend can deliver those events twice (at least once, never lost).
+   */
+  failure?: RetryLaterError;
 }
 
 export interface QueueWriter {
   /**
-   * Packs `items` several to a message (up to `MESSAGE_TARGET_BYTES`; one larger event alone,
-   * up to `MAX_MESSAGE_BYTES`) and writes
-   * them with `SendMessageBatch` (at most 10 entries and `MAX_BATCH_BYTES` per call,
-   * `WRITE_CONCURRENCY` calls in flight), re-sending entries SQS reports as failed up to
-   * `MAX_ENTRY_ATTEMPTS` times. An event too large for a message on its own is rejected.
+   * Packs `items` several to a message (up to `QUEUE_MESSAGE_TARGET_BYTES`; one larger event alone,
+   * up to `MAX_QUEUE_MESSAGE_BYTES`) and writes
+   * them with `SendMessageBatch` (at most 10 entries and `MAX_QUEUE_BATCH_BYTES` per call,
+   * `WRITE_CONCURRENCY` calls in flight), re-sending entries SQS reports as failed as
+   * `QUEUE_WRITE_BUDGET` allows. An event too large for a message on its own is rejected.
+   * Never throws for SQS's answers or the deadline: those end in `failure`.
    *
-   * @throws RetryLaterError (503, `Retry-After` 30 s) when some message could not be written
-   * before the deadline or the signal: the sender must resend. Messages written before the
-   * failure stay queued, so a resend can deliver those events twice (at least once, never lost).
+   * @throws whatever iterating `items` throws.
    */
   write(
     items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
@@ -136,7 +125,7 @@ class QueueWrite {
     let batchBytes = 0;
     const addMessage = async (message: PackedMessage) => {
       const bytes = Buffer.byteLength(message.body);
-      if (batch.length === MAX_BATCH_ENTRIES || batchBytes + bytes > MAX_BATCH_BYTES) {
+      if (batch.length === MAX_QUEUE_BATCH_ENTRIES || batchBytes + bytes > MAX_QUEUE_BATCH_BYTES) {
         await this.dispatch(batch);
         batch = [];
         batchBytes = 0;
@@ -150,12 +139,12 @@ class QueueWrite {
       if (this.failure !== undefined) break;
       const serialized = serializeQueuedEvent(item);
       const size = Buffer.byteLength(serialized);
-      if (ENVELOPE_BYTES + size > MAX_MESSAGE_BYTES) {
+      if (ENVELOPE_BYTES + size > MAX_QUEUE_MESSAGE_BYTES) {
         this.reject(item);
         continue;
       }
       // The comma before every event but the first.
-      if (events.length > 0 && bytes + 1 + size > MESSAGE_TARGET_BYTES) {
+      if (events.length > 0 && bytes + 1 + size > QUEUE_MESSAGE_TARGET_BYTES) {
         await addMessage({ body: messageBody(events), events: events.length });
         events = [];
         bytes = ENVELOPE_BYTES;
@@ -168,9 +157,9 @@ class QueueWrite {
     }
     if (batch.length > 0 && this.failure === undefined) await this.dispatch(batch);
     await Promise.all(this.inFlight);
-    if (this.failure !== undefined) throw this.failure;
     this.rejected.sort((a, b) => a.index - b.index);
-    return { queued: this.queued, rejected: this.rejected, sqsRequests: this.sqsRequests };
+    const result = { queued: this.queued, rejected: this.rejected, sqsRequests: this.sqsRequests };
+    return this.failure === undefined ? result : { ...result, failure: this.failure };
   }
 
   /** Starts sending `batch`, first waiting for a free slot when `WRITE_CONCURRENCY` calls are in flight. */
@@ -220,7 +209,7 @@ class QueueWrite {
       if (pending.length === 0) return;
       const reasons = pending.map(({ id }) => describeEntryFailure(failed.get(id)));
       const final = pending.some(({ id }) => failed.get(id)?.SenderFault === true);
-      if (final || attempt >= MAX_ENTRY_ATTEMPTS) {
+      if (final || attempt >= QUEUE_WRITE_BUDGET.maxEntryAttempts) {
         throw new QueueWriteProblem(
           `SQS refused ${pending.length} queue message(s): ${[...new Set(reasons)].join(', ')}`,
         );
@@ -230,12 +219,12 @@ class QueueWrite {
         reasons: [...new Set(reasons)],
         attempt,
       });
-      await ctx.sleep(ENTRY_RETRY_BASE_MS * 2 ** (attempt - 1));
+      await ctx.sleep(QUEUE_WRITE_BUDGET.entryRetryBaseMs * 2 ** (attempt - 1));
     }
   }
 
   private reject(item: DeliveryItem): void {
-    const reason = `event larger than a queue message (${MAX_MESSAGE_BYTES} bytes)`;
+    const reason = `event larger than a queue message (${MAX_QUEUE_MESSAGE_BYTES} bytes)`;
     this.rejected.push(
       item.messageId === undefined
         ? { index: item.index, reason }

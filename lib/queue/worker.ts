@@ -1,20 +1,17 @@
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { deadlineOf, retryDelaySeconds, WORKER_RESERVE_MS } from '../budgets.js';
 import type { Config } from '../config.js';
 import type { Delivery, DeliveryItem, DeliveryResult } from '../delivery/index.js';
+import { MAX_QUEUE_BATCH_ENTRIES } from '../limits.js';
 import { LogMessage } from '../log-messages.js';
 import { boundedWarnings, describeError, type Logger } from '../logger.js';
 import type { MetricsPublisher } from '../metrics.js';
 import { eventKeyOf } from '../schemas/delivery-item.js';
 import { parseQueueMessage } from './queue-message.js';
-import { retryDelaySeconds } from './retry-spacing.js';
 
-/** Time kept back from the Lambda's remaining time to set the retry spacing and answer. */
-export const WORKER_RESERVE_MS = 2_000;
 /** The `route` dimension of the worker's metrics (lib/metrics.ts), beside the request routes. */
 export const WORKER_METRICS_ROUTE = 'queue worker';
-/** Entries in one `ChangeMessageVisibilityBatch` (SQS's limit). */
-const VISIBILITY_BATCH_ENTRIES = 10;
 
 /** The part of the Lambda context the worker reads. */
 export interface WorkerContext {
@@ -79,7 +76,16 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
   return async (event, context) => {
     const started = now();
     const batch = mergeBatch(event.Records, logger);
-    const outcome = await deliverBatch(parts, batch, deadline(config, started, context));
+    const outcome = await deliverBatch(
+      parts,
+      batch,
+      deadlineOf(
+        started,
+        context?.getRemainingTimeInMillis?.(),
+        config.deliveryDeadlineMs,
+        WORKER_RESERVE_MS,
+      ),
+    );
     const failed = failedRecords(batch, outcome.undelivered);
     await spaceRetries(parts, failed);
     const durationMs = now() - started;
@@ -176,8 +182,8 @@ async function spaceRetries(parts: WorkerParts, failed: readonly SQSRecord[]): P
     logger.warn(LogMessage.QueueUrlMissing);
     return;
   }
-  for (let start = 0; start < failed.length; start += VISIBILITY_BATCH_ENTRIES) {
-    const entries = failed.slice(start, start + VISIBILITY_BATCH_ENTRIES).map((record, i) => ({
+  for (let start = 0; start < failed.length; start += MAX_QUEUE_BATCH_ENTRIES) {
+    const entries = failed.slice(start, start + MAX_QUEUE_BATCH_ENTRIES).map((record, i) => ({
       Id: `r${start + i}`,
       ReceiptHandle: record.receiptHandle,
       VisibilityTimeout: retryDelaySeconds(
@@ -206,20 +212,6 @@ async function spaceRetries(parts: WorkerParts, failed: readonly SQSRecord[]): P
       });
     }
   }
-}
-
-/** When delivery must stop: `DELIVERY_DEADLINE_MS`, and the Lambda time left less `WORKER_RESERVE_MS`. */
-function deadline(
-  config: WorkerParts['config'],
-  started: number,
-  context: WorkerContext | undefined,
-): number {
-  const remaining = context?.getRemainingTimeInMillis?.();
-  const budget =
-    remaining === undefined
-      ? config.deliveryDeadlineMs
-      : Math.min(config.deliveryDeadlineMs, remaining - WORKER_RESERVE_MS);
-  return started + Math.max(0, budget);
 }
 
 /**

@@ -5,16 +5,12 @@
  * that is down sees a few requests per chunk rather than a stream of them. The operator gets one
  * log line per chunk that needed retries or failed, not one per attempt.
  */
+
+import { REPLAY_BUDGET, REPLAY_CHUNK_DEADLINE_MS } from '../budgets.js';
 import type { Delivery, DeliveryItem, DeliveryRejection } from '../delivery/index.js';
-import { REPLAY_BUDGET } from '../delivery/index.js';
 import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
 
-/**
- * Longest one chunk is tried: `REPLAY_BUDGET`'s attempts end it well before (3 minutes of
- * backoff at most) unless Candu asks for long `Retry-After`s.
- */
-const CHUNK_DEADLINE_MS = 30 * 60_000;
 /** Tries per chunk before its events count as failed (`--attempts`). */
 export const CHUNK_ATTEMPTS = REPLAY_BUDGET.maxAttempts;
 
@@ -48,7 +44,7 @@ export interface ChunkSenderDeps {
 /** Creates the chunk sender. */
 export function createChunkSender(deps: ChunkSenderDeps): ChunkSender {
   const now = deps.now ?? Date.now;
-  const deadlineMs = deps.deadlineMs ?? CHUNK_DEADLINE_MS;
+  const deadlineMs = deps.deadlineMs ?? REPLAY_CHUNK_DEADLINE_MS;
 
   return async (items) => {
     await deps.beforeSend?.(items.length);

@@ -1,3 +1,4 @@
+import { MAX_EVENT_BYTES } from '../limits.js';
 /**
  * The event budget (`MAX_EVENT_BYTES`): the serialized size of one Candu event is counted as the
  * event is built, and the building stops the moment the budget is passed. A flattened dot path
@@ -6,8 +7,8 @@
  * input plus the budget, whatever the input's shape.
  */
 
-/** `MAX_EVENT_BYTES`' default: 64 KiB. */
-export const DEFAULT_MAX_EVENT_BYTES = 65_536;
+/** `MAX_EVENT_BYTES`' default (lib/limits.ts). */
+export const DEFAULT_MAX_EVENT_BYTES = MAX_EVENT_BYTES.default;
 
 /**
  * Thrown while an event is built once its serialized size passes the budget. `translateMessage`

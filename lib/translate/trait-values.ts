@@ -5,13 +5,11 @@
  * expands dot paths can have a prototype polluted through an event.
  */
 
+import { MAX_ATTRIBUTE_DEPTH } from '../limits.js';
 import { type ByteBudget, jsonLeafBytes, jsonStringBytes, unlimitedBudget } from './event-budget.js';
 import type { CanduAttributes, CanduValue, TraitValues } from './translation.js';
 
 const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** Nesting deeper than this is dropped: real traits are a few levels deep, and recursion must stay bounded. */
-export const MAX_ATTRIBUTE_DEPTH = 32;
 
 /** True when `key`, or any dot-separated segment of it, is `__proto__`, `constructor` or `prototype`. */
 function isUnsafeKey(key: string): boolean {

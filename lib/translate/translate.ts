@@ -4,6 +4,7 @@
  * input is never mutated, and no input value makes it throw.
  */
 import { applyFilters } from '../filters/index.js';
+import { MAX_ECHOED_TYPE_CHARS } from '../limits.js';
 import {
   MESSAGE_TYPES,
   type Message,
@@ -13,6 +14,7 @@ import {
   readMessageType,
   UNSAFE_INTEGER_PROBLEM,
 } from '../schemas/index.js';
+import { truncate } from '../text.js';
 import { ByteBudget, DEFAULT_MAX_EVENT_BYTES, EventTooLargeError } from './event-budget.js';
 import { applyTraitValues } from './trait-values.js';
 import type { CanduEvent, CanduTrack, TranslateOptions, Translation } from './translation.js';
@@ -240,7 +242,7 @@ function plainObject(value: unknown): Record<string, unknown> | undefined {
 
 /** Quotes a type name for a reason, cut short: a reason is logged and must stay small. */
 function quote(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  return JSON.stringify(truncate(text, MAX_ECHOED_TYPE_CHARS));
 }
 
 function reject(reason: string): Translation {

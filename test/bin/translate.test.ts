@@ -8,9 +8,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config.js';
 import type { Delivery, DeliveryItem } from '../../lib/delivery/index.js';
+import { createMessageRequestHandler } from '../../lib/ingest/request-handler.js';
+import { SEGMENT_WEBHOOK } from '../../lib/ingest/routes.js';
 import { createLogger } from '../../lib/logger.js';
-import { createMessageRequestHandler } from '../../lib/process-request.js';
-import { SEGMENT_WEBHOOK } from '../../lib/routes.js';
 import { TRACKING_BATCH_TRANSLATED } from '../fixtures/tracking-api/batch.expected.js';
 import { allDelivered, readItems } from '../support/delivery-items.js';
 

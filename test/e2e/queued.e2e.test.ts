@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKER_BUDGET } from '../../lib/queue/index.js';
+import { WORKER_BUDGET } from '../../lib/budgets.js';
+
 import {
   type CanduStandIn,
   fault,
   type RecordedRequest,
   startCanduStandIn,
-} from '../support/candu-stand-in.js';
+} from '../../local/candu-stand-in.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 
 // `DELIVERY_MODE=queued npm start` (a local queue and the worker beside serverless-offline)

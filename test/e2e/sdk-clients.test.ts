@@ -8,8 +8,8 @@ import { createHmac } from 'node:crypto';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics } from '@segment/analytics-node';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { ReceivedEvent } from '../../local/candu-stand-in.js';
 import { loadFixture } from '../fixtures/load-fixture.js';
-import type { ReceivedEvent } from '../support/candu-stand-in.js';
 import { useLocalStack } from '../support/local-stack.js';
 
 const CANDU_KEY = 'candu-key-e2e';

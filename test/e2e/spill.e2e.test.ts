@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { fault, type ReceivedEvent } from '../support/candu-stand-in.js';
+import { fault, type ReceivedEvent } from '../../local/candu-stand-in.js';
 import { useLocalStack } from '../support/local-stack.js';
 
 // Spill-over through `npm start` (direct mode, the deployed defaults: chunks of 100, 4 in flight,

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../../local/secrets-manager-stand-in.js';
 import { fakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
 // `npm start` (serverless-offline on the real serverless.yml) in front of a local Candu
 // stand-in and a local Secrets Manager: what a sender sees, and what Candu receives.

@@ -6,12 +6,13 @@
  * in milliseconds without a memory spike") made generous for a shared 2-core machine, each
  * explained where it is set.
  */
+
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_ANSWER_BYTES } from '../../lib/http/responses.js';
-import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH } from '../../lib/routes.js';
+import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH } from '../../lib/ingest/routes.js';
+import { MAX_ANSWER_BYTES } from '../../lib/limits.js';
 import { wideObject } from './arbitraries.js';
 import { createHarness, type Harness } from './handler-harness.js';
 import { type Measured, measure, mib } from './measure.js';

@@ -18,7 +18,7 @@ import {
   SINGLE_MESSAGE_TYPES,
   TRACKING_BATCH,
   trackingSingle,
-} from '../../lib/routes.js';
+} from '../../lib/ingest/routes.js';
 
 export const ROUTES: readonly MessageRoute[] = [
   SEGMENT_WEBHOOK,

@@ -11,7 +11,7 @@ import {
   fault,
   type ReceivedEvent,
   type StandInAction,
-} from '../support/candu-stand-in.js';
+} from '../../local/candu-stand-in.js';
 
 /** How Candu answers during one case. */
 export interface CanduPlan {

@@ -3,10 +3,11 @@
  * deep nesting (10,000 and 100,000 levels), huge numbers, huge arrays, odd Unicode, unsafe keys
  * at every level, broken encodings and gzip bombs. Each states the answer it expects.
  */
+
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MAX_MESSAGES_PER_REQUEST } from '../../lib/process-request.js';
-import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH } from '../../lib/routes.js';
+import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH } from '../../lib/ingest/routes.js';
+import { MAX_MESSAGES_PER_REQUEST } from '../../lib/limits.js';
 import { nested } from './arbitraries.js';
 import { createHarness, prototypeSnapshot, prototypesUnchanged } from './handler-harness.js';
 

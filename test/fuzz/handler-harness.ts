@@ -6,7 +6,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseConfig } from '../../lib/config.js';
-import type { MessageRoute } from '../../lib/routes.js';
+import type { MessageRoute } from '../../lib/ingest/routes.js';
 import { createRuntimeHandler } from '../../lib/runtime.js';
 import type { SecretStore } from '../../lib/secrets/index.js';
 

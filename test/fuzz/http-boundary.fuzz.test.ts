@@ -9,12 +9,13 @@
  * time bounded. Each property's heap and RSS growth is bounded too. `FUZZ_RUNS` sets the runs
  * (`npm run fuzz`: 5,000; `npm test`: 250); the seed is fixed, so a failure replays.
  */
+
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SecretsUnavailableError } from '../../lib/errors.js';
-import { MAX_ANSWER_BYTES } from '../../lib/http/responses.js';
-import type { MessageRoute } from '../../lib/routes.js';
+import type { MessageRoute } from '../../lib/ingest/routes.js';
+import { MAX_ANSWER_BYTES } from '../../lib/limits.js';
 import type { SecretStore } from '../../lib/secrets/index.js';
 import {
   bigBatch,

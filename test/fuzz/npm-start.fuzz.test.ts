@@ -8,11 +8,12 @@
  * The sample grows with `FUZZ_RUNS`: one request per 100 in-process runs, at least 20 (20 under
  * `npm test`, 50 under `npm run fuzz`, 200 at `FUZZ_RUNS=20000`).
  */
+
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ANSWER_BYTES } from '../../lib/http/responses.js';
-import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH } from '../../lib/routes.js';
-import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
+import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH } from '../../lib/ingest/routes.js';
+import { MAX_ANSWER_BYTES } from '../../lib/limits.js';
+import { type CanduStandIn, startCanduStandIn } from '../../local/candu-stand-in.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 import {
   credentialHeaders,

@@ -9,13 +9,18 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsUnavailableError } from '../../lib/errors.js';
+import {
+  RUDDERSTACK_WEBHOOK,
+  SEGMENT_WEBHOOK,
+  TRACKING_BATCH,
+  trackingSingle,
+} from '../../lib/ingest/routes.js';
 import { LogMessage } from '../../lib/log-messages.js';
-import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
+import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../../local/secrets-manager-stand-in.js';
 import { createHarness } from '../fuzz/handler-harness.js';
-import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
 import { fakeAwsEnvironment, useFakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { startLocalServer } from '../support/local-server.js';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
 const nonce = randomBytes(6).toString('hex');
 const SECRETS = {

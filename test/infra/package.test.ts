@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_RECEIVE_COUNT, retryDelaySeconds } from '../../lib/queue/retry-spacing.js';
+import { DEFAULT_MAX_RECEIVE_COUNT, retryDelaySeconds } from '../../lib/budgets.js';
 import { type Resource, resolveTemplate, resourcesOfType, type Template } from './cloudformation.js';
 import { listZipEntries } from './zip-entries.js';
 

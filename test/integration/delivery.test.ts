@@ -11,11 +11,11 @@ import { SecretsUnavailableError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import type { CanduEvent } from '../../lib/schemas/candu-event.js';
 import { createSecretStore, SECRET_FETCH_TIMEOUT_MS, type SecretStore } from '../../lib/secrets/index.js';
-import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
+import { listenOnLoopback } from '../../local/loopback-server.js';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../../local/secrets-manager-stand-in.js';
 import { deliveryItems } from '../support/delivery-items.js';
 import { useFakeAwsEnvironment } from '../support/fake-aws-env.js';
-import { listenOnLoopback } from '../support/loopback-server.js';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
 const SECRET_ID = 'candu/integration';
 let restoreEnvironment: () => void;

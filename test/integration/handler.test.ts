@@ -6,13 +6,13 @@
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SEGMENT_WEBHOOK } from '../../lib/ingest/routes.js';
 import { LogMessage } from '../../lib/log-messages.js';
-import { SEGMENT_WEBHOOK } from '../../lib/routes.js';
 import { createRuntimeHandler } from '../../lib/runtime.js';
-import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
+import { type CanduStandIn, startCanduStandIn } from '../../local/candu-stand-in.js';
+import { listenOnLoopback } from '../../local/loopback-server.js';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../../local/secrets-manager-stand-in.js';
 import { useFakeAwsEnvironment } from '../support/fake-aws-env.js';
-import { listenOnLoopback } from '../support/loopback-server.js';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 
 const SECRET_ID = 'candu/handler-integration';
 const SHARED = 'shared-secret-int';

@@ -5,23 +5,19 @@
  * backoff sleeps advance it), so hours and days of outage run in seconds; the loop jumps the
  * clock to the moment the next hidden message becomes visible, as a queue's pollers would find it.
  */
+
 import { SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_RECEIVE_COUNT, maxReceiveCountFor, retryDelaySeconds } from '../../lib/budgets.js';
 import { parseConfig } from '../../lib/config.js';
 import { createDelivery, type DeliveryItem } from '../../lib/delivery/index.js';
 import { createLogger } from '../../lib/logger.js';
-import {
-  createLocalQueuePoller,
-  createQueueWorker,
-  createQueueWriter,
-  DEFAULT_MAX_RECEIVE_COUNT,
-  maxReceiveCountFor,
-  retryDelaySeconds,
-} from '../../lib/queue/index.js';
+import { createQueueWorker, createQueueWriter } from '../../lib/queue/index.js';
 import { createSecretStore } from '../../lib/secrets/index.js';
-import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
+import { createLocalQueuePoller } from '../../local/queue-poller.js';
+import { type SqsFake, startSqsFake } from '../../local/sqs-stand-in.js';
 import { useFakeAwsEnvironment } from '../support/fake-aws-env.js';
-import { type SqsFake, startSqsFake } from '../support/sqs-fake.js';
 
 const START = Date.UTC(2026, 0, 5, 9, 0, 0);
 const HOUR_MS = 3_600_000;

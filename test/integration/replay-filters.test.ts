@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CanduStandIn, startCanduStandIn } from '../support/candu-stand-in.js';
+import { type CanduStandIn, startCanduStandIn } from '../../local/candu-stand-in.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const KEY = 'replay-filters-key';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CanduStandIn, fault, startCanduStandIn } from '../support/candu-stand-in.js';
+import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const KEY = 'replay-test-key';

@@ -2,7 +2,7 @@
  * The soak's verdict: every message sent is matched by `messageId` against what Candu accepted
  * and what the answers reported. Pure, so a test can feed it a loss and watch it count one.
  */
-import type { ReceivedEvent } from '../support/candu-stand-in.js';
+import type { ReceivedEvent } from '../../local/candu-stand-in.js';
 import type { Expectation, SoakMessage } from './messages.js';
 import type { BatchOutcome } from './sender.js';
 

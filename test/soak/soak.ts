@@ -11,11 +11,11 @@ import {
   fault,
   type StandInAction,
   startCanduStandIn,
-} from '../support/candu-stand-in.js';
+} from '../../local/candu-stand-in.js';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../../local/secrets-manager-stand-in.js';
 import { fakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 import { createPrng, intBetween } from '../support/prng.js';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../support/secrets-manager-fake.js';
 import { DEFAULT_RATES, generateTraffic, POISON_PREFIX, type SoakMessage } from './messages.js';
 import { type Reconciliation, reconcile } from './reconcile.js';
 import { type BatchOutcome, sendBatch } from './sender.js';

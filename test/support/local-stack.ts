@@ -4,7 +4,11 @@
  * of a test file; read `candu` and `server` inside tests and hooks only.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { type CanduStandIn, type CanduStandInOptions, startCanduStandIn } from './candu-stand-in.js';
+import {
+  type CanduStandIn,
+  type CanduStandInOptions,
+  startCanduStandIn,
+} from '../../local/candu-stand-in.js';
 import { type LocalServer, startLocalServer } from './local-server.js';
 
 export interface LocalStack {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ACK_MEMORY_MAX_AGE_MS, ACK_MEMORY_MAX_ENTRIES, createAckMemory } from '../../lib/delivery/index.js';
+import { createAckMemory } from '../../lib/delivery/index.js';
+import { ACK_MEMORY_MAX_AGE_MS, ACK_MEMORY_MAX_ENTRIES } from '../../lib/limits.js';
 import type { CanduEvent } from '../../lib/schemas/candu-event.js';
 import { type DeliveryItem, eventKeyOf } from '../../lib/schemas/delivery-item.js';
 

@@ -11,11 +11,11 @@ import {
   decompressBody,
   lazyDecompressedBody,
   lazyJsonBody,
-  MAX_JSON_DEPTH,
   parseJsonBody,
   type RawRequest,
   receiveBody,
-} from '../../lib/http/decode-body.js';
+} from '../../lib/ingest/decode-body.js';
+import { MAX_JSON_DEPTH } from '../../lib/limits.js';
 
 const json = '{"type":"track","event":"Signed Up","userId":"u1"}';
 const limits = { maxBodyBytes: 1024, contentTypes: 'json-only' as const };

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DIRECT_BUDGET } from '../../lib/budgets.js';
 import {
   type AckMemory,
   classifyCanduStatus,
@@ -8,7 +9,6 @@ import {
   type DeliverOptions,
   type DeliveryItem,
   type DeliveryResult,
-  DIRECT_BUDGET,
   parseRetryAfter,
 } from '../../lib/delivery/index.js';
 import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';

@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type AttemptOutcome,
-  type CanduAttempt,
-  classifyCanduStatus,
-  type Decision,
   DIRECT_BUDGET,
-  deadlineFailure,
-  decideAfterAttempt,
-  mayStartAttempt,
   REPLAY_BUDGET,
   type SecretProblem,
   SPILL_BUDGET,
   secretFailure,
+} from '../../lib/budgets.js';
+import {
+  type AttemptOutcome,
+  type CanduAttempt,
+  classifyCanduStatus,
+  type Decision,
+  deadlineFailure,
+  decideAfterAttempt,
+  mayStartAttempt,
 } from '../../lib/delivery/index.js';
 import { RetryLaterError } from '../../lib/errors.js';
 import { CANDU_STATUS_TABLE } from '../support/candu-statuses.js';

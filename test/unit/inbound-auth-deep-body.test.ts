@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UnauthorizedError } from '../../lib/errors.js';
-import { authenticate, hmacHex, type InboundRequest } from '../../lib/http/inbound-auth.js';
+import { authenticate, hmacHex, type InboundRequest } from '../../lib/ingest/inbound-auth.js';
 
 const SHARED = 'segment-shared-secret';
 const secrets = { canduApiKey: 'k', segmentSharedSecret: SHARED, inboundToken: 'token' };

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { UnauthorizedError } from '../../lib/errors.js';
-import { authenticate, hmacHex, type InboundRequest } from '../../lib/http/inbound-auth.js';
+import { authenticate, hmacHex, type InboundRequest } from '../../lib/ingest/inbound-auth.js';
 
 const SHARED = 'segment-shared-secret';
 const TOKEN = 'inbound-token-123';

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DEPLOYED_WORKER, workerEnvironment } from '../../bin/local-queue.js';
 import { planLocalServer, queueNotice, tryCommand } from '../../bin/local-server-plan.js';
-import { hmacHex } from '../../lib/http/inbound-auth.js';
-import { listenOnLoopback } from '../support/loopback-server.js';
+import { hmacHex } from '../../lib/ingest/inbound-auth.js';
+import { listenOnLoopback } from '../../local/loopback-server.js';
 import { printedCurl } from '../support/printed-curl.js';
 
 const SHELL_TOOLS = ['curl', 'openssl'].every(

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config.js';
+import { createMessageRequestHandler } from '../../lib/ingest/request-handler.js';
+import { RUDDERSTACK_WEBHOOK } from '../../lib/ingest/routes.js';
 import { createLogger } from '../../lib/logger.js';
 import {
   createMetricsPublisher,
@@ -7,8 +9,6 @@ import {
   type MetricsPublisher,
   type MetricsSummary,
 } from '../../lib/metrics.js';
-import { createMessageRequestHandler } from '../../lib/process-request.js';
-import { RUDDERSTACK_WEBHOOK } from '../../lib/routes.js';
 import { allDelivered, readItems } from '../support/delivery-items.js';
 
 const SUMMARY: MetricsSummary = {

@@ -4,7 +4,7 @@ import {
   maxReceiveCountFor,
   RETRY_SPAN_SECONDS,
   retryDelaySeconds,
-} from '../../lib/queue/index.js';
+} from '../../lib/budgets.js';
 
 describe('retryDelaySeconds', () => {
   // receive count → visibility timeout with the defaults (10 s doubling, capped at 900 s)

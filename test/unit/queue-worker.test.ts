@@ -14,12 +14,12 @@ import { createLogger } from '../../lib/logger.js';
 import { createMetricsPublisher } from '../../lib/metrics.js';
 import {
   createQueueWorker,
-  createWorkerRuntime,
   messageBody,
   type QueueWorkerDeps,
   serializeQueuedEvent,
   WORKER_METRICS_ROUTE,
 } from '../../lib/queue/index.js';
+import { createWorkerRuntime } from '../../lib/runtime.js';
 import type { CanduEvent } from '../../lib/schemas/candu-event.js';
 
 const sqs = mockClient(SQSClient);

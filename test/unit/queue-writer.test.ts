@@ -1,18 +1,17 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { QUEUE_WRITE_BUDGET } from '../../lib/budgets.js';
 import type { DeliveryItem } from '../../lib/delivery/index.js';
 import { RetryLaterError } from '../../lib/errors.js';
-import { createLogger } from '../../lib/logger.js';
 import {
-  createQueueWriter,
-  MAX_BATCH_BYTES,
-  MAX_BATCH_ENTRIES,
-  MAX_ENTRY_ATTEMPTS,
-  MAX_MESSAGE_BYTES,
-  MESSAGE_TARGET_BYTES,
-  parseQueueMessage,
-} from '../../lib/queue/index.js';
+  MAX_QUEUE_BATCH_BYTES,
+  MAX_QUEUE_BATCH_ENTRIES,
+  MAX_QUEUE_MESSAGE_BYTES,
+  QUEUE_MESSAGE_TARGET_BYTES,
+} from '../../lib/limits.js';
+import { createLogger } from '../../lib/logger.js';
+import { createQueueWriter, parseQueueMessage } from '../../lib/queue/index.js';
 
 const sqs = mockClient(SQSClient);
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/candu-queue';
@@ -88,14 +87,14 @@ describe('queue writer', () => {
     expect(messages.length).toBeGreaterThanOrEqual(20);
     expect(messages.length).toBeLessThan(30);
     for (const entries of calls) {
-      expect(entries.length).toBeLessThanOrEqual(MAX_BATCH_ENTRIES);
+      expect(entries.length).toBeLessThanOrEqual(MAX_QUEUE_BATCH_ENTRIES);
       const bytes = entries.reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody ?? ''), 0);
-      expect(bytes).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+      expect(bytes).toBeLessThanOrEqual(MAX_QUEUE_BATCH_BYTES);
     }
     // 4 messages of ~64 KiB fill a batch's 256 KiB
     expect(Math.max(...calls.map((entries) => entries.length))).toBe(4);
     for (const message of messages) {
-      expect(Buffer.byteLength(message.MessageBody ?? '')).toBeLessThanOrEqual(MESSAGE_TARGET_BYTES);
+      expect(Buffer.byteLength(message.MessageBody ?? '')).toBeLessThanOrEqual(QUEUE_MESSAGE_TARGET_BYTES);
     }
     expect(eventIds(messages).sort()).toEqual(
       items(3_000)
@@ -123,7 +122,7 @@ describe('queue writer', () => {
     // ~100 KiB messages: two fit a 256 KiB batch, the third goes in a second call
     expect(calls.map((entries) => entries.length)).toEqual([2, 1]);
     for (const message of calls.flat()) {
-      expect(Buffer.byteLength(message.MessageBody ?? '')).toBeGreaterThan(MESSAGE_TARGET_BYTES);
+      expect(Buffer.byteLength(message.MessageBody ?? '')).toBeGreaterThan(QUEUE_MESSAGE_TARGET_BYTES);
       expect(eventIds([message])).toHaveLength(1);
     }
   });
@@ -144,17 +143,17 @@ describe('queue writer', () => {
     expect(sleeps).toEqual([50]);
   });
 
-  it(`fails with 503 and Retry-After after ${MAX_ENTRY_ATTEMPTS} attempts of a failing entry`, async () => {
+  it(`fails with 503 and Retry-After after ${QUEUE_WRITE_BUDGET.maxEntryAttempts} attempts of a failing entry`, async () => {
     sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
       Successful: [],
       Failed: input.Entries.map((entry) => ({ Id: entry.Id, SenderFault: false, Code: 'InternalError' })),
     }));
     const { writer: w } = writer();
-    const error = await w.write(items(5), { deadlineAt: NOW + 4_000 }).catch((e: unknown) => e);
+    const error = (await w.write(items(5), { deadlineAt: NOW + 4_000 })).failure;
     expect(error).toBeInstanceOf(RetryLaterError);
     expect(error).toMatchObject({ statusCode: 503, retryAfterSeconds: 30 });
     expect((error as Error).message).toContain('InternalError');
-    expect(sentEntries()).toHaveLength(MAX_ENTRY_ATTEMPTS);
+    expect(sentEntries()).toHaveLength(QUEUE_WRITE_BUDGET.maxEntryAttempts);
   });
 
   it('does not re-send an entry refused as the sender fault', async () => {
@@ -167,7 +166,7 @@ describe('queue writer', () => {
       })),
     }));
     const { writer: w } = writer();
-    await expect(w.write(items(2), { deadlineAt: NOW + 4_000 })).rejects.toMatchObject({ statusCode: 503 });
+    expect((await w.write(items(2), { deadlineAt: NOW + 4_000 })).failure).toMatchObject({ statusCode: 503 });
     expect(sentEntries()).toHaveLength(1);
   });
 
@@ -176,26 +175,31 @@ describe('queue writer', () => {
       .on(SendMessageBatchCommand)
       .rejects(Object.assign(new Error('secret detail'), { name: 'QueueDoesNotExist' }));
     const { writer: w } = writer();
-    const error = await w.write(items(2), { deadlineAt: NOW + 4_000 }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ statusCode: 503, message: 'queue write failed: QueueDoesNotExist' });
+    const { failure, queued } = await w.write(items(2), { deadlineAt: NOW + 4_000 });
+    expect(failure).toMatchObject({ statusCode: 503, message: 'queue write failed: QueueDoesNotExist' });
+    expect(queued).toBe(0);
   });
 
   it('rejects an event too large for a queue message on its own and queues the rest', async () => {
     const { writer: w } = writer();
     const list = items(3);
     const big = list[1];
-    if (big?.event.type === 'track') big.event.properties = { note: 'x'.repeat(MAX_MESSAGE_BYTES) };
+    if (big?.event.type === 'track') big.event.properties = { note: 'x'.repeat(MAX_QUEUE_MESSAGE_BYTES) };
     const result = await w.write(list, { deadlineAt: NOW + 4_000 });
     expect(result.queued).toBe(2);
     expect(result.rejected).toEqual([
-      { index: 1, messageId: 'm1', reason: `event larger than a queue message (${MAX_MESSAGE_BYTES} bytes)` },
+      {
+        index: 1,
+        messageId: 'm1',
+        reason: `event larger than a queue message (${MAX_QUEUE_MESSAGE_BYTES} bytes)`,
+      },
     ]);
     expect(eventIds(sentEntries().flat())).toEqual(['m0', 'm2']);
   });
 
   it('makes no call once the deadline has passed', async () => {
     const { writer: w } = writer();
-    await expect(w.write(items(2), { deadlineAt: NOW })).rejects.toMatchObject({
+    expect((await w.write(items(2), { deadlineAt: NOW })).failure).toMatchObject({
       statusCode: 503,
       message: 'queue write deadline reached',
     });
@@ -206,9 +210,8 @@ describe('queue writer', () => {
     const { writer: w } = writer();
     const controller = new AbortController();
     controller.abort();
-    await expect(
-      w.write(items(2), { deadlineAt: NOW + 4_000, signal: controller.signal }),
-    ).rejects.toBeInstanceOf(RetryLaterError);
+    const { failure } = await w.write(items(2), { deadlineAt: NOW + 4_000, signal: controller.signal });
+    expect(failure).toBeInstanceOf(RetryLaterError);
   });
 
   it('writes nothing for no items', async () => {

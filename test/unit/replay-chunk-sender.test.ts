@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createDelivery,
-  type Delivery,
-  type DeliveryBudget,
-  type DeliveryItem,
-  REPLAY_BUDGET,
-} from '../../lib/delivery/index.js';
+import { type DeliveryBudget, REPLAY_BUDGET } from '../../lib/budgets.js';
+import { createDelivery, type Delivery, type DeliveryItem } from '../../lib/delivery/index.js';
 import { RetryLaterError } from '../../lib/errors.js';
 import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';

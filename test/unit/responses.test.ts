@@ -7,7 +7,8 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '../../lib/errors.js';
-import { MAX_ANSWER_BYTES, type MessageReport, messageReport, toResponse } from '../../lib/http/responses.js';
+import { type MessageReport, messageReport, toResponse } from '../../lib/ingest/responses.js';
+import { MAX_ANSWER_BYTES } from '../../lib/limits.js';
 
 const body = (response: ReturnType<typeof toResponse>) => JSON.parse(String(response.body));
 

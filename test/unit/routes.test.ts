@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { routeForTrackingPath, TRACKING_BATCH, trackingSingle } from '../../lib/ingest/routes.js';
+import { createTrackingApiHandler } from '../../lib/ingest/tracking-api.js';
 import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
-import {
-  createTrackingApiHandler,
-  routeForTrackingPath,
-  TRACKING_BATCH,
-  trackingSingle,
-} from '../../lib/routes.js';
 
 describe('routeForTrackingPath', () => {
   it('maps /v1/batch and each /v1/{type}', () => {

@@ -1,21 +1,27 @@
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_RETRY_AFTER_SECONDS } from '../../lib/budgets.js';
 import { type Config, parseConfig } from '../../lib/config.js';
 import {
   createDelivery,
-  DEFAULT_RETRY_AFTER_SECONDS,
   type DeliverOptions,
   type Delivery,
   type DeliveryItem,
   type DeliveryResult,
 } from '../../lib/delivery/index.js';
 import { RetryLaterError, SecretsUnavailableError } from '../../lib/errors.js';
-import { hmacHex } from '../../lib/http/inbound-auth.js';
+import { hmacHex } from '../../lib/ingest/inbound-auth.js';
+import { createMessageRequestHandler } from '../../lib/ingest/request-handler.js';
+import {
+  RUDDERSTACK_WEBHOOK,
+  SEGMENT_WEBHOOK,
+  TRACKING_BATCH,
+  trackingSingle,
+} from '../../lib/ingest/routes.js';
+import { MAX_MESSAGES_PER_REQUEST } from '../../lib/limits.js';
 import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
-import { createMessageRequestHandler, MAX_MESSAGES_PER_REQUEST } from '../../lib/process-request.js';
 import type { QueueWriter } from '../../lib/queue/index.js';
-import { RUDDERSTACK_WEBHOOK, SEGMENT_WEBHOOK, TRACKING_BATCH, trackingSingle } from '../../lib/routes.js';
 import type { SecretStore, Secrets } from '../../lib/secrets/index.js';
 import { allDelivered, readItems } from '../support/delivery-items.js';
 
@@ -727,8 +733,10 @@ describe('message request pipeline in queued mode (DELIVERY_MODE=queued)', () =>
     const queue: QueueWriter = {
       async write(source) {
         const items = await readItems(source);
-        if (behaviour.fail)
-          throw new RetryLaterError(503, 'queue write failed', DEFAULT_RETRY_AFTER_SECONDS[503]);
+        if (behaviour.fail) {
+          const failure = new RetryLaterError(503, 'queue write failed', DEFAULT_RETRY_AFTER_SECONDS[503]);
+          return { queued: 0, rejected: [], sqsRequests: 1, failure };
+        }
         const large = items.filter((i) => behaviour.tooLarge?.includes(i.index));
         written.push(items.filter((i) => !large.includes(i)));
         return {
@@ -867,7 +875,14 @@ describe('message request pipeline: direct delivery spills to the queue what Can
     const queue: QueueWriter = {
       async write(source) {
         const items = await readItems(source);
-        if (behaviour.fail) throw new RetryLaterError(503, 'queue write failed', 30);
+        if (behaviour.fail) {
+          return {
+            queued: 0,
+            rejected: [],
+            sqsRequests: 1,
+            failure: new RetryLaterError(503, 'queue write failed', 30),
+          };
+        }
         written.push(...items);
         return { queued: items.length, rejected: [], sqsRequests: 1 };
       },

@@ -1,11 +1,5 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { HttpError } from './errors.js';
-import type { ContentTypePolicy, RawRequest } from './http/decode-body.js';
-import type { CredentialScheme } from './http/inbound-auth.js';
-import { toResponse } from './http/responses.js';
-import { LogMessage } from './log-messages.js';
-import { createLogger, type Logger } from './logger.js';
-import type { InvocationContext, MessageRequestHandler } from './process-request.js';
+import type { ContentTypePolicy } from './decode-body.js';
+import type { CredentialScheme } from './inbound-auth.js';
 
 /** The tracking-API routes that take one message of a given type. */
 export const SINGLE_MESSAGE_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
@@ -61,34 +55,4 @@ const TRACKING_ROUTES = new Map<string, MessageRoute>([
 export function routeForTrackingPath(path: string): MessageRoute | undefined {
   const last = path.replace(/\/+$/, '').split('/').pop() ?? '';
   return TRACKING_ROUTES.get(last);
-}
-
-/** A path is the sender's text: a log line shows at most this many characters of it. */
-const MAX_LOGGED_PATH_LENGTH = 100;
-
-/** The tracking-API function's handler: one request in, its route picked from the path. */
-export type TrackingApiHandler = (
-  request: RawRequest & { rawPath?: string },
-  context?: InvocationContext,
-) => Promise<APIGatewayProxyStructuredResultV2>;
-
-/**
- * The tracking-API function's handler: picks the route (`/v1/batch` or `/v1/{type}`) from the
- * request path and passes the request to `handle`. API Gateway only sends the declared paths, so
- * any other path (a route declared without a handler here) answers 404 and is logged.
- */
-export function createTrackingApiHandler(
-  handle: MessageRequestHandler,
-  logger: Logger = createLogger(),
-): TrackingApiHandler {
-  return async (request, context) => {
-    const path = request.rawPath ?? '';
-    const route = routeForTrackingPath(path);
-    if (route === undefined) {
-      const shown = path.length > MAX_LOGGED_PATH_LENGTH ? `${path.slice(0, MAX_LOGGED_PATH_LENGTH)}…` : path;
-      logger.warn(LogMessage.NoTrackingRoute, { path: shown, requestId: context?.awsRequestId });
-      return toResponse({ kind: 'error', error: new HttpError(404, 'not found') });
-    }
-    return handle(route, request, context);
-  };
 }

@@ -7,9 +7,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { LogMessage } from '../log-messages.js';
-import { describeError, type Logger } from '../logger.js';
-import type { QueueWorker } from './worker.js';
+import { LogMessage } from '../lib/log-messages.js';
+import { describeError, type Logger } from '../lib/logger.js';
+import type { QueueWorker } from '../lib/queue/worker.js';
 
 /** Entries in one `ReceiveMessage` or `DeleteMessageBatch` (SQS's limit). */
 const SQS_BATCH_LIMIT = 10;

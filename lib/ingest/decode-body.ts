@@ -5,6 +5,8 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '../errors.js';
+import { MAX_ECHOED_HEADER_CHARS, MAX_JSON_DEPTH } from '../limits.js';
+import { truncate } from '../text.js';
 
 /** How a route reads `Content-Type`. */
 export type ContentTypePolicy =
@@ -33,8 +35,6 @@ export type BodyBytes = Buffer | string;
 const JSON_TYPES = new Set(['application/json', 'text/plain', 'text/json']);
 /** Charsets whose bytes are UTF-8 as declared (`utf8` is the WHATWG label for UTF-8). */
 const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
-/** JSON nesting accepted in a body (ARCHITECTURE.md, Limits). */
-export const MAX_JSON_DEPTH = 64;
 
 /**
  * A body as received: API Gateway's base64 undone and its size checked, not yet decompressed.
@@ -269,5 +269,5 @@ export function checkNestingDepth(body: BodyBytes, limit: number): void {
 
 /** A header value as echoed in an answer and a log line: cut short, since the sender chose it. */
 function shown(value: string): string {
-  return value.length > 64 ? `${value.slice(0, 64)}…` : value;
+  return truncate(value, MAX_ECHOED_HEADER_CHARS);
 }

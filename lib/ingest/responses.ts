@@ -1,5 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { HttpError, RetryLaterError } from '../errors.js';
+import { MAX_ANSWER_BYTES, MAX_ECHOED_ID_CHARS, MAX_ECHOED_REASON_CHARS } from '../limits.js';
+import { truncate } from '../text.js';
 
 /** One message's individual outcome, reported back to the sender. */
 export interface MessageReport {
@@ -8,29 +10,14 @@ export interface MessageReport {
   reason: string;
 }
 
-/** The largest answer body, in UTF-8 bytes as serialized (ARCHITECTURE.md, Responses). */
-export const MAX_ANSWER_BYTES = 1_048_576;
-/** An echoed `messageId` is cut to this many characters. */
-export const MAX_ECHOED_ID_CHARS = 200;
-/** An echoed reason is cut to this many characters. */
-export const MAX_ECHOED_REASON_CHARS = 300;
-
 /**
  * One message's report, with its `messageId` and reason cut to what an answer echoes
  * (`MAX_ECHOED_ID_CHARS`, `MAX_ECHOED_REASON_CHARS`): both may come from the sender.
  */
 export function messageReport(index: number, messageId: string | undefined, reason: string): MessageReport {
-  const shownReason = cut(reason, MAX_ECHOED_REASON_CHARS);
+  const shownReason = truncate(reason, MAX_ECHOED_REASON_CHARS);
   if (messageId === undefined) return { index, reason: shownReason };
-  return { index, messageId: cut(messageId, MAX_ECHOED_ID_CHARS), reason: shownReason };
-}
-
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  // Never end on half a surrogate pair.
-  const last = text.charCodeAt(max - 1);
-  const end = last >= 0xd800 && last <= 0xdbff ? max - 1 : max;
-  return `${text.slice(0, end)}…`;
+  return { index, messageId: truncate(messageId, MAX_ECHOED_ID_CHARS), reason: shownReason };
 }
 
 /** What happened to a request whose messages were processed. */
