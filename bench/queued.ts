@@ -1,17 +1,16 @@
 /**
  * The queued-delivery section of the bench: the ingest latency of the 1,000-message batch in
- * queued mode against direct mode (same run, Candu at 50 ms), the Candu requests that 10,000
- * single-event webhooks become through the queue and the worker, and what each AWS charge of
- * queued delivery comes to (the SQS calls counted and metered in 64 KB chunks as SQS bills them).
- * The queue is the local SQS stand-in (lib/queue/local-sqs.ts) on 127.0.0.1, in a process of its
- * own (bench/sqs-server.ts), reached through the real SDK; the worker is polled as Lambda's event
+ * queued mode against direct mode as deployed (spill-over configured, nothing spilling; same run,
+ * Candu at 50 ms), the Candu requests that 10,000 single-event webhooks become through the queue
+ * and the worker, and what each AWS charge of queued delivery comes to (the SQS calls counted and
+ * metered in 64 KB chunks as SQS bills them). The queue is the local SQS stand-in
+ * (lib/queue/local-sqs.ts) on 127.0.0.1, in a process of its own (bench/sqs-server.ts, started by
+ * bench/sqs-process.ts), reached through the real SDK; the worker is polled as Lambda's event
  * source would (batches of 100).
  *
  * Run alone: `node --import tsx bench/queued.ts` prints the section; `npm run bench` includes it.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { WORKER_BUDGET } from '../lib/budgets.js';
 import { parseConfig } from '../lib/config.js';
 import { createDelivery } from '../lib/delivery/index.js';
@@ -23,10 +22,10 @@ import { createSecretStore } from '../lib/secrets/index.js';
 import { createLocalQueuePoller } from '../local/queue-poller.js';
 import { generateMessages } from './corpus.js';
 import { PRICES } from './cost.js';
-import { benchEnv, CANDU_LATENCY_MS } from './delivery-latency.js';
-import { ROOT } from './esbuild-options.js';
-import { createHandlerUnderTest } from './handler-under-test.js';
+import { benchEnv, CANDU_LATENCY_MS, directHandler } from './delivery-latency.js';
 import { BENCH_CANDU_KEY, signedSegmentRequest } from './requests.js';
+import { type SpillOverQueue, startSpillOverQueue } from './spill-over-queue.js';
+import { createQueue, type RemoteSqs, sqsClientOn } from './sqs-process.js';
 import { type RemoteStandIn, startRemoteStandIn } from './stand-in-process.js';
 import { clock, formatSummary, type Summary, summarize } from './stats.js';
 
@@ -34,7 +33,6 @@ import { clock, formatSummary, type Summary, summarize } from './stats.js';
 const WORKER_BATCH_SIZE = 100;
 const SINGLE_WEBHOOKS = 10_000;
 const HUNDRED_EVENT_REQUESTS = 100;
-const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 /** SQS requests of one kind: calls made, and requests billed (each 64 KB chunk of payload counted). */
 export interface SqsTally {
@@ -66,45 +64,9 @@ export interface QueuedFigures {
   hundreds: QueuedLoad;
 }
 
-/** The SQS stand-in in its own process: its endpoint, and how to stop it. */
-interface RemoteSqs {
-  endpoint: string;
-  close(): Promise<void>;
-}
-
-async function startRemoteSqs(): Promise<RemoteSqs> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/sqs-server.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const lines = createInterface({ input: child.stdout });
-  const first = await Promise.race([
-    new Promise<string>((resolve) => lines.once('line', resolve)),
-    exited.then(() => '{}'),
-  ]);
-  const { endpoint } = JSON.parse(first) as { endpoint?: string };
-  if (endpoint === undefined) throw new Error('the SQS stand-in process did not start');
-  return {
-    endpoint,
-    close: async () => {
-      child.stdin.end();
-      await exited;
-    },
-  };
-}
-
-async function createQueue(sqs: RemoteSqs, name: string): Promise<string> {
-  const client = new SQSClient({ endpoint: sqs.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
-  const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: name }));
-  if (QueueUrl === undefined) throw new Error(`no URL for queue ${name}`);
-  return QueueUrl;
-}
-
 /** An SQS client on the stand-in that tallies every call, its payload metered as SQS bills it. */
 function meteredClient(sqs: RemoteSqs, tally: Record<string, SqsTally>): SQSClient {
-  const client = new SQSClient({ endpoint: sqs.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+  const client = sqsClientOn(sqs);
   const send = client.send.bind(client) as (command: unknown, options?: unknown) => Promise<unknown>;
   const chunks = (bytes: number) => Math.max(1, Math.ceil(bytes / PRICES.sqsChunkBytes));
   (client as { send: unknown }).send = async (
@@ -223,60 +185,66 @@ async function throughQueue(
   };
 }
 
-/** Every figure of the section; `runs` repetitions of the batch latency (direct and queued alternating). */
-export async function measureQueued(candu: RemoteStandIn, runs: number): Promise<QueuedFigures> {
-  const sqs = await startRemoteSqs();
-  try {
-    await candu.setDelay(CANDU_LATENCY_MS);
-    const batch = generateMessages(1_000, 7, 0);
-    const direct = createHandlerUnderTest(benchEnv(candu));
-    const queued = queuedHandler(candu, await createQueue(sqs, 'latency'), meteredClient(sqs, {}));
-    // New messageIds every run: a handler remembers what Candu acknowledged (lib/delivery/ack-memory.ts)
-    // and would skip a repeated batch, timing nothing.
-    let run = 0;
-    const time = async (handle: MessageRequestHandler, status: number) => {
-      run++;
-      const request = signedSegmentRequest(batch.map((m) => ({ ...m, messageId: `${m.messageId}-${run}` })));
-      const started = clock();
-      const response = await handle(SEGMENT_WEBHOOK, request, context);
-      const ms = clock() - started;
-      if (response.statusCode !== status) throw new Error(`answered ${response.statusCode}, not ${status}`);
-      return ms;
-    };
-    await time(direct, 200);
-    await time(queued, 202);
-    const directMs: number[] = [];
-    const queuedMs: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      directMs.push(await time(direct, 200));
-      queuedMs.push(await time(queued, 202));
-    }
-    await candu.reset();
-
-    const singleMessages = generateMessages(SINGLE_WEBHOOKS, 9, 0);
-    const singles = await throughQueue(
-      candu,
-      sqs,
-      'singles',
-      singleMessages.map((message) => [message]),
-    );
-    const hundredMessages = generateMessages(HUNDRED_EVENT_REQUESTS * 100, 10, 0);
-    const hundreds = await throughQueue(
-      candu,
-      sqs,
-      'hundreds',
-      Array.from({ length: HUNDRED_EVENT_REQUESTS }, (_, i) => hundredMessages.slice(i * 100, (i + 1) * 100)),
-    );
-    return {
-      batchMessages: batch.length,
-      directMs: summarize(directMs),
-      queuedMs: summarize(queuedMs),
-      singles,
-      hundreds,
-    };
-  } finally {
-    await sqs.close();
+/**
+ * Every figure of the section; `runs` repetitions of the batch latency (direct and queued
+ * alternating). Direct mode is the function as deployed, with spill-over to `spill` configured;
+ * the section's own queues are on the same SQS stand-in.
+ * @throws Error when a direct request answers other than 200 or anything reached `spill`.
+ */
+export async function measureQueued(
+  candu: RemoteStandIn,
+  spill: SpillOverQueue,
+  runs: number,
+): Promise<QueuedFigures> {
+  const { sqs } = spill;
+  await candu.setDelay(CANDU_LATENCY_MS);
+  const batch = generateMessages(1_000, 7, 0);
+  const direct = directHandler(candu, spill).handle;
+  const queued = queuedHandler(candu, await createQueue(sqs, 'latency'), meteredClient(sqs, {}));
+  // New messageIds every run: a handler remembers what Candu acknowledged (lib/delivery/ack-memory.ts)
+  // and would skip a repeated batch, timing nothing.
+  let run = 0;
+  const time = async (handle: MessageRequestHandler, status: number) => {
+    run++;
+    const request = signedSegmentRequest(batch.map((m) => ({ ...m, messageId: `${m.messageId}-${run}` })));
+    const started = clock();
+    const response = await handle(SEGMENT_WEBHOOK, request, context);
+    const ms = clock() - started;
+    if (response.statusCode !== status) throw new Error(`answered ${response.statusCode}, not ${status}`);
+    return ms;
+  };
+  await time(direct, 200);
+  await time(queued, 202);
+  const directMs: number[] = [];
+  const queuedMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    directMs.push(await time(direct, 200));
+    queuedMs.push(await time(queued, 202));
   }
+  await candu.reset();
+  await spill.assertNothingSpilled('1,000-message batch, direct mode (queued section)');
+
+  const singleMessages = generateMessages(SINGLE_WEBHOOKS, 9, 0);
+  const singles = await throughQueue(
+    candu,
+    sqs,
+    'singles',
+    singleMessages.map((message) => [message]),
+  );
+  const hundredMessages = generateMessages(HUNDRED_EVENT_REQUESTS * 100, 10, 0);
+  const hundreds = await throughQueue(
+    candu,
+    sqs,
+    'hundreds',
+    Array.from({ length: HUNDRED_EVENT_REQUESTS }, (_, i) => hundredMessages.slice(i * 100, (i + 1) * 100)),
+  );
+  return {
+    batchMessages: batch.length,
+    directMs: summarize(directMs),
+    queuedMs: summarize(queuedMs),
+    singles,
+    hundreds,
+  };
 }
 
 /** A short text of the figures, for a run of this file alone. */
@@ -294,10 +262,12 @@ export function describeQueued(q: QueuedFigures): string[] {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const candu = await startRemoteStandIn(BENCH_CANDU_KEY);
+  const spill = await startSpillOverQueue();
   try {
-    const figures = await measureQueued(candu, process.argv.includes('--quick') ? 5 : 21);
+    const figures = await measureQueued(candu, spill, process.argv.includes('--quick') ? 5 : 21);
     for (const line of describeQueued(figures)) process.stdout.write(`${line}\n`);
   } finally {
+    await spill.close();
     await candu.close();
   }
 }

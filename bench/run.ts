@@ -1,8 +1,11 @@
 /**
  * `npm run bench` (`--quick` for fewer repetitions while editing the bench itself): runs every
  * measurement of docs/BENCHMARKS.md side by side in one run and prints the table; with
- * `-- --write` it also rewrites docs/BENCHMARKS.md (tracked, so only when asked). Servers (the Candu stand-in, the Secrets Manager fake) listen on
- * 127.0.0.1 and are stopped at the end; bundles and child-process files go to `.bench-tmp/`.
+ * `-- --write` it also rewrites docs/BENCHMARKS.md (tracked, so only when asked). Servers (the
+ * Candu stand-in, the Secrets Manager fake, the SQS stand-in holding the spill-over queue) listen
+ * on 127.0.0.1 and are stopped at the end; bundles and child-process files go to `.bench-tmp/`.
+ * The direct path is timed as deployed, with spill-over configured, and the run fails if anything
+ * spills in a timed request (bench/spill-over-queue.ts).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,14 +13,16 @@ import { startCanduStandIn } from '../local/candu-stand-in.js';
 import { startSecretsManagerFake } from '../local/secrets-manager-stand-in.js';
 import { measureColdStart } from './cold-start.js';
 import { generateMessages } from './corpus.js';
-import { CANDU_LATENCY_MS, measureBatch, timeRequests } from './delivery-latency.js';
+import { CANDU_LATENCY_MS, directHandler, measureBatch, timeRequests } from './delivery-latency.js';
 import { bundleFunction, ROOT } from './esbuild-options.js';
 import { machine } from './machine.js';
 import { measureMemory } from './memory.js';
 import { measureQueued } from './queued.js';
+import { measureRefusedBatch } from './refused-batch.js';
 import { runReplayMemory } from './replay-memory-section.js';
 import { type BenchResults, renderMarkdown, renderTable } from './report.js';
 import { BENCH_CANDU_KEY, BENCH_INBOUND_TOKEN, BENCH_SHARED_SECRET } from './requests.js';
+import { startSpillOverQueue } from './spill-over-queue.js';
 import { startRemoteStandIn } from './stand-in-process.js';
 import { measureTranslation } from './translation.js';
 import { measureWarmRequest } from './warm-request.js';
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
   // processes of their own already, use one in this process.
   const remote = await startRemoteStandIn(BENCH_CANDU_KEY);
   const candu = await startCanduStandIn({ acceptedKey: BENCH_CANDU_KEY });
+  const spill = await startSpillOverQueue();
   const sm = await startSecretsManagerFake({
     secrets: {
       [SECRET_ID]: JSON.stringify({
@@ -87,11 +93,14 @@ async function main(): Promise<void> {
     const translation = measureTranslation(corpus, RUNS.translation);
 
     log(`warm request: ${RUNS.warmBlocks} blocks of ${RUNS.warmRequests} requests each`);
-    const warm = await measureWarmRequest(remote, single, RUNS.warmBlocks, RUNS.warmRequests);
+    const warm = await measureWarmRequest(remote, spill, single, RUNS.warmBlocks, RUNS.warmRequests);
 
-    log(`1,000-message batch: ${RUNS.batch} runs; naive forwarder: ${RUNS.naive} runs (about a minute)`);
+    log(
+      `1,000-message batch: ${RUNS.batch} runs with spill-over configured and as many without a queue; naive forwarder: ${RUNS.naive} runs (about a minute)`,
+    );
     const batchFigures = await measureBatch(
       remote,
+      spill,
       batch,
       RUNS.batch,
       RUNS.naive,
@@ -101,7 +110,7 @@ async function main(): Promise<void> {
     log(
       'queued delivery: the batch queued vs direct, 10,000 single webhooks and 100 × 100 events through the queue',
     );
-    const queued = await measureQueued(remote, RUNS.batch);
+    const queued = await measureQueued(remote, spill, RUNS.batch);
 
     log('request durations for the cost section (1 and 100 events)');
     await remote.setDelay(CANDU_LATENCY_MS);
@@ -109,15 +118,20 @@ async function main(): Promise<void> {
       {
         events: 1,
         bytes: Buffer.byteLength(JSON.stringify(single)),
-        ...(await timeRequests(remote, [single], RUNS.batch)),
+        ...(await timeRequests(remote, directHandler(remote, spill), [single], RUNS.batch)),
       },
       {
         events: 100,
         bytes: Buffer.byteLength(JSON.stringify(hundred)),
-        ...(await timeRequests(remote, hundred, RUNS.batch)),
+        ...(await timeRequests(remote, directHandler(remote, spill), hundred, RUNS.batch)),
       },
       { events: 1_000, bytes: Buffer.byteLength(JSON.stringify(batch)), ms: batchFigures.handlerMs },
     ].map(({ events, bytes, ms }) => ({ events, bytes, ms }));
+
+    log(
+      'refused batch: 10,000 events Candu refuses, then the same with one bad event (Candu requests counted)',
+    );
+    const refused = await measureRefusedBatch(candu, spill);
 
     const functionEnv = {
       AWS_REGION: 'us-east-1',
@@ -170,6 +184,7 @@ async function main(): Promise<void> {
       bundles,
       replayMemory,
       queued,
+      refused,
     };
     process.stdout.write(`${renderTable(results)}\n`);
     if (write) {
@@ -183,6 +198,7 @@ async function main(): Promise<void> {
   } finally {
     await remote.close();
     await candu.close();
+    await spill.close();
     await sm.close();
     await rm(dir, { recursive: true, force: true });
   }

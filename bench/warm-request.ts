@@ -1,15 +1,15 @@
 /**
- * A warm single-event request through the handler against a zero-latency Candu stand-in, against
- * a handler that only parses the body and POSTs it unchanged (same `fetch`, same keep-alive,
- * same stand-in). Requests alternate in blocks between the two; each block's median latency is
- * a run.
+ * A warm single-event request through the handler, wired as deployed (spill-over configured,
+ * bench/spill-over-queue.ts), against a zero-latency Candu stand-in, against a handler that only
+ * parses the body and POSTs it unchanged (same `fetch`, same keep-alive, same stand-in). Requests
+ * alternate in blocks between the two; each block's median latency is a run.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { RawRequest } from '../lib/ingest/decode-body.js';
 import { SEGMENT_WEBHOOK } from '../lib/ingest/routes.js';
-import { benchEnv } from './delivery-latency.js';
-import { createHandlerUnderTest } from './handler-under-test.js';
+import { directHandler } from './delivery-latency.js';
 import { BENCH_CANDU_KEY, signedSegmentRequest } from './requests.js';
+import type { SpillOverQueue } from './spill-over-queue.js';
 import type { RemoteStandIn } from './stand-in-process.js';
 import { clock, type Summary, summarize } from './stats.js';
 
@@ -38,14 +38,16 @@ export interface WarmFigures {
   requestsPerBlock: number;
 }
 
+/** @throws Error when a request answers other than 200 or anything reached the spill-over queue. */
 export async function measureWarmRequest(
   candu: RemoteStandIn,
+  spill: SpillOverQueue,
   message: unknown,
   blocks: number,
   requestsPerBlock: number,
 ): Promise<WarmFigures> {
   await candu.setDelay(0);
-  const handle = createHandlerUnderTest(benchEnv(candu));
+  const { handle } = directHandler(candu, spill);
   const passthrough = createPassthroughHandler(candu.url, BENCH_CANDU_KEY);
   // A new messageId for each request (signed beforehand, outside the timing): the handler
   // remembers what Candu acknowledged (lib/delivery/ack-memory.ts) and would skip a repeat.
@@ -65,7 +67,8 @@ export async function measureWarmRequest(
       const started = clock();
       const response = await call();
       latencies.push(clock() - started);
-      if (response.statusCode !== 200) throw new Error(`warm request answered ${response.statusCode}`);
+      if (response.statusCode !== 200)
+        throw new Error(`warm request answered ${response.statusCode}, not 200: ${response.body}`);
     }
     // The stand-in records every request: forget them so its memory does not grow between blocks.
     await candu.reset();
@@ -84,6 +87,7 @@ export async function measureWarmRequest(
       handlerMs.push(await block(ours));
     }
   }
+  await spill.assertNothingSpilled('warm request');
   return {
     handlerMs: summarize(handlerMs),
     passthroughMs: summarize(passthroughMs),
