@@ -1,5 +1,6 @@
 import { setTimeout as timerSleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { type DeliveryBudget, DIRECT_BUDGET, SPLIT_REQUESTS, secretFailure } from '../budgets.js';
+import { createLimiter, type Limiter } from '../concurrency.js';
 import type { Config } from '../config.js';
 import type { RetryLaterError } from '../errors.js';
 import { LogMessage } from '../log-messages.js';
@@ -199,11 +200,10 @@ class DeliveryRun {
   private slowestMs = 0;
 
   private key: ApiKey = { value: '', refreshed: false };
-  private readonly queue: Chunk[] = [];
-  /** All items have been read into `queue` (or reading stopped): idle workers may end. */
-  private allQueued = false;
-  private busy = 0;
-  private waiting: (() => void)[] = [];
+  /** The Candu key, read when the first chunk is sent; false once reading it failed the call. */
+  private keyRead: Promise<boolean> | undefined;
+  /** `CANDU_CONCURRENCY` chunks in flight; a split's halves go ahead of the chunks waiting. */
+  private readonly chunks: Limiter;
   private stopped = false;
   private signalStop: () => void = () => {};
   private readonly stop = new Promise<void>((resolve) => {
@@ -217,16 +217,13 @@ class DeliveryRun {
     private readonly options: DeliverOptions,
   ) {
     this.deadlineAt = options.deadlineAt;
+    this.chunks = createLimiter(ctx.config.canduConcurrency);
   }
 
   async run(): Promise<DeliveryResult> {
     // Ends the backoffs under way; each chunk then fails at its next step (see `send`).
-    const onAbort = () => {
-      this.signalStop();
-      this.wakeWorkers();
-    };
+    const onAbort = () => this.signalStop();
     this.options.signal?.addEventListener('abort', onAbort, { once: true });
-    let sending: Promise<void> | undefined;
     try {
       const size = this.ctx.config.canduBatchSize;
       let pending: Prepared[] = [];
@@ -237,8 +234,6 @@ class DeliveryRun {
         if (pending.length < size) return false;
         this.enqueue(pending);
         pending = [];
-        sending ??= this.startSending();
-        this.wakeWorkers();
         return true;
       };
       if (Array.isArray(this.items)) {
@@ -246,18 +241,13 @@ class DeliveryRun {
       } else {
         await this.readSource(take);
       }
-      if (pending.length > 0 && !this.stopped) {
-        this.enqueue(pending);
-        sending ??= this.startSending();
-      }
+      if (pending.length > 0 && !this.stopped) this.enqueue(pending);
     } catch (error) {
       this.stopped = true;
       this.signalStop();
       throw error;
     } finally {
-      this.allQueued = true;
-      this.wakeWorkers();
-      await sending;
+      await this.chunks.idle();
       this.options.signal?.removeEventListener('abort', onAbort);
       if (this.slowestMs > 0) this.ctx.latency.slowestMs = this.slowestMs;
     }
@@ -292,10 +282,13 @@ class DeliveryRun {
     }
   }
 
-  /** Queues a new chunk of the sender's events; each adds its share to the split budget. */
+  /**
+   * Queues a new chunk of the sender's events, to be sent once a slot is free; each adds its
+   * share to the split budget.
+   */
   private enqueue(items: Prepared[]): void {
-    this.queue.push({ items, resend: false });
     this.splitBudget += this.ctx.budget.splitRequestsPerChunk;
+    this.chunks.enqueue(() => this.sendWithKey({ items, resend: false }));
   }
 
   /** Serializes an item; `undefined` (counted as delivered) when Candu acknowledged it recently. */
@@ -311,13 +304,13 @@ class DeliveryRun {
     return { item, json, ackKey };
   }
 
-  /** Reads the Candu key, then runs `CANDU_CONCURRENCY` workers until every chunk is sent. */
-  private async startSending(): Promise<void> {
-    const key = await this.readKey();
-    if (key === undefined) return;
-    this.key = { value: key, refreshed: false };
-    const workers = Array.from({ length: this.ctx.config.canduConcurrency }, () => this.work());
-    await Promise.all(workers);
+  /** Sends `chunk` once the Candu key is read (the first chunk reads it for all). */
+  private async sendWithKey(chunk: Chunk): Promise<void> {
+    this.keyRead ??= this.readKey().then((key) => {
+      if (key !== undefined) this.key = { value: key, refreshed: false };
+      return key !== undefined;
+    });
+    if (await this.keyRead) await this.send(chunk);
   }
 
   /** The Candu key, from the caller or the store; `undefined` once the call has failed. */
@@ -373,35 +366,6 @@ class DeliveryRun {
       canduRequests: this.canduRequests,
       retries: this.retries,
     };
-  }
-
-  /**
-   * Takes chunks until none is left, none is being sent (a chunk being sent may still split) and
-   * no more will be queued.
-   */
-  private async work(): Promise<void> {
-    for (;;) {
-      if (this.stopped) return;
-      const chunk = this.queue.shift();
-      if (chunk === undefined) {
-        if (this.busy === 0 && this.allQueued) return;
-        await new Promise<void>((resolve) => this.waiting.push(resolve));
-        continue;
-      }
-      this.busy++;
-      try {
-        await this.send(chunk);
-      } finally {
-        this.busy--;
-        this.wakeWorkers();
-      }
-    }
-  }
-
-  private wakeWorkers(): void {
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const wake of waiting) wake();
   }
 
   /**
@@ -525,10 +489,10 @@ class DeliveryRun {
 
   private split(chunk: Chunk): void {
     const middle = Math.ceil(chunk.items.length / 2);
-    this.queue.unshift(
-      { items: chunk.items.slice(0, middle), resend: true },
-      { items: chunk.items.slice(middle), resend: true },
-    );
+    const halves = [chunk.items.slice(0, middle), chunk.items.slice(middle)];
+    // Ahead of the chunks waiting, in order: the second half queued first, then the first before it.
+    for (const items of halves.reverse())
+      this.chunks.enqueue(() => this.send({ items, resend: true }), { first: true });
   }
 
   /**
@@ -574,7 +538,6 @@ class DeliveryRun {
     });
     this.stopped = true;
     this.signalStop();
-    this.wakeWorkers();
   }
 }
 

@@ -5,6 +5,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DEFAULT_RETRY_AFTER_SECONDS, QUEUE_WRITE_BUDGET } from '../budgets.js';
+import { createLimiter } from '../concurrency.js';
 import { RetryLaterError } from '../errors.js';
 import {
   MAX_QUEUE_BATCH_BYTES,
@@ -113,7 +114,7 @@ class QueueWrite {
   private sqsRequests = 0;
   private readonly rejected: DeliveryRejection[] = [];
   private failure: RetryLaterError | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly calls = createLimiter(WRITE_CONCURRENCY);
 
   constructor(
     private readonly ctx: WriteContext,
@@ -156,7 +157,7 @@ class QueueWrite {
       await addMessage({ body: messageBody(events), events: events.length });
     }
     if (batch.length > 0 && this.failure === undefined) await this.dispatch(batch);
-    await Promise.all(this.inFlight);
+    await this.calls.idle();
     this.rejected.sort((a, b) => a.index - b.index);
     const result = { queued: this.queued, rejected: this.rejected, sqsRequests: this.sqsRequests };
     return this.failure === undefined ? result : { ...result, failure: this.failure };
@@ -164,18 +165,8 @@ class QueueWrite {
 
   /** Starts sending `batch`, first waiting for a free slot when `WRITE_CONCURRENCY` calls are in flight. */
   private async dispatch(batch: PackedMessage[]): Promise<void> {
-    while (this.inFlight.size >= WRITE_CONCURRENCY) await Promise.race(this.inFlight);
     if (this.failure !== undefined) return;
-    const sending: Promise<void> = this.send(batch).then(
-      () => {
-        this.inFlight.delete(sending);
-      },
-      (error: unknown) => {
-        this.inFlight.delete(sending);
-        this.fail(error);
-      },
-    );
-    this.inFlight.add(sending);
+    await this.calls.start(() => this.send(batch).catch((error: unknown) => this.fail(error)));
   }
 
   /** Sends one batch, re-sending the entries SQS reports as failed; throws when some never land. */

@@ -1,7 +1,6 @@
 export {
   createSecretStore,
   createSecretsManagerClient,
-  SECRET_FETCH_TIMEOUT_MS,
   type SecretReadOptions,
   type SecretStore,
   type SecretStoreDeps,

@@ -3,6 +3,7 @@ import {
   type GetSecretValueCommandOutput,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { SECRETS_BUDGET } from '../budgets.js';
 import type { Config } from '../config.js';
 import { SecretsUnavailableError } from '../errors.js';
 import { describeError } from '../logger.js';
@@ -51,21 +52,18 @@ export interface SecretStore {
 }
 
 /**
- * One `GetSecretValue` call, its retry included, ends within this long even if Secrets Manager
- * never answers, so a hung call cannot hold the fetch that every request shares.
- */
-export const SECRET_FETCH_TIMEOUT_MS = 3_000;
-
-/**
- * The Secrets Manager client the store builds by default: two attempts with short timeouts, so
- * a throttled or unreachable Secrets Manager does not eat the delivery deadline.
+ * The Secrets Manager client the store builds by default, within `SECRETS_BUDGET` (lib/budgets.ts).
  * `throwOnRequestTimeout` matters: without it @smithy/node-http-handler 4.x only logs a warning
  * when `requestTimeout` passes, and waits on.
  */
 export function createSecretsManagerClient(): SecretsManagerClient {
   return new SecretsManagerClient({
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_400, throwOnRequestTimeout: true },
+    maxAttempts: SECRETS_BUDGET.maxAttempts,
+    requestHandler: {
+      connectionTimeout: SECRETS_BUDGET.connectionTimeoutMs,
+      requestTimeout: SECRETS_BUDGET.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
   });
 }
 
@@ -156,12 +154,12 @@ export function createSecretStore(deps: SecretStoreDeps): SecretStore {
   };
 }
 
-/** One read of the secret, bounded by `SECRET_FETCH_TIMEOUT_MS`. @throws SecretsUnavailableError */
+/** One read of the secret, bounded by `SECRETS_BUDGET.fetchTimeoutMs`. @throws SecretsUnavailableError */
 async function fetchSecrets(client: SecretsManagerClient, secretId: string): Promise<Secrets> {
   let output: GetSecretValueCommandOutput;
   try {
     output = await client.send(new GetSecretValueCommand({ SecretId: secretId }), {
-      abortSignal: AbortSignal.timeout(SECRET_FETCH_TIMEOUT_MS),
+      abortSignal: AbortSignal.timeout(SECRETS_BUDGET.fetchTimeoutMs),
     });
   } catch (error) {
     throw new SecretsUnavailableError(`could not fetch secret ${secretId}: ${describeError(error)}`, {

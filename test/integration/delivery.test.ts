@@ -10,7 +10,8 @@ import { createDelivery, type DeliveryItem } from '../../lib/delivery/index.js';
 import { SecretsUnavailableError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import type { CanduEvent } from '../../lib/schemas/candu-event.js';
-import { createSecretStore, SECRET_FETCH_TIMEOUT_MS, type SecretStore } from '../../lib/secrets/index.js';
+import { SECRETS_BUDGET } from '../../lib/budgets.js';
+import { createSecretStore, type SecretStore } from '../../lib/secrets/index.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
 import { listenOnLoopback } from '../../local/loopback-server.js';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../local/secrets-manager-stand-in.js';
@@ -318,9 +319,9 @@ describe('delivery over HTTP', () => {
       expect(error).toBeInstanceOf(SecretsUnavailableError);
       expect((error as Error).message).toMatch(/^could not fetch secret candu\/integration: /);
       // The SDK's request timeout (thrown, not only warned about) and the fetch's own bound of
-      // SECRET_FETCH_TIMEOUT_MS end it; 3x that bound is generous on a loaded machine, and a
+      // SECRETS_BUDGET.fetchTimeoutMs end it; 3x that bound is generous on a loaded machine, and a
       // fetch that hangs would hold the test until its own 20 s timeout.
-      expect(elapsedMs).toBeLessThan(3 * SECRET_FETCH_TIMEOUT_MS);
+      expect(elapsedMs).toBeLessThan(3 * SECRETS_BUDGET.fetchTimeoutMs);
     } finally {
       process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = endpoint;
       await hanging.close();
