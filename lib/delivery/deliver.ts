@@ -6,8 +6,8 @@ import type { RetryLaterError } from '../errors.js';
 import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../logger.js';
+import type { DeliverOptions, Delivery, DeliveryResult, SecretStore, Secrets } from '../schemas/contracts.js';
 import { type DeliveryItem, type DeliveryRejection, eventKeyOf } from '../schemas/delivery-item.js';
-import type { SecretStore, Secrets } from '../secrets/index.js';
 import { type AckMemory, createAckMemory } from './ack-memory.js';
 import { type CanduAttempt, type CanduClient, createCanduClient } from './candu-client.js';
 import {
@@ -18,84 +18,8 @@ import {
   toRetryLaterError,
 } from './delivery-policy.js';
 
+export type { DeliverOptions, Delivery, DeliveryResult } from '../schemas/contracts.js';
 export type { DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.js';
-
-/**
- * What became of a `deliver()` call. Every item read is accounted for: it was delivered (or had
- * been acknowledged recently), or rejected, or it is in `undelivered` and `failure` is set.
- */
-export interface DeliveryResult {
-  /** Events Candu accepted (2xx), `alreadyAcknowledged` included. */
-  delivered: number;
-  /**
-   * Of `delivered`, events not sent because Candu acknowledged them recently (a resend of a
-   * request that partly landed; see `AckMemory`).
-   */
-  alreadyAcknowledged: number;
-  /** Events Candu refused individually (400, 413 or 422 for a chunk of one event), sorted by index. */
-  rejected: DeliveryRejection[];
-  /**
-   * Indexes of the items neither delivered nor rejected, ascending; empty unless `failure` is
-   * set. With an async iterable, reading stops at a failure and items never read are not listed:
-   * pass an array to have every index accounted for.
-   */
-  undelivered: number[];
-  /** The items of `undelivered`, in the same order: what a caller hands to the queue (spill-over). */
-  pending: DeliveryItem[];
-  /**
-   * Of `pending`, events that were sent and got no answer (a timeout, a connection lost after
-   * sending): Candu may have them, so handing them on may deliver them twice.
-   */
-  possiblyDelivered: number;
-  /** Candu refused the key even after a secret refresh (a revoked or wrong key). */
-  keyRefused: boolean;
-  /**
-   * Set when some events could not be delivered: the status and `Retry-After` the delivery
-   * policy chose for the last problem (see lib/delivery/delivery-policy.ts).
-   */
-  failure?: RetryLaterError;
-  /** HTTP requests made to Candu, every attempt counted. */
-  canduRequests: number;
-  /**
-   * Requests that re-sent events already sent in this call: backoff retries after 429/5xx, a
-   * timeout or a connection error; the retry with a refreshed key after 401/403; and each
-   * request for a half of a chunk split after 400/422. So `canduRequests - retries` is the
-   * number of chunks sent for the first time.
-   */
-  retries: number;
-}
-
-export interface DeliverOptions {
-  /** Epoch milliseconds after which no attempt is started, no backoff runs and no secret is awaited. */
-  deadlineAt: number;
-  /**
-   * The secrets the caller has read already for this request: their `canduApiKey` is used, and
-   * the store is only asked again for a refresh after 401/403. Read from the store when absent.
-   */
-  secrets?: Secrets;
-  /** When aborted, no attempt starts and backoffs end: the call fails with what it has. */
-  signal?: AbortSignal;
-}
-
-export interface Delivery {
-  /**
-   * Sends `items` to Candu in chunks of `CANDU_BATCH_SIZE`, at most `CANDU_CONCURRENCY` requests
-   * in flight, doing what the delivery policy decides after each attempt, inside `deadlineAt`.
-   * Items Candu acknowledged recently are counted as delivered without being sent. Never throws
-   * for Candu's answers, timeouts, network errors or a missing or unavailable key: those end in
-   * `rejected` or `failure`.
-   *
-   * `items` may be produced while they are delivered (an async iterable): each chunk is sent as
-   * soon as it is full, and the rest is read while its request is in flight. Reading stops early
-   * once the call has failed. The Candu key is read when the first chunk is ready.
-   *
-   * @throws whatever iterating `items` throws, after the requests in flight have ended.
-   */
-  deliver(
-    items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
-    options: DeliverOptions,
-  ): Promise<DeliveryResult>;
-}
 
 export interface DeliveryDeps {
   config: Pick<Config, 'canduApiUrl' | 'canduBatchSize' | 'canduConcurrency' | 'canduTimeoutMs'>;

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import { SecretsUnavailableError } from '../errors.js';
 import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
-import type { SecretStore, Secrets } from '../secrets/index.js';
+import type { SecretStore, Secrets } from '../schemas/contracts.js';
 import {
   type LazyJsonBody,
   lazyDecompressedBody,

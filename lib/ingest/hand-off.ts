@@ -4,12 +4,10 @@
  */
 import { spillReserve } from '../budgets.js';
 import type { Config } from '../config.js';
-import type { Delivery, DeliveryResult } from '../delivery/index.js';
 import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
-import type { QueueWriter } from '../queue/index.js';
+import type { Delivery, DeliveryResult, QueueWriter, Secrets } from '../schemas/contracts.js';
 import type { DeliveryItem } from '../schemas/delivery-item.js';
-import type { Secrets } from '../secrets/index.js';
 import type { Reports, RequestSummary } from './request-state.js';
 import { messageReport as report } from './responses.js';
 

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { type FailedCredentialCheck, UnauthorizedError } from '../errors.js';
-import type { Secrets } from '../secrets/index.js';
+import type { Secrets } from '../schemas/contracts.js';
 import type { BodyBytes } from './decode-body.js';
 
 /** Which credential forms a route accepts (ARCHITECTURE.md, Routes). */

@@ -7,13 +7,11 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ANSWER_RESERVE_MS, deadlineOf } from '../budgets.js';
 import { type Config, translateOptionsOf } from '../config.js';
-import type { Delivery } from '../delivery/index.js';
 import { type FailedCredentialCheck, HttpError, RetryLaterError, UnauthorizedError } from '../errors.js';
 import { LogMessage } from '../log-messages.js';
 import { boundedWarnings, describeError, type Logger } from '../logger.js';
 import type { MetricsPublisher } from '../metrics.js';
-import type { QueueWriter } from '../queue/index.js';
-import type { SecretStore } from '../secrets/index.js';
+import type { Delivery, QueueWriter, SecretStore } from '../schemas/contracts.js';
 import { admit, normaliseHeaders } from './admission.js';
 import type { RawRequest } from './decode-body.js';
 import { concat, deliverOrSpill, enqueue } from './hand-off.js';

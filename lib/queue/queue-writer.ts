@@ -6,6 +6,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DEFAULT_RETRY_AFTER_SECONDS, QUEUE_WRITE_BUDGET } from '../budgets.js';
 import { createLimiter } from '../concurrency.js';
+import type { QueueWriteOptions, QueueWriteResult, QueueWriter } from '../schemas/contracts.js';
+
+export type { QueueWriteOptions, QueueWriteResult, QueueWriter } from '../schemas/contracts.js';
+
 import { RetryLaterError } from '../errors.js';
 import {
   MAX_QUEUE_BATCH_BYTES,
@@ -30,46 +34,6 @@ class QueueWriteProblem extends Error {
 interface PackedMessage {
   body: string;
   events: number;
-}
-
-export interface QueueWriteOptions {
-  /** Epoch milliseconds after which no call is started and calls in flight are aborted. */
-  deadlineAt: number;
-  /** Aborts the write (calls in flight included) when signalled. */
-  signal?: AbortSignal;
-}
-
-/** What became of a write: every item is queued or rejected, unless `failure` is set. */
-export interface QueueWriteResult {
-  /** Events now in the queue. */
-  queued: number;
-  /** Events too large for one queue message, rejected on their own (sorted by index). */
-  rejected: DeliveryRejection[];
-  /** `SendMessageBatch` calls made, re-sends of failed entries included. */
-  sqsRequests: number;
-  /**
-   * Set when some message could not be written before the deadline or the signal (503,
-   * `Retry-After` 30 s): the sender must resend. Messages written before the failure stay
-   * queued, so a resend can deliver those events twice (at least once, never lost).
-   */
-  failure?: RetryLaterError;
-}
-
-export interface QueueWriter {
-  /**
-   * Packs `items` several to a message (up to `QUEUE_MESSAGE_TARGET_BYTES`; one larger event alone,
-   * up to `MAX_QUEUE_MESSAGE_BYTES`) and writes
-   * them with `SendMessageBatch` (at most 10 entries and `MAX_QUEUE_BATCH_BYTES` per call,
-   * `WRITE_CONCURRENCY` calls in flight), re-sending entries SQS reports as failed as
-   * `QUEUE_WRITE_BUDGET` allows. An event too large for a message on its own is rejected.
-   * Never throws for SQS's answers or the deadline: those end in `failure`.
-   *
-   * @throws whatever iterating `items` throws.
-   */
-  write(
-    items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
-    options: QueueWriteOptions,
-  ): Promise<QueueWriteResult>;
 }
 
 export interface QueueWriterDeps {

@@ -2,11 +2,12 @@ import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { deadlineOf, retryDelaySeconds, WORKER_RESERVE_MS } from '../budgets.js';
 import type { Config } from '../config.js';
-import type { Delivery, DeliveryItem, DeliveryResult } from '../delivery/index.js';
 import { MAX_QUEUE_BATCH_ENTRIES } from '../limits.js';
 import { LogMessage } from '../log-messages.js';
 import { boundedWarnings, describeError, type Logger } from '../logger.js';
 import type { MetricsPublisher } from '../metrics.js';
+import type { Delivery, DeliveryResult } from '../schemas/contracts.js';
+import type { DeliveryItem } from '../schemas/delivery-item.js';
 import { eventKeyOf } from '../schemas/delivery-item.js';
 import { parseQueueMessage } from './queue-message.js';
 

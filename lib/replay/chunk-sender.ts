@@ -7,9 +7,10 @@
  */
 
 import { REPLAY_BUDGET, REPLAY_CHUNK_DEADLINE_MS } from '../budgets.js';
-import type { Delivery, DeliveryItem, DeliveryRejection } from '../delivery/index.js';
 import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
+import type { Delivery } from '../schemas/contracts.js';
+import type { DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.js';
 
 /** Tries per chunk before its events count as failed (`--attempts`). */
 export const CHUNK_ATTEMPTS = REPLAY_BUDGET.maxAttempts;

@@ -3,7 +3,7 @@
  * by type and time, send in chunks through a bounded window, account for every line, and keep
  * the checkpoint at the highest line up to which everything is finished.
  */
-import type { DeliveryItem } from '../delivery/index.js';
+import type { DeliveryItem } from '../schemas/delivery-item.js';
 import { messageIdOf, type TranslateOptions, translateMessage } from '../translate/index.js';
 import type { CheckpointWriter } from './checkpoint.js';
 import type { ChunkResult, ChunkSender } from './chunk-sender.js';

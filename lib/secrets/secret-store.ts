@@ -4,52 +4,13 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { SECRETS_BUDGET } from '../budgets.js';
+import type { SecretStore, Secrets } from '../schemas/contracts.js';
+
+export type { SecretReadOptions, SecretStore, Secrets } from '../schemas/contracts.js';
+
 import type { Config } from '../config.js';
 import { SecretsUnavailableError } from '../errors.js';
 import { describeError } from '../logger.js';
-
-/** The credentials the functions need. Only `canduApiKey` is needed to deliver. */
-export interface Secrets {
-  canduApiKey?: string;
-  segmentSharedSecret?: string;
-  inboundToken?: string;
-  /** Still accepted while the senders move to the new `segmentSharedSecret` (rotation). */
-  previousSegmentSharedSecret?: string;
-  /** Still accepted while the senders move to the new `inboundToken` (rotation). */
-  previousInboundToken?: string;
-}
-
-/** How long one caller waits for the secret. */
-export interface SecretReadOptions {
-  /**
-   * When it aborts, the caller stops waiting (the request's delivery deadline): `get()` then
-   * serves the value held, if any, and otherwise both throw `SecretsUnavailableError`. The
-   * fetch itself goes on for the other callers, within its own bound.
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * Where the functions get their credentials: Secrets Manager when `CANDU_SECRET_ID` is set,
- * otherwise the environment.
- */
-export interface SecretStore {
-  /**
-   * The cached secrets; fetches when the cache is empty or older than `SECRET_TTL_SECONDS`.
-   * Concurrent callers share one fetch. A failed fetch is not cached: the next call tries again.
-   * When a refetch after expiry fails and an earlier value is held, that value is served
-   * (stale-if-error), so a throttled Secrets Manager does not turn into 503s for the senders.
-   * @throws SecretsUnavailableError when the secret cannot be fetched or read and nothing is held.
-   */
-  get(options?: SecretReadOptions): Promise<Secrets>;
-  /**
-   * Fetches the secret again whatever the cache holds (Candu answered 401/403: the key may have
-   * been rotated). Concurrent callers, and callers of `get()` meanwhile, share that one fetch:
-   * this is the one place a refresh is de-duplicated.
-   * @throws SecretsUnavailableError when the secret cannot be fetched or read.
-   */
-  refresh(options?: SecretReadOptions): Promise<Secrets>;
-}
 
 /**
  * The Secrets Manager client the store builds by default, within `SECRETS_BUDGET` (lib/budgets.ts).
