@@ -10,9 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { translateOptionsOf } from '../lib/config.js';
+import { MAX_EVENT_BYTES } from '../lib/limits.js';
 import {
   type AnonymousEvents,
-  DEFAULT_MAX_EVENT_BYTES,
   extractMessages,
   type TraitValues,
   type TranslateOptions,
@@ -33,7 +34,7 @@ Options:
                                         default flatten
   --source segment|rudderstack          accepted for compatibility; both formats are read either way
   --max-event-bytes N                   largest serialized Candu event; a message over it is
-                                        rejected (MAX_EVENT_BYTES), default 65536
+                                        rejected (MAX_EVENT_BYTES, 1024 to 1048576), default 65536
   --filters FILE                        apply the filters in FILE (JSON, as FILTERS, e.g.
                                         config/filters.json) after translation
   -h, --help                            show this help
@@ -122,32 +123,37 @@ function parseCommandLine(argv: string[]): Invocation {
   return {
     help: values.help === true,
     file: positionals[0],
-    options: {
-      anonymousEvents: optionChoice<AnonymousEvents>(
-        'anonymous-events',
-        values['anonymous-events'],
-        ['skip', 'anonymousId'],
-        'skip',
-      ),
-      traitValues: optionChoice<TraitValues>(
-        'trait-values',
-        values['trait-values'],
-        ['flatten', 'passthrough'],
-        'flatten',
-      ),
-      now: new Date(),
-      maxEventBytes: maxEventBytesOption(values['max-event-bytes']),
-      filters: filtersOption(values.filters),
-    },
+    options: translateOptionsOf(
+      {
+        anonymousEvents: optionChoice<AnonymousEvents>(
+          'anonymous-events',
+          values['anonymous-events'],
+          ['skip', 'anonymousId'],
+          'skip',
+        ),
+        traitValues: optionChoice<TraitValues>(
+          'trait-values',
+          values['trait-values'],
+          ['flatten', 'passthrough'],
+          'flatten',
+        ),
+        maxEventBytes: maxEventBytesOption(values['max-event-bytes']),
+        filters: filtersOption(values.filters),
+      },
+      new Date(),
+    ),
   };
 }
 
-/** `--max-event-bytes`: a positive whole number of bytes, 65,536 when absent. */
+/** `--max-event-bytes`: a whole number of bytes in the functions' range (lib/limits.ts), the default when absent. */
 function maxEventBytesOption(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_EVENT_BYTES;
+  if (value === undefined) return MAX_EVENT_BYTES.default;
   const bytes = Number(value.trim());
-  if (value.trim() === '' || !Number.isSafeInteger(bytes) || bytes < 1) {
-    throw new UsageError(`--max-event-bytes must be a positive whole number, got ${JSON.stringify(value)}`);
+  const { min, max } = MAX_EVENT_BYTES;
+  if (value.trim() === '' || !Number.isSafeInteger(bytes) || bytes < min || bytes > max) {
+    throw new UsageError(
+      `--max-event-bytes must be a whole number from ${min} to ${max} (as MAX_EVENT_BYTES), got ${JSON.stringify(value)}`,
+    );
   }
   return bytes;
 }

@@ -190,11 +190,11 @@ describe('bin/translate.ts', () => {
     const defaults = run([], input);
     expect(defaults.lines.map((line) => line.outcome)).toEqual(['send', 'reject']);
     expect(defaults.lines[1]).toMatchObject({ reason: 'event larger than 65536 bytes' });
-    const small = run(['--max-event-bytes', '60'], input);
+    const small = run(['--max-event-bytes', '1024'], input);
     expect(small.status).toBe(0);
-    expect(small.lines).toEqual([
-      { index: 0, outcome: 'reject', reason: 'event larger than 60 bytes' },
-      { index: 1, outcome: 'reject', reason: 'event larger than 60 bytes' },
+    expect(small.lines.map((line) => [line.outcome, line.reason])).toEqual([
+      ['send', undefined],
+      ['reject', 'event larger than 1024 bytes'],
     ]);
   });
 
@@ -238,10 +238,16 @@ describe('bin/translate.ts', () => {
     ],
     ['an unknown option', ['--bogus'], '{}', /^translate: Unknown option '--bogus'/],
     [
-      'a --max-event-bytes that is not a positive whole number',
+      'a --max-event-bytes that is not a whole number',
       ['--max-event-bytes', '1.5'],
       '{}',
-      /^translate: --max-event-bytes must be a positive whole number, got "1.5"$/,
+      /^translate: --max-event-bytes must be a whole number from 1024 to 1048576 \(as MAX_EVENT_BYTES\), got "1.5"$/,
+    ],
+    [
+      'a --max-event-bytes the functions would refuse',
+      ['--max-event-bytes', '100'],
+      '{}',
+      /^translate: --max-event-bytes must be a whole number from 1024 to 1048576 \(as MAX_EVENT_BYTES\), got "100"$/,
     ],
     ['two files', ['a.json', 'b.json'], '', /^translate: expected at most one FILE, got 2$/],
     [
