@@ -1,5 +1,5 @@
 /**
- * The Candu stand-in (test/support/candu-stand-in.ts) in a process of its own, so that its work
+ * The one Candu stand-in (local/candu-stand-in.ts) in a process of its own, so that its work
  * (reading and parsing every request) does not share the event loop of the handler being timed:
  * the real Candu runs elsewhere too. Prints `{"url": ...}` once listening, then answers commands
  * on stdin, one per line, each with one JSON line on stdout:

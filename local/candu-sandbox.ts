@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startCanduStandIn } from './candu-stand-in.js';
 
 /** A running sandbox: the base URL to use as `CANDU_API_URL`, and how to stop it. */
 export interface CanduSandbox {
@@ -36,50 +35,15 @@ export function sandboxNotice(sandbox: CanduSandbox, unauthenticated: boolean): 
 }
 
 /**
- * Starts the embedded sandbox that stands in for Candu on `npm start`: it accepts every
- * `POST …/eventWebhook`, answers like Candu, and prints each request readably with `print`.
- * Local use only: it prints trait and property values, which the functions never log.
+ * Starts the embedded sandbox that stands in for Candu on `npm start`: the one Candu stand-in
+ * (local/candu-stand-in.ts), accepting any key, printing each request readably with `print` and
+ * keeping none of them (it runs as long as the server). Local use only: it prints trait and
+ * property values, which the functions never log.
  */
 export async function startCanduSandbox(
   print: (text: string) => void = (text) => process.stdout.write(`${text}\n`),
   port = 0,
 ): Promise<CanduSandbox> {
-  let requests = 0;
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      if (req.method !== 'POST' || !(req.url ?? '').endsWith('/eventWebhook')) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
-        return;
-      }
-      requests += 1;
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        print(`[candu sandbox] request ${requests}: body is not JSON`);
-        res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"body is not JSON"}');
-        return;
-      }
-      const events = Array.isArray(body) ? body : [body];
-      const auth = req.headers.authorization?.startsWith('Bearer ') ? 'Bearer <key>' : 'no Bearer key';
-      print(
-        `[candu sandbox] POST ${req.url} (${auth}): ${events.length} event${events.length === 1 ? '' : 's'}` +
-          (Array.isArray(body) ? ' as a JSON array' : ' as one JSON object'),
-      );
-      for (const event of events) print(`  ${JSON.stringify(event)}`);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const { port: actual } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${actual}/api`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, close } = await startCanduStandIn({ print, port, recordRequests: false });
+  return { url, close };
 }

@@ -1,7 +1,9 @@
 /**
- * A local HTTP server standing in for Candu's `POST /api/eventWebhook`, for integration, e2e,
- * soak and bench code. It records every request and answers as programmed: a `respond` hook
- * for full control, or a simple plan (accepted key, events to refuse, scripted faults).
+ * The one local HTTP server standing in for Candu's `POST /api/eventWebhook`: the embedded
+ * sandbox of `npm start` (local/candu-sandbox.ts), the integration, e2e and soak tests, and the
+ * bench (in its own process through bench/stand-in-server.ts). It records every request and
+ * answers as programmed: a `respond` hook for full control, or a simple plan (accepted key,
+ * events to refuse, scripted faults); with `print` it also shows each request readably.
  *
  * ```ts
  * const candu = await startCanduStandIn({ acceptedKey: 'k1' });
@@ -12,7 +14,7 @@
  * ```
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenOnLoopback } from './loopback-server.js';
+import { type LoopbackListener, listenOnLoopback } from './loopback-server.js';
 
 /** One event as received: whatever JSON object the client sent. */
 export type ReceivedEvent = Record<string, unknown>;
@@ -42,18 +44,26 @@ export const fault = {
   answer: (status = 200, body: unknown = { ok: status < 300 }): StandInAction => ({ status, body }),
 };
 
+/** The `Authorization` scheme that carried the Candu key: `Bearer <key>` or `Basic base64("<key>:")`. */
+export type AuthScheme = 'Bearer' | 'Basic';
+
 /** One request as the stand-in saw it. */
 export interface RecordedRequest {
   /** 1-based, in arrival order. */
   requestNo: number;
-  /** 1-based count of requests seen with this exact body, this one included: 2 for a first retry. */
+  /**
+   * 1-based count of requests seen with this exact body, this one included: 2 for a first retry.
+   * Always 1 when the stand-in does not record requests.
+   */
   attemptNo: number;
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
   /** The `Authorization` header as sent. */
   authorization: string | undefined;
-  /** The bearer token, when `Authorization` is `Bearer <token>`. */
+  /** The scheme that carried a key; `undefined` when no key came. */
+  authScheme: AuthScheme | undefined;
+  /** The Candu key, whichever scheme carried it: the bearer token or the Basic user name. */
   apiKey: string | undefined;
   rawBody: string;
   /** The parsed JSON body; `undefined` when it did not parse. */
@@ -72,7 +82,7 @@ export interface RecordedRequest {
 
 /**
  * Decides the answer to one request; return `undefined` to fall through to the plan
- * (accepted key, then scripted faults, then refused events, then 200).
+ * (accepted key, then scripted faults, then a body that is not JSON, then refused events, then 200).
  */
 export type RespondHook = (
   request: RecordedRequest,
@@ -83,7 +93,7 @@ export type RespondHook = (
 export interface CanduStandInOptions {
   /** Port to listen on, on 127.0.0.1; 0 (any free port) by default. */
   port?: number;
-  /** Answer 401 unless `Authorization: Bearer <acceptedKey>`; any key is accepted when unset. */
+  /** Answer 401 unless the key (Bearer token or Basic user name) is this; any key is accepted when unset. */
   acceptedKey?: string;
   /** A chunk holding any event for which this is true is answered 400. */
   rejectEvent?: (event: ReceivedEvent) => boolean;
@@ -91,6 +101,13 @@ export interface CanduStandInOptions {
   respond?: RespondHook;
   /** Delay before every answer that has no `delayMs` of its own. */
   delayMs?: number;
+  /** Receives each request readably, one line per call (see `printedLines`); nothing is printed when unset. */
+  print?: (line: string) => void;
+  /**
+   * Keep every request in `requests` and count attempts per body (tests, bench); false for a
+   * long-running server (the sandbox), whose memory would only grow. True by default.
+   */
+  recordRequests?: boolean;
 }
 
 export interface CanduStandIn {
@@ -113,136 +130,223 @@ export interface CanduStandIn {
   close(): Promise<void>;
 }
 
+/** What the stand-in is programmed to do and what it has seen; the handle's setters change it. */
+interface StandInState {
+  acceptedKey: string | undefined;
+  rejectEvent: ((event: ReceivedEvent) => boolean) | undefined;
+  respond: RespondHook | undefined;
+  delayMs: number;
+  readonly print: ((line: string) => void) | undefined;
+  readonly recordRequests: boolean;
+  scripted: StandInAction[];
+  requests: RecordedRequest[];
+  /** Requests since the last reset, recorded or not: the next `requestNo` is one more. */
+  seen: number;
+  readonly attemptsByBody: Map<string, number>;
+  readonly timers: Set<NodeJS.Timeout>;
+}
+
 /** Starts the stand-in on 127.0.0.1. Rejects if the port cannot be bound. */
 export async function startCanduStandIn(options: CanduStandInOptions = {}): Promise<CanduStandIn> {
-  let acceptedKey = options.acceptedKey;
-  let rejectEvent = options.rejectEvent;
-  let respond = options.respond;
-  let delayMs = options.delayMs ?? 0;
-  let scripted: StandInAction[] = [];
-  let requests: RecordedRequest[] = [];
-  const attemptsByBody = new Map<string, number>();
-  const timers = new Set<NodeJS.Timeout>();
-
-  const decide = async (record: RecordedRequest): Promise<StandInAction> => {
-    const hooked = await respond?.(record, record.events, record.attemptNo);
-    if (hooked !== undefined) return hooked;
-    if (acceptedKey !== undefined && record.apiKey !== acceptedKey) {
-      return { status: 401, body: { error: 'invalid API key' } };
-    }
-    const next = scripted.shift();
-    if (next !== undefined) return next;
-    if (record.body === undefined) return { status: 400, body: { error: 'body is not JSON' } };
-    if (rejectEvent !== undefined && record.events.some((event) => rejectEvent?.(event))) {
-      return { status: 400, body: { error: 'invalid event' } };
-    }
-    return { status: 200, body: { ok: true } };
+  const state: StandInState = {
+    acceptedKey: options.acceptedKey,
+    rejectEvent: options.rejectEvent,
+    respond: options.respond,
+    delayMs: options.delayMs ?? 0,
+    print: options.print,
+    recordRequests: options.recordRequests ?? true,
+    scripted: [],
+    requests: [],
+    seen: 0,
+    attemptsByBody: new Map(),
+    timers: new Set(),
   };
-
-  const act = (record: RecordedRequest, req: IncomingMessage, res: ServerResponse, action: StandInAction) => {
-    const run = () => {
-      if ('drop' in action) {
-        record.dropped = true;
-        req.socket.destroy();
-        return;
-      }
-      record.status = action.status;
-      if (res.destroyed || req.socket.destroyed) {
-        record.clientGone = true;
-        return;
-      }
-      const payload = typeof action.body === 'string' ? action.body : JSON.stringify(action.body ?? {});
-      res.writeHead(action.status, { 'content-type': 'application/json', ...action.headers });
-      res.end(payload);
-    };
-    const wait = action.delayMs ?? delayMs;
-    if (wait <= 0) return run();
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      run();
-    }, wait);
-    timers.add(timer);
-  };
-
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      if (req.method !== 'POST' || !path.endsWith('/eventWebhook')) {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'not found' }));
-        return;
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-      const attemptNo = (attemptsByBody.get(rawBody) ?? 0) + 1;
-      attemptsByBody.set(rawBody, attemptNo);
-      const authorization = req.headers.authorization;
-      const bearer = authorization?.match(/^Bearer (.+)$/i)?.[1];
-      const record: RecordedRequest = {
-        requestNo: requests.length + 1,
-        attemptNo,
-        method: req.method,
-        path,
-        headers: req.headers,
-        authorization,
-        apiKey: bearer,
-        rawBody,
-        body,
-        isArray: Array.isArray(body),
-        events: toEvents(body),
-        status: undefined,
-        dropped: false,
-        clientGone: false,
-      };
-      requests.push(record);
-      decide(record).then(
-        (action) => act(record, req, res, action),
-        () => act(record, req, res, { status: 500, body: { error: 'stand-in respond hook threw' } }),
-      );
-    });
+    req.on('end', () => receive(state, req, res, Buffer.concat(chunks).toString('utf8')));
   });
   const listener = await listenOnLoopback(server, options.port);
-  const { port } = listener;
+  return handleOf(state, listener);
+}
 
+/**
+ * The lines `print` receives for one request, exactly as `npm start`'s sandbox prints them
+ * (the README and the quick-start test quote them): a summary line, then each element of the
+ * body as one JSON line.
+ */
+export function printedLines(
+  request: Pick<RecordedRequest, 'requestNo' | 'path' | 'authScheme' | 'body'>,
+): string[] {
+  const { body } = request;
+  if (body === undefined) return [`[candu sandbox] request ${request.requestNo}: body is not JSON`];
+  const shown = Array.isArray(body) ? body : [body];
+  const count = `${shown.length} event${shown.length === 1 ? '' : 's'}`;
+  const shape = Array.isArray(body) ? 'as a JSON array' : 'as one JSON object';
+  return [
+    `[candu sandbox] POST ${request.path} (${authLabel(request.authScheme)}): ${count} ${shape}`,
+    ...shown.map((element) => `  ${JSON.stringify(element)}`),
+  ];
+}
+
+/** How a printed line names the credential; never the key itself, which stays out of the terminal. */
+function authLabel(scheme: AuthScheme | undefined): string {
+  return scheme === 'Bearer' ? 'Bearer <key>' : 'no Bearer key';
+}
+
+/** Records one complete request, prints it, and answers it as the plan decides. */
+function receive(state: StandInState, req: IncomingMessage, res: ServerResponse, rawBody: string): void {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (req.method !== 'POST' || !path.endsWith('/eventWebhook')) {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'not found' }));
+    return;
+  }
+  const record = recordOf(state, req, path, rawBody);
+  if (state.recordRequests) state.requests.push(record);
+  if (state.print !== undefined) for (const line of printedLines(record)) state.print(line);
+  decide(state, record).then(
+    (action) => act(state, record, req, res, action),
+    () => act(state, record, req, res, { status: 500, body: { error: 'stand-in respond hook threw' } }),
+  );
+}
+
+function recordOf(state: StandInState, req: IncomingMessage, path: string, rawBody: string): RecordedRequest {
+  const body = parseJson(rawBody);
+  const attemptNo = state.recordRequests ? (state.attemptsByBody.get(rawBody) ?? 0) + 1 : 1;
+  if (state.recordRequests) state.attemptsByBody.set(rawBody, attemptNo);
+  state.seen += 1;
+  const authorization = req.headers.authorization;
+  const credential = credentialOf(authorization);
   return {
-    url: `http://127.0.0.1:${port}/api`,
+    requestNo: state.seen,
+    attemptNo,
+    method: req.method ?? 'POST',
+    path,
+    headers: req.headers,
+    authorization,
+    authScheme: credential?.scheme,
+    apiKey: credential?.key,
+    rawBody,
+    body,
+    isArray: Array.isArray(body),
+    events: toEvents(body),
+    status: undefined,
+    dropped: false,
+    clientGone: false,
+  };
+}
+
+/** The key an `Authorization` header carries: a bearer token, or the user name of Basic credentials. */
+function credentialOf(authorization: string | undefined): { scheme: AuthScheme; key: string } | undefined {
+  const bearer = authorization?.match(/^Bearer (.+)$/i)?.[1];
+  if (bearer !== undefined) return { scheme: 'Bearer', key: bearer };
+  const basic = authorization?.match(/^Basic ([A-Za-z0-9+/=]+)$/i)?.[1];
+  if (basic === undefined) return undefined;
+  const decoded = Buffer.from(basic, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? { scheme: 'Basic', key: decoded.slice(0, colon) } : undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function decide(state: StandInState, record: RecordedRequest): Promise<StandInAction> {
+  const hooked = await state.respond?.(record, record.events, record.attemptNo);
+  if (hooked !== undefined) return hooked;
+  if (state.acceptedKey !== undefined && record.apiKey !== state.acceptedKey) {
+    return { status: 401, body: { error: 'invalid API key' } };
+  }
+  const next = state.scripted.shift();
+  if (next !== undefined) return next;
+  if (record.body === undefined) return { status: 400, body: { error: 'body is not JSON' } };
+  const { rejectEvent } = state;
+  if (rejectEvent !== undefined && record.events.some((event) => rejectEvent(event))) {
+    return { status: 400, body: { error: 'invalid event' } };
+  }
+  return { status: 200, body: { ok: true } };
+}
+
+/** Carries out `action`, after its delay (or the stand-in's) on a timer that `close` clears. */
+function act(
+  state: StandInState,
+  record: RecordedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  action: StandInAction,
+): void {
+  const wait = action.delayMs ?? state.delayMs;
+  if (wait <= 0) {
+    carryOut(record, req, res, action);
+    return;
+  }
+  const timer = setTimeout(() => {
+    state.timers.delete(timer);
+    carryOut(record, req, res, action);
+  }, wait);
+  state.timers.add(timer);
+}
+
+function carryOut(
+  record: RecordedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  action: StandInAction,
+): void {
+  if ('drop' in action) {
+    record.dropped = true;
+    req.socket.destroy();
+    return;
+  }
+  record.status = action.status;
+  if (res.destroyed || req.socket.destroyed) {
+    record.clientGone = true;
+    return;
+  }
+  const payload = typeof action.body === 'string' ? action.body : JSON.stringify(action.body ?? {});
+  res.writeHead(action.status, { 'content-type': 'application/json', ...action.headers });
+  res.end(payload);
+}
+
+function handleOf(state: StandInState, listener: LoopbackListener): CanduStandIn {
+  return {
+    url: `http://127.0.0.1:${listener.port}/api`,
     get requests() {
-      return [...requests];
+      return [...state.requests];
     },
     acceptedEvents: () =>
-      requests
+      state.requests
         .filter((r) => r.status !== undefined && r.status >= 200 && r.status < 300 && !r.clientGone)
         .flatMap((r) => r.events),
     script: (...actions) => {
-      scripted.push(...actions);
+      state.scripted.push(...actions);
     },
     setAcceptedKey: (key) => {
-      acceptedKey = key;
+      state.acceptedKey = key;
     },
     setRejectEvent: (predicate) => {
-      rejectEvent = predicate;
+      state.rejectEvent = predicate;
     },
     setRespond: (hook) => {
-      respond = hook;
+      state.respond = hook;
     },
     setDelay: (ms) => {
-      delayMs = ms;
+      state.delayMs = ms;
     },
     reset: () => {
-      requests = [];
-      scripted = [];
-      attemptsByBody.clear();
+      state.requests = [];
+      state.scripted = [];
+      state.seen = 0;
+      state.attemptsByBody.clear();
     },
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
+      for (const timer of state.timers) clearTimeout(timer);
+      state.timers.clear();
       await listener.close();
     },
   };

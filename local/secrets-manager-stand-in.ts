@@ -53,102 +53,133 @@ export interface SecretsManagerFake {
   close(): Promise<void>;
 }
 
+/** A secret as the fake holds it; `version` grows with every `setSecret`. */
+interface StoredSecret {
+  value: string | Uint8Array;
+  version: number;
+}
+
+type NamedSecret = StoredSecret & { name: string };
+
+/** What the fake holds and has seen; the handle's methods change it. */
+interface SecretsState {
+  readonly secrets: Map<string, StoredSecret>;
+  versions: number;
+  readonly failures: { status: number; type: string }[];
+  readonly log: SecretsManagerCall[];
+}
+
+/** An answer to one call: the status and the JSON body. */
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
 /** Starts the fake on 127.0.0.1. Rejects if the port cannot be bound. */
 export async function startSecretsManagerFake(
   options: SecretsManagerFakeOptions = {},
 ): Promise<SecretsManagerFake> {
-  const secrets = new Map<string, { value: string | Uint8Array; version: number }>();
-  let versions = 0;
-  const failures: { status: number; type: string }[] = [];
-  const log: SecretsManagerCall[] = [];
-
-  const arnOf = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
-  const setSecret = (name: string, value: string | Uint8Array) => {
-    versions++;
-    secrets.set(name, { value, version: versions });
-  };
-  for (const [name, value] of Object.entries(options.secrets ?? {})) setSecret(name, value);
-
-  const find = (secretId: string) => {
-    for (const [name, secret] of secrets) {
-      if (secretId === name || secretId === arnOf(name)) return { name, ...secret };
-    }
-    return undefined;
-  };
-
+  const state: SecretsState = { secrets: new Map(), versions: 0, failures: [], log: [] };
+  for (const [name, value] of Object.entries(options.secrets ?? {})) setSecret(state, name, value);
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const answer = (status: number, body: Record<string, unknown>) => {
-        res.writeHead(status, {
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amzn-requestid': `fake-${log.length}`,
-        });
-        res.end(JSON.stringify(body));
-      };
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('secretsmanager.')
-        ? target.slice('secretsmanager.'.length)
-        : target;
-      let input: { SecretId?: unknown } = {};
-      try {
-        input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { SecretId?: unknown };
-      } catch {
-        input = {};
-      }
-      const secretId = typeof input.SecretId === 'string' ? input.SecretId : undefined;
-      const fail = (status: number, type: string, message: string) => {
-        log.push({ operation, secretId, error: type });
-        answer(status, { __type: type, message });
-      };
-
-      if (operation !== 'GetSecretValue') {
-        return fail(400, 'UnknownOperationException', `the fake does not implement ${operation}`);
-      }
-      const failure = failures.shift();
-      if (failure !== undefined) return fail(failure.status, failure.type, `fake ${failure.type}`);
-      const secret = secretId === undefined ? undefined : find(secretId);
-      if (secret === undefined) {
-        return fail(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-      }
-      log.push({ operation, secretId, error: undefined });
-      answer(200, {
-        ARN: arnOf(secret.name),
-        Name: secret.name,
-        VersionId: `00000000-0000-4000-8000-${String(secret.version).padStart(12, '0')}`,
-        VersionStages: ['AWSCURRENT'],
-        CreatedDate: Math.floor(Date.now() / 1_000),
-        ...(typeof secret.value === 'string'
-          ? { SecretString: secret.value }
-          : { SecretBinary: Buffer.from(secret.value).toString('base64') }),
+      const { status, body } = call(state, String(req.headers['x-amz-target'] ?? ''), Buffer.concat(chunks));
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': `fake-${state.log.length}`,
       });
+      res.end(JSON.stringify(body));
     });
   });
   const listener = await listenOnLoopback(server, options.port);
-  const { port } = listener;
-
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${listener.port}`,
     get calls() {
-      return log.filter((call) => call.operation === 'GetSecretValue').length;
+      return state.log.filter((call) => call.operation === 'GetSecretValue').length;
     },
     get log() {
-      return [...log];
+      return [...state.log];
     },
-    setSecret,
+    setSecret: (name, value) => setSecret(state, name, value),
     deleteSecret: (name) => {
-      secrets.delete(name);
+      state.secrets.delete(name);
     },
     arnOf,
     throttleNext: (count) => {
-      for (let i = 0; i < count; i++) failures.push({ status: 400, type: 'ThrottlingException' });
+      for (let i = 0; i < count; i++) state.failures.push({ status: 400, type: 'ThrottlingException' });
     },
     failNext: (count, status, type) => {
-      for (let i = 0; i < count; i++) failures.push({ status, type });
+      for (let i = 0; i < count; i++) state.failures.push({ status, type });
     },
-    close: async () => {
-      await listener.close();
-    },
+    close: () => listener.close(),
   };
+}
+
+function arnOf(name: string): string {
+  return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
+}
+
+function setSecret(state: SecretsState, name: string, value: string | Uint8Array): void {
+  state.versions++;
+  state.secrets.set(name, { value, version: state.versions });
+}
+
+/** Answers one call of `target` (`secretsmanager.<Op>`) with JSON body `raw`, and logs it. */
+function call(state: SecretsState, target: string, raw: Buffer): Answer {
+  const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : target;
+  const input = parseInput(raw);
+  const secretId = typeof input.SecretId === 'string' ? input.SecretId : undefined;
+  const answer = answerOf(state, operation, secretId);
+  const error = answer.status === 200 ? undefined : String(answer.body.__type);
+  state.log.push({ operation, secretId, error });
+  return answer;
+}
+
+function answerOf(state: SecretsState, operation: string, secretId: string | undefined): Answer {
+  const fail = (status: number, type: string, message: string): Answer => ({
+    status,
+    body: { __type: type, message },
+  });
+  if (operation !== 'GetSecretValue') {
+    return fail(400, 'UnknownOperationException', `the fake does not implement ${operation}`);
+  }
+  const failure = state.failures.shift();
+  if (failure !== undefined) return fail(failure.status, failure.type, `fake ${failure.type}`);
+  const secret = secretId === undefined ? undefined : find(state, secretId);
+  if (secret === undefined) {
+    return fail(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  }
+  return { status: 200, body: secretValue(secret) };
+}
+
+/** The `GetSecretValue` output for a secret, as the SDK parses it. */
+function secretValue(secret: NamedSecret): Record<string, unknown> {
+  return {
+    ARN: arnOf(secret.name),
+    Name: secret.name,
+    VersionId: `00000000-0000-4000-8000-${String(secret.version).padStart(12, '0')}`,
+    VersionStages: ['AWSCURRENT'],
+    CreatedDate: Math.floor(Date.now() / 1_000),
+    ...(typeof secret.value === 'string'
+      ? { SecretString: secret.value }
+      : { SecretBinary: Buffer.from(secret.value).toString('base64') }),
+  };
+}
+
+/** The secret `secretId` names, by name or by ARN. */
+function find(state: SecretsState, secretId: string): NamedSecret | undefined {
+  for (const [name, secret] of state.secrets) {
+    if (secretId === name || secretId === arnOf(name)) return { name, ...secret };
+  }
+  return undefined;
+}
+
+function parseInput(raw: Buffer): { SecretId?: unknown } {
+  try {
+    return JSON.parse(raw.toString('utf8') || '{}') as { SecretId?: unknown };
+  } catch {
+    return {};
+  }
 }
