@@ -4,7 +4,7 @@
  * Candu at 50 ms), the Candu requests that 10,000 single-event webhooks become through the queue
  * and the worker, and what each AWS charge of queued delivery comes to (the SQS calls counted and
  * metered in 64 KB chunks as SQS bills them). The queue is the local SQS stand-in
- * (lib/queue/local-sqs.ts) on 127.0.0.1, in a process of its own (bench/sqs-server.ts, started by
+ * (local/sqs-stand-in.ts) on 127.0.0.1, in a process of its own (bench/sqs-server.ts, started by
  * bench/sqs-process.ts), reached through the real SDK; the worker is polled as Lambda's event
  * source would (batches of 100).
  *
@@ -103,7 +103,7 @@ function queuedHandler(candu: RemoteStandIn, queueUrl: string, client: SQSClient
   return createMessageRequestHandler({ config, secrets, delivery, queue, logger });
 }
 
-/** The worker as lib/queue/worker-runtime.ts wires it, timed per invocation. */
+/** The worker as lib/runtime.ts wires it, timed per invocation. */
 function timedWorker(
   candu: RemoteStandIn,
   queueUrl: string,

@@ -20,7 +20,7 @@ export const REFUSED_BATCH_EVENTS = 10_000;
  */
 const BAD_EVENT_INDEX = REFUSED_BATCH_EVENTS - BATCH_SIZE;
 
-/** What this needs of the Candu stand-in (test/support/candu-stand-in.ts). */
+/** What this needs of the Candu stand-in (local/candu-stand-in.ts). */
 export interface RefusingCandu {
   url: string;
   readonly requests: readonly { status: number | undefined }[];
@@ -70,7 +70,7 @@ export async function measureRefusedBatch(
     candu.reset();
     candu.setRejectEvent(() => true);
     const allRefused = await handle(SEGMENT_WEBHOOK, signedSegmentRequest(smallTracks('refused')), context);
-    // 400 is the answer only when every message was rejected (lib/http/responses.ts).
+    // 400 is the answer only when every message was rejected (lib/ingest/responses.ts).
     if (allRefused.statusCode !== 400) {
       throw new Error(
         `the all-refused batch was answered ${allRefused.statusCode}, not 400: ${allRefused.body}`,

@@ -1,6 +1,6 @@
 /**
  * The queue and its worker on one machine, for `npm start` in both delivery modes (in direct mode
- * the queue carries the spill-over): the local SQS stand-in (lib/queue/local-sqs.ts) as the queue,
+ * the queue carries the spill-over): the local SQS stand-in (local/sqs-stand-in.ts) as the queue,
  * unless `QUEUE_URL` names one, and the worker polling it in this process as Lambda's event source
  * would, with the functions' configuration (so `QUEUE_RETRY_BASE_SECONDS`/`QUEUE_RETRY_MAX_SECONDS`
  * space the retries here too) and the deployed worker's own settings (`workerEnvironment`).

@@ -6,7 +6,7 @@
  * together with that table (test/unit/log-messages.test.ts holds them together).
  */
 export const LogMessage = {
-  // The message functions (lib/process-request.ts, lib/routes.ts, lib/runtime.ts)
+  // The message functions (lib/ingest/, lib/runtime.ts)
   Request: 'request',
   RequestRefused: 'request refused',
   RequestNotDelivered: 'request not delivered; the sender will retry',
