@@ -50,6 +50,14 @@ interface Reports {
 /** What one request did, as its summary log line and its metrics report it (every count, 0 when nothing happened). */
 type RequestSummary = Omit<Required<MetricsSummary>, 'durationMs' | 'status' | 'failedBatchItems'>;
 
+/**
+ * The part of an API Gateway HTTP API event (payload 2.0) the summary line reads besides the body
+ * and headers: API Gateway's own request id, the `requestId` of the access log (serverless.yml).
+ */
+export interface GatewayRequest extends RawRequest {
+  requestContext?: { requestId?: string };
+}
+
 /** The part of the Lambda context the pipeline reads. */
 export interface InvocationContext {
   getRemainingTimeInMillis?: () => number;
@@ -74,7 +82,7 @@ export const MAX_MESSAGES_PER_REQUEST = 10_000;
 /** Handles one request on a message route; never throws (see `createMessageRequestHandler`). */
 export type MessageRequestHandler = (
   route: MessageRoute,
-  request: RawRequest,
+  request: GatewayRequest,
   context?: InvocationContext,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -118,7 +126,9 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     const durationMs = now() - started;
     logger.info(LogMessage.Request, {
       route: route.name,
-      requestId: context?.awsRequestId,
+      // API Gateway's id joins this line to the access log; Lambda's to its START/REPORT lines.
+      requestId: request.requestContext?.requestId,
+      lambdaRequestId: context?.awsRequestId,
       ...summary,
       durationMs,
       status: response.statusCode,

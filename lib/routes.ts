@@ -1,11 +1,11 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { HttpError } from './errors.js';
-import type { ContentTypePolicy, RawRequest } from './http/decode-body.js';
+import type { ContentTypePolicy } from './http/decode-body.js';
 import type { CredentialScheme } from './http/inbound-auth.js';
 import { toResponse } from './http/responses.js';
 import { LogMessage } from './log-messages.js';
 import { createLogger, type Logger } from './logger.js';
-import type { InvocationContext, MessageRequestHandler } from './process-request.js';
+import type { GatewayRequest, InvocationContext, MessageRequestHandler } from './process-request.js';
 
 /** The tracking-API routes that take one message of a given type. */
 export const SINGLE_MESSAGE_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
@@ -68,7 +68,7 @@ const MAX_LOGGED_PATH_LENGTH = 100;
 
 /** The tracking-API function's handler: one request in, its route picked from the path. */
 export type TrackingApiHandler = (
-  request: RawRequest & { rawPath?: string },
+  request: GatewayRequest & { rawPath?: string },
   context?: InvocationContext,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -86,7 +86,11 @@ export function createTrackingApiHandler(
     const route = routeForTrackingPath(path);
     if (route === undefined) {
       const shown = path.length > MAX_LOGGED_PATH_LENGTH ? `${path.slice(0, MAX_LOGGED_PATH_LENGTH)}…` : path;
-      logger.warn(LogMessage.NoTrackingRoute, { path: shown, requestId: context?.awsRequestId });
+      logger.warn(LogMessage.NoTrackingRoute, {
+        path: shown,
+        requestId: request.requestContext?.requestId,
+        lambdaRequestId: context?.awsRequestId,
+      });
       return toResponse({ kind: 'error', error: new HttpError(404, 'not found') });
     }
     return handle(route, request, context);

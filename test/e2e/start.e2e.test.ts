@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
 import { createQueueWriter } from '../../lib/queue/index.js';
 import { freePort, type LocalServer, startLocalServer } from '../support/local-server.js';
@@ -135,6 +136,27 @@ describe('INBOUND_TOKEN=… npm start', () => {
     expect(output).not.toContain('accepts unauthenticated requests');
     expect(output).toMatch(/Offline \[http for lambda\] listening on http:\/\/127\.0\.0\.1:\d+\n/);
   }, 120_000);
+
+  it("logs the request's API Gateway request id (serverless-offline gives one) beside the invocation's", async () => {
+    const response = await fetch(`${server?.url}/v1/segment`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: '{"type":"identify","userId":"request-id-user"}',
+    });
+    expect(response.status).toBe(200);
+    const summary = () =>
+      (server?.output() ?? '')
+        .split('\n')
+        .filter((line) => line.includes(`"message":"${LogMessage.Request}"`))
+        .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>)
+        .at(-1);
+    expect(await waitFor(() => summary()?.delivered === 1, 10_000)).toBe(true);
+    const { requestId, lambdaRequestId } = summary() ?? {};
+    expect(typeof requestId === 'string' && requestId.length > 0).toBe(true);
+    expect(requestId).not.toBe(lambdaRequestId);
+    // serverless-offline reports each invocation under Lambda's id.
+    expect(server?.output()).toContain(`RequestId: ${String(lambdaRequestId)}`);
+  }, 30_000);
 
   it('runs the local queue and the worker in direct mode: what reaches the queue is delivered to the sandbox', async () => {
     const printed = server?.output() ?? '';
