@@ -740,6 +740,25 @@ describe('osls package', () => {
       }
     });
 
+    it('takes the mode and spill-over for both the functions and the ingest role from the stage parameters alone: no template parameter can set them apart', () => {
+      for (const packaged of [base, tuned, noSpill]) {
+        expect(Object.keys(packaged.raw.Parameters ?? {})).not.toContain('DeliveryMode');
+        expect(Object.keys(packaged.raw.Parameters ?? {})).not.toContain('SpillToQueue');
+        const variables = at(
+          resource(packaged.raw, 'SegmentLambdaFunction').Properties,
+          'Environment',
+          'Variables',
+        );
+        // The conditions compare the very values the functions are given, as literals.
+        expect(at(packaged.raw.Conditions, 'IsQueued')).toEqual({
+          'Fn::Equals': [at(variables, 'DELIVERY_MODE'), 'queued'],
+        });
+        expect(at(packaged.raw.Conditions, 'SpillsToQueue')).toEqual({
+          'Fn::Equals': [at(variables, 'SPILL_TO_QUEUE'), 'true'],
+        });
+      }
+    });
+
     it('lets the ingest only send to the queue, only in queued mode or with spill-over; the worker only consume it; no wildcard, nothing on the DLQ', () => {
       const ingestSqs = (packaged: Packaged) =>
         roleStatements(packaged.template, 'MessageFunctionsRole').filter((s) =>
