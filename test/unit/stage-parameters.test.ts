@@ -237,7 +237,7 @@ describe('the stage files and the templates', () => {
     expect(listed).toEqual(stageParameterDefaults());
   });
 
-  it('every ${param:…} in serverless.yml and infra/ is a parameter the stage resolver gives, and each is used', () => {
+  it('every param variable in serverless.yml and infra/ is a parameter the stage resolver gives, and each is used', () => {
     const files = [
       join(root, 'serverless.yml'),
       ...readdirSync(join(root, 'infra'))
