@@ -158,7 +158,8 @@ export function tryCommand(plan: Pick<LocalServerPlan, 'port' | 'credential'>): 
  * is `in-use`, or the error code that refused it (`EACCES` for a privileged port).
  */
 export function portProblem(port: number, refusal: string): string {
-  const other = port < 65_535 ? port + 1 : 3000;
+  // Above the privileged ports, which need root.
+  const other = port >= 1_024 && port < 65_535 ? port + 1 : 3000;
   const instead = `choose another port, e.g. PORT=${other} npm start`;
   if (refusal === 'in-use') {
     return `npm start: port ${port} on 127.0.0.1 is in use (another npm start?): stop what holds it, or ${instead}`;
