@@ -55,6 +55,12 @@ if (port !== 'free') {
   process.exit(1);
 }
 
+// The server's bundle folder (serverless.yml, local stage). Removed on exit; removed here too in
+// case a run stopped while bundling left one (the bundler can still write after serverless-offline
+// has gone). The port is free, so no server is serving from it.
+const bundles = join(root, '.esbuild', `offline-${plan.port}`);
+await rm(bundles, { recursive: true, force: true });
+
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   PORT: String(plan.port),
@@ -87,9 +93,8 @@ child.on('exit', async (code, signal) => {
   if (code !== 0 && code !== null && taken) console.error(portProblem(plan.port, 'in-use'));
   await queue.close();
   await sandbox?.close();
-  // The server's bundles (serverless.yml, local stage), unless another server on the port may
-  // be serving from the same folder.
-  if (!taken) await rm(join(root, '.esbuild', `offline-${plan.port}`), { recursive: true, force: true });
+  // Unless another server on the port may be serving from the same folder.
+  if (!taken) await rm(bundles, { recursive: true, force: true });
   process.exit(code ?? (signal === null ? 0 : 1));
 });
 // The hint only once it can work.
