@@ -242,8 +242,9 @@ interface Problem {
 }
 
 /**
- * Checks a stage's parameters and fills in the defaults. Never throws; every problem is in the
- * message, each line naming its key (`--param key` for a value from the command line).
+ * Checks a stage's parameters and fills in the defaults. Every problem is in the message, each
+ * line naming its key (`--param key` for a value from the command line). Throws only what
+ * `input.defaultFilters` throws (config/filters.cjs, for a config/filters.json that is not JSON).
  */
 export function resolveStageParameters(input: StageInput): StageParametersResult {
   if (!input.exists) {
