@@ -65,7 +65,7 @@ export function queuedSection(q: QueuedFigures): string[] {
     '## Queued delivery',
     '',
     `Measured by bench/queued.ts in the same run (\`node --import tsx bench/queued.ts\` prints it alone). The queue is the`,
-    'local SQS stand-in (lib/queue/local-sqs.ts) in a process of its own, reached through the real SDK; the worker',
+    'local SQS stand-in (local/sqs-stand-in.ts) in a process of its own, reached through the real SDK; the worker',
     `is polled as the stack's event source does it (batches of 100 records), Candu answering after ${CANDU_LATENCY_MS} ms.`,
     '',
     `- 1,000-message batch, ${q.directMs.runs} runs alternating: direct (spill-over configured, as deployed) ${ms(q.directMs)}, queued ${ms(q.queuedMs)}. Both are`,

@@ -1,5 +1,5 @@
 /**
- * The local SQS stand-in (lib/queue/local-sqs.ts) in a process of its own, for the same reason
+ * The local SQS stand-in (local/sqs-stand-in.ts) in a process of its own, for the same reason
  * as bench/stand-in-server.ts: its work (parsing each batch, the MD5 digests) must not share the
  * event loop of the handler being timed; real SQS runs elsewhere too. Prints `{"endpoint": ...}`
  * once listening and runs until its stdin closes. Queues are created through the SDK (CreateQueue).

@@ -152,3 +152,17 @@ export function tryCommand(plan: Pick<LocalServerPlan, 'port' | 'credential'>): 
       ].join('\n');
   }
 }
+
+/**
+ * The one line `npm start` prints instead of starting when its port cannot be bound: `refusal`
+ * is `in-use`, or the error code that refused it (`EACCES` for a privileged port).
+ */
+export function portProblem(port: number, refusal: string): string {
+  // Above the privileged ports, which need root.
+  const other = port >= 1_024 && port < 65_535 ? port + 1 : 3000;
+  const instead = `choose another port, e.g. PORT=${other} npm start`;
+  if (refusal === 'in-use') {
+    return `npm start: port ${port} on 127.0.0.1 is in use (another npm start?): stop what holds it, or ${instead}`;
+  }
+  return `npm start: cannot listen on 127.0.0.1:${port} (${refusal}): ${instead}`;
+}

@@ -7,7 +7,7 @@
 import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { REPLAY_BUDGET } from '../lib/budgets.js';
-import { parseConfig } from '../lib/config.js';
+import { type Config, parseConfig } from '../lib/config.js';
 import { describeError } from '../lib/logger.js';
 import {
   CHUNK_ATTEMPTS,
@@ -19,20 +19,25 @@ import {
   createRateLimiter,
   createReportWriter,
   describeIoError,
+  formatInterrupted,
   formatSummary,
+  type InputIdentity,
   loadCheckpoint,
   type Progress,
   type ProgressView,
   parseInstant,
   parseTypes,
+  type ReplayInput,
   ReplayInputError,
   type ReplaySelection,
+  type ReplaySummary,
   readLines,
   resolveInputs,
   runReplay,
   STDIN_NAME,
 } from '../lib/replay/index.js';
 import { createRuntime } from '../lib/runtime.js';
+import type { SecretStore } from '../lib/secrets/index.js';
 import { checkSourceOption, filtersOption, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent replay -- [FILE...] [options]
@@ -175,12 +180,26 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const args = parsed;
+  const prepared = await prepare(parsed);
+  const run = await replay(parsed, prepared);
+  return conclude(parsed, run);
+}
+
+/** What a replay runs with once its configuration, inputs and checkpoint are known to be usable. */
+interface Prepared {
+  config: Config;
+  filters: Config['filters'];
+  inputs: ReplayInput[];
+  identity: InputIdentity[];
+  resumeAfter: number;
+}
+
+/** Checks the configuration, opens the inputs and reads the checkpoint; throws UsageError. */
+async function prepare(args: Arguments): Promise<Prepared> {
   const configured = parseConfig(process.env);
   if (!configured.ok) throw new UsageError(`invalid configuration: ${configured.problems.join('; ')}`);
   const { config } = configured;
   const filters = filtersOption(args.filters, config.filters);
-
   const readsStdin = args.files.length === 0 || args.files.includes(STDIN_NAME);
   if (readsStdin && process.stdin.isTTY === true) {
     throw new UsageError('no FILE given and standard input is a terminal (see --help)');
@@ -194,7 +213,20 @@ async function main(argv: string[]): Promise<number> {
   if (!args.dryRun && config.canduSecretId === undefined && config.canduApiKey === undefined) {
     throw new UsageError('no Candu key: set CANDU_API_KEY or CANDU_SECRET_ID (or use --dry-run)');
   }
+  return { config, filters, inputs, identity, resumeAfter };
+}
 
+/** A finished (or stopped) replay, and what its last lines need. */
+interface Run {
+  summary: ReplaySummary;
+  progress: Progress;
+  view: () => ProgressView;
+  reportProblem: string | undefined;
+}
+
+/** Wires the functions' delivery with replay's budget and runs the replay with its progress display. */
+async function replay(args: Arguments, prepared: Prepared): Promise<Run> {
+  const { config, inputs, identity, resumeAfter } = prepared;
   // The functions' wiring and delivery policy with replay's budget; the chunk sender logs one
   // line per chunk outcome. Delivery's own JSON lines go through the progress display, once it
   // exists, so they do not tear the bar (nothing logs before it does).
@@ -206,15 +238,7 @@ async function main(argv: string[]): Promise<number> {
       delivery: { budget: { ...REPLAY_BUDGET, maxAttempts: args.attempts }, attemptLogLevel: 'debug' },
     },
   );
-  if (!args.dryRun) {
-    let key: string | undefined;
-    try {
-      key = (await secrets.get()).canduApiKey;
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : 'cannot fetch the Candu key');
-    }
-    if (key === undefined) throw new UsageError(`secret ${config.canduSecretId ?? ''} holds no canduApiKey`);
-  }
+  if (!args.dryRun) await checkKey(secrets, config);
   const reportStream = args.report === undefined ? undefined : await openReport(args.report, resumeAfter > 0);
   const report = reportStream === undefined ? undefined : createReportWriter(reportStream);
 
@@ -230,17 +254,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const progress = createProgress({ output: process.stderr, view });
   display = progress;
-
-  const interruption = new AbortController();
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-    if (signals > 1) process.exit(130);
-    interruption.abort();
-    progress.log('replay: interrupted; finishing the chunks in flight (interrupt again to stop at once)');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interruption = interruptOnSignals(progress);
 
   const limiter = args.rate === undefined ? undefined : createRateLimiter(args.rate);
   const send = args.dryRun
@@ -249,7 +263,7 @@ async function main(argv: string[]): Promise<number> {
         delivery,
         logger,
         beforeSend: limiter === undefined ? undefined : (events) => limiter.take(events),
-        signal: interruption.signal,
+        signal: interruption,
       });
   const checkpoint =
     args.checkpoint === undefined || args.dryRun
@@ -269,7 +283,7 @@ async function main(argv: string[]): Promise<number> {
         traitValues: config.traitValues,
         now: new Date(started),
         maxEventBytes: config.maxEventBytes,
-        filters,
+        filters: prepared.filters,
       },
       selection: args.selection,
       chunkSize,
@@ -277,7 +291,7 @@ async function main(argv: string[]): Promise<number> {
       resumeAfter,
       reportInputs: inputs.length > 1,
     },
-    { lines, send, checkpoint, report, counters, signal: interruption.signal },
+    { lines, send, checkpoint, report, counters, signal: interruption },
   );
   let reportProblem: string | undefined;
   try {
@@ -285,10 +299,45 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     reportProblem = `cannot write --report ${args.report}: ${describeIoError(error)}`;
   }
+  return { summary, progress, view, reportProblem };
+}
 
+/** Fails with a UsageError unless the Candu key can be read (from the secret, or the environment). */
+async function checkKey(secrets: SecretStore, config: Config): Promise<void> {
+  let key: string | undefined;
+  try {
+    key = (await secrets.get()).canduApiKey;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : 'cannot fetch the Candu key');
+  }
+  if (key === undefined) throw new UsageError(`secret ${config.canduSecretId ?? ''} holds no canduApiKey`);
+}
+
+/**
+ * The first SIGINT or SIGTERM stops reading and lets the chunks in flight finish (the signal
+ * returned is aborted); a second one exits at once, the checkpoint still valid.
+ */
+function interruptOnSignals(progress: Progress): AbortSignal {
+  const interruption = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    interruption.abort();
+    progress.log('replay: interrupted; finishing the chunks in flight (interrupt again to stop at once)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return interruption.signal;
+}
+
+/** Writes the run's last lines and returns the exit status (see USAGE). */
+function conclude(args: Arguments, run: Run): number {
+  const { summary, progress, view, reportProblem } = run;
   const { stopped } = summary;
+  const checkpoint = args.dryRun ? undefined : args.checkpoint;
   const resume =
-    args.checkpoint === undefined || args.dryRun
+    checkpoint === undefined
       ? ''
       : ` Rerun the same command to resume after line ${summary.finishedThrough}.`;
   const listed = args.report === undefined ? 'rerun with --report FILE to list them' : `see ${args.report}`;
@@ -297,18 +346,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`replay: ${stopped?.message ?? reportProblem}.${resume}\n`);
     return 2;
   }
-  if (counters.failed > 0) {
+  if (summary.counters.failed > 0) {
     progress.finish(formatSummary(view(), 'stopped'));
     process.stderr.write(
-      `replay: ${counters.failed} events could not be delivered (${stopped?.message ?? 'Candu kept failing'}); ${listed}.${resume}\n`,
+      `replay: ${summary.counters.failed} events could not be delivered (${stopped?.message ?? 'Candu kept failing'}); ${listed}.${resume}\n`,
     );
     return 1;
   }
   if (stopped?.kind === 'interrupted') {
-    progress.finish(formatSummary(view(), 'interrupted'));
-    process.stderr.write(
-      `replay: interrupted after line ${summary.lastLine}.${resume || ' Use --checkpoint FILE to be able to resume.'}\n`,
-    );
+    const { lastLine, finishedThrough } = summary;
+    progress.finish(formatInterrupted(view(), { lastLine, finishedThrough, checkpoint }));
     return 130;
   }
   progress.finish(formatSummary(view(), args.dryRun ? 'dry run done' : 'done'));

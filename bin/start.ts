@@ -7,9 +7,14 @@
  * In both delivery modes it also runs a local queue (unless QUEUE_URL names one) and the worker
  * (bin/local-queue.ts): in direct mode the queue carries what spills over, so that path can be
  * watched locally too.
+ *
+ * A port already taken is one line and exit 1, before anything starts. The `Try:` hint is printed
+ * once the server listens. SIGINT or SIGTERM stops serverless-offline, then the worker, the queue
+ * and the sandbox, and removes the server's bundle folder (`.esbuild/offline-<port>`); package.json
+ * runs this file with `exec`, so a signal to the `npm start` process itself reaches it.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -18,10 +23,19 @@ import {
   sandboxNotice,
   startCanduSandbox,
 } from '../local/candu-sandbox.js';
+import { checkPort, freeLoopbackPort, isListening, waitUntilListening } from './local-ports.js';
 import { startLocalQueueAndWorker } from './local-queue.js';
-import { type LocalServerPlan, planLocalServer, queueNotice, tryCommand } from './local-server-plan.js';
+import {
+  type LocalServerPlan,
+  planLocalServer,
+  portProblem,
+  queueNotice,
+  tryCommand,
+} from './local-server-plan.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** How long serverless-offline may take to stop after the signal before it is killed. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 const planned = planLocalServer(process.env);
 if (!planned.ok) {
@@ -33,6 +47,19 @@ if (!planned.ok) {
   process.exit(1);
 }
 const { plan } = planned;
+// Before anything starts: serverless-offline finds a taken port only after bundling, and says
+// so with a stack trace.
+const port = await checkPort(plan.port);
+if (port !== 'free') {
+  console.error(portProblem(plan.port, port));
+  process.exit(1);
+}
+
+// The server's bundle folder (serverless.yml, local stage). Removed on exit; removed here too in
+// case a run stopped while bundling left one (the bundler can still write after serverless-offline
+// has gone). The port is free, so no server is serving from it.
+const bundles = join(root, '.esbuild', `offline-${plan.port}`);
+await rm(bundles, { recursive: true, force: true });
 
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -46,21 +73,32 @@ const sandbox = plan.sandbox ? await startSandbox(plan, env) : undefined;
 const queue = await startLocalQueueAndWorker(plan, env);
 console.log(`npm start: ${queueNotice(plan, queue.queueUrl)}`);
 for (const warning of plan.warnings) console.log(`npm start: ${warning}`);
-console.log(tryCommand(plan));
 
 const child = spawn(
   join(root, 'node_modules', '.bin', 'osls'),
   ['offline', 'start', '--stage', 'local', '--lambdaPort', String(await freeLoopbackPort())],
   { cwd: root, env, stdio: 'inherit' },
 );
-const stop = (signal: NodeJS.Signals) => child.kill(signal);
+let exited = false;
+const stop = (signal: NodeJS.Signals) => {
+  child.kill(signal);
+  setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_GRACE_MS).unref();
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 child.on('exit', async (code, signal) => {
+  exited = true;
+  // serverless-offline has stopped: whatever listens on the port now is another process.
+  const taken = await isListening(plan.port);
+  if (code !== 0 && code !== null && taken) console.error(portProblem(plan.port, 'in-use'));
   await queue.close();
   await sandbox?.close();
+  // Unless another server on the port may be serving from the same folder.
+  if (!taken) await rm(bundles, { recursive: true, force: true });
   process.exit(code ?? (signal === null ? 0 : 1));
 });
+// The hint only once it can work.
+if (await waitUntilListening(plan.port, () => exited)) console.log(tryCommand(plan));
 
 /** Starts the sandbox, points `env` at it and says so. */
 async function startSandbox(run: LocalServerPlan, env: NodeJS.ProcessEnv): Promise<CanduSandbox> {
@@ -69,18 +107,4 @@ async function startSandbox(run: LocalServerPlan, env: NodeJS.ProcessEnv): Promi
   Object.assign(env, sandboxEnvironment(started, unauthenticated));
   for (const line of sandboxNotice(started, unauthenticated)) console.log(line);
   return started;
-}
-
-/**
- * A free port for serverless-offline's Lambda invocation server. serverless.yml leaves it to the
- * system (so local servers side by side do not collide), and serverless-offline then prints its
- * address as "http://127.0.0.1:null"; a port chosen here is the one it prints and listens on.
- */
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port on 127.0.0.1');
-  return address.port;
 }

@@ -16,11 +16,17 @@ import { admit, normaliseHeaders } from './admission.js';
 import type { RawRequest } from './decode-body.js';
 import { concat, deliverOrSpill, enqueue } from './hand-off.js';
 import { messagesOf, translateEach } from './messages.js';
-import { emptySummary, type InvocationContext, type Reports, type RequestSummary } from './request-state.js';
+import {
+  emptySummary,
+  type GatewayRequest,
+  type InvocationContext,
+  type Reports,
+  type RequestSummary,
+} from './request-state.js';
 import { type Accounting, type Outcome, toResponse } from './responses.js';
 import type { MessageRoute } from './routes.js';
 
-export type { InvocationContext } from './request-state.js';
+export type { GatewayRequest, InvocationContext } from './request-state.js';
 
 /** What a request handler needs; everything that does I/O is injected. */
 export interface RequestDependencies {
@@ -38,7 +44,7 @@ export interface RequestDependencies {
 /** Handles one request on a message route; never throws (see `createMessageRequestHandler`). */
 export type MessageRequestHandler = (
   route: MessageRoute,
-  request: RawRequest,
+  request: GatewayRequest,
   context?: InvocationContext,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -73,7 +79,9 @@ export function createMessageRequestHandler(deps: RequestDependencies): MessageR
     const status = response.statusCode;
     steps.logger.info(LogMessage.Request, {
       route: route.name,
-      requestId: context?.awsRequestId,
+      // API Gateway's id joins this line to the access log; Lambda's to its START/REPORT lines.
+      requestId: request.requestContext?.requestId,
+      lambdaRequestId: context?.awsRequestId,
       ...summary,
       durationMs,
       status,

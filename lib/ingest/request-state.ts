@@ -1,7 +1,16 @@
 /** What the steps of one request share: the Lambda context it reads, and what it has done so far. */
 import type { BoundedWarnings } from '../logger.js';
 import type { MetricsSummary } from '../metrics.js';
+import type { RawRequest } from './decode-body.js';
 import type { MessageReport } from './responses.js';
+
+/**
+ * The part of an API Gateway HTTP API event (payload 2.0) the summary line reads besides the body
+ * and headers: API Gateway's own request id, the `requestId` of the access log (serverless.yml).
+ */
+export interface GatewayRequest extends RawRequest {
+  requestContext?: { requestId?: string };
+}
 
 /** The part of the Lambda context the pipeline reads. */
 export interface InvocationContext {

@@ -5,14 +5,13 @@ import { MAX_LOGGED_PATH_CHARS } from '../limits.js';
 import { LogMessage } from '../log-messages.js';
 import { createLogger, type Logger } from '../logger.js';
 import { truncate } from '../text.js';
-import type { RawRequest } from './decode-body.js';
-import type { InvocationContext, MessageRequestHandler } from './request-handler.js';
+import type { GatewayRequest, InvocationContext, MessageRequestHandler } from './request-handler.js';
 import { toResponse } from './responses.js';
 import { routeForTrackingPath } from './routes.js';
 
 /** The tracking-API function's handler: one request in, its route picked from the path. */
 export type TrackingApiHandler = (
-  request: RawRequest & { rawPath?: string },
+  request: GatewayRequest & { rawPath?: string },
   context?: InvocationContext,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -31,7 +30,8 @@ export function createTrackingApiHandler(
     if (route === undefined) {
       logger.warn(LogMessage.NoTrackingRoute, {
         path: truncate(path, MAX_LOGGED_PATH_CHARS),
-        requestId: context?.awsRequestId,
+        requestId: request.requestContext?.requestId,
+        lambdaRequestId: context?.awsRequestId,
       });
       return toResponse({ kind: 'error', error: new HttpError(404, 'not found') });
     }

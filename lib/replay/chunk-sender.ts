@@ -15,12 +15,20 @@ import type { DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.j
 /** Tries per chunk before its events count as failed (`--attempts`). */
 export const CHUNK_ATTEMPTS = REPLAY_BUDGET.maxAttempts;
 
-/** What became of one chunk: every item is in exactly one of `sent`, `rejected` or `failed.items`. */
+/**
+ * What became of one chunk: every item is in exactly one of `sent`, `rejected`, `failed.items`
+ * or `interrupted`.
+ */
 export interface ChunkResult {
   sent: DeliveryItem[];
   rejected: DeliveryRejection[];
-  /** Set when the chunk still failed after its last attempt (or the run was interrupted meanwhile). */
+  /** Set when the chunk still failed after its last attempt. */
   failed?: { items: DeliveryItem[]; reason: string };
+  /**
+   * Set when the run was interrupted (Ctrl-C) before these items were delivered: they are not
+   * failed but unfinished, and a resumed run sends them.
+   */
+  interrupted?: DeliveryItem[];
   /** HTTP requests made to Candu for this chunk, retries included. */
   canduRequests: number;
 }
@@ -38,7 +46,10 @@ export interface ChunkSenderDeps {
   deadlineMs?: number;
   /** Awaited before the chunk is sent with the number of events it holds (the `--rate` limiter). */
   beforeSend?: (events: number) => Promise<void>;
-  /** When aborted, a chunk waiting to retry gives up at once instead of waiting. */
+  /**
+   * When aborted, a chunk waiting to retry gives up at once instead of waiting, and its
+   * undelivered events are `interrupted`, not failed.
+   */
   signal?: AbortSignal;
 }
 
@@ -69,6 +80,16 @@ export function createChunkSender(deps: ChunkSenderDeps): ChunkSender {
     if (failure === undefined || failedItems.length === 0) {
       if (result.retries > 0) deps.logger.warn(LogMessage.ReplayChunkRetried, fields);
       return { sent, rejected: result.rejected, canduRequests: result.canduRequests };
+    }
+    // Given up because the operator stopped the run, not because Candu kept failing: the
+    // command's own last line says how to resume.
+    if (deps.signal?.aborted === true) {
+      return {
+        sent,
+        rejected: result.rejected,
+        interrupted: failedItems,
+        canduRequests: result.canduRequests,
+      };
     }
     const reason = failure.message;
     deps.logger.error(LogMessage.ReplayChunkFailed, {

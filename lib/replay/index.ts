@@ -27,13 +27,19 @@ export {
 export { parseInstant, parseTypes, type ReplaySelection } from './message-filter.js';
 export {
   createProgress,
+  createRateSmoother,
+  formatInterrupted,
   formatProgressBar,
   formatStatusLine,
   formatSummary,
+  type Interruption,
   type Progress,
   type ProgressDeps,
   type ProgressOutput,
   type ProgressView,
+  RATE_HALF_LIFE_MS,
+  type RateSmoother,
+  type Rates,
 } from './progress.js';
 export { createRateLimiter, type RateLimiter, type RateLimiterDeps } from './rate-limiter.js';
 export {

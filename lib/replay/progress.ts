@@ -13,7 +13,25 @@ export interface ProgressView {
   totalBytes: number | undefined;
   elapsedMs: number;
   dryRun: boolean;
+  /**
+   * The recent rates (`createProgress` smooths them from one redraw to the next); without them
+   * the lines show the average since the start.
+   */
+  rates?: Rates;
 }
+
+/** Events sent and input bytes read per second. */
+export interface Rates {
+  eventsPerSecond: number;
+  bytesPerSecond: number;
+}
+
+/**
+ * How fast the shown rates and the ETA follow a change of pace: a change is half taken in after
+ * this long. The average since the start would never forget a fast beginning (lines a resumed
+ * run skips, a warm Candu); one redraw's own rate would jump with every chunk.
+ */
+export const RATE_HALF_LIFE_MS = 10_000;
 
 /** The stream progress is written to (standard error). */
 export interface ProgressOutput {
@@ -50,13 +68,22 @@ export function createProgress(deps: ProgressDeps): Progress {
   const intervalMs = deps.intervalMs ?? (tty ? 200 : 5_000);
   let timer: NodeJS.Timeout | undefined;
   let drawn = false;
+  const events = createRateSmoother();
+  const bytes = createRateSmoother();
 
   const draw = () => {
+    const current = deps.view();
+    const eventsPerSecond = events.update(current.elapsedMs, current.counters.sent);
+    const bytesPerSecond = bytes.update(current.elapsedMs, current.bytesRead);
+    const view =
+      eventsPerSecond === undefined || bytesPerSecond === undefined
+        ? current
+        : { ...current, rates: { eventsPerSecond, bytesPerSecond } };
     if (tty) {
-      output.write(`${CLEAR_LINE}${formatProgressBar(deps.view(), output.columns)}`);
+      output.write(`${CLEAR_LINE}${formatProgressBar(view, output.columns)}`);
       drawn = true;
     } else {
-      output.write(`${formatStatusLine(deps.view())}\n`);
+      output.write(`${formatStatusLine(view)}\n`);
     }
   };
   const clear = () => {
@@ -81,6 +108,39 @@ export function createProgress(deps: ProgressDeps): Progress {
       timer = undefined;
       clear();
       output.write(`${summary}\n`);
+    },
+  };
+}
+
+/** A rate that follows a running total, smoothed exponentially over time. */
+export interface RateSmoother {
+  /**
+   * Takes the total at `atMs` (milliseconds since the start) and returns the smoothed rate per
+   * second, or `undefined` before any time has passed.
+   */
+  update(atMs: number, total: number): number | undefined;
+}
+
+/**
+ * Creates a smoother: the first rate is the average since the start; each later one moves from
+ * the previous towards the rate since the last update by `1 - 2^(-elapsed / halfLifeMs)`, so
+ * updates at any interval weigh the same stretch of time.
+ */
+export function createRateSmoother(halfLifeMs: number = RATE_HALF_LIFE_MS): RateSmoother {
+  let last: { atMs: number; total: number; rate: number } | undefined;
+  return {
+    update(atMs, total) {
+      if (last === undefined) {
+        if (atMs <= 0) return undefined;
+        last = { atMs, total, rate: (total * 1_000) / atMs };
+        return last.rate;
+      }
+      const elapsed = atMs - last.atMs;
+      if (elapsed <= 0) return last.rate;
+      const recent = ((total - last.total) * 1_000) / elapsed;
+      const weight = 1 - 2 ** (-elapsed / halfLifeMs);
+      last = { atMs, total, rate: last.rate + weight * (recent - last.rate) };
+      return last.rate;
     },
   };
 }
@@ -119,7 +179,31 @@ export function formatSummary(view: ProgressView, status: string): string {
   const parts = countParts(view);
   if (c.blank > 0) parts.push(`${c.blank} blank`);
   if (c.resumedAfter > 0) parts.push(`resumed after line ${c.resumedAfter}`);
-  return `replay: ${status}: ${parts.join(', ')} in ${duration(view.elapsedMs)} (${rateOf(view)} events/s)`;
+  return `replay: ${status}: ${parts.join(', ')} in ${duration(view.elapsedMs)} (${averageRate(view)} events/s)`;
+}
+
+/** Where an interrupted run got to, for its last line. */
+export interface Interruption {
+  /** The last line read. */
+  lastLine: number;
+  /** Every line up to this one is finished: what the checkpoint holds. */
+  finishedThrough: number;
+  /** The checkpoint file, when the run keeps one (never in a dry run). */
+  checkpoint: string | undefined;
+}
+
+/**
+ * The last line of an interrupted run: how far it got and how to go on. Events of chunks that
+ * were in flight are neither sent nor failed: a resumed run sends them.
+ */
+export function formatInterrupted(view: ProgressView, at: Interruption): string {
+  const c = view.counters;
+  const counts = `${number(c.sent)} ${view.dryRun ? 'would send' : 'sent'}, ${number(c.rejected)} rejected, ${number(c.skipped)} skipped`;
+  const how =
+    at.checkpoint === undefined
+      ? `every line up to ${number(at.finishedThrough)} is finished; without --checkpoint FILE a rerun starts again from the first line`
+      : `resume with the same command: the checkpoint ${at.checkpoint} holds the position (every line up to ${number(at.finishedThrough)} is finished)`;
+  return `replay: interrupted after line ${number(at.lastLine)}: ${counts}; ${how}`;
 }
 
 function countParts(view: ProgressView): string[] {
@@ -139,14 +223,25 @@ function readFraction(view: ProgressView): number | undefined {
   return Math.min(1, view.bytesRead / view.totalBytes);
 }
 
+/** Events per second: the recent rate when known, else the average since the start. */
 function rateOf(view: ProgressView): number {
+  if (view.rates !== undefined) return Math.round(view.rates.eventsPerSecond);
+  return averageRate(view);
+}
+
+function averageRate(view: ProgressView): number {
   return view.elapsedMs <= 0 ? 0 : Math.round((view.counters.sent * 1_000) / view.elapsedMs);
 }
 
-/** Remaining time, extrapolated from the share of the input's bytes read so far. */
+/**
+ * Remaining time: the bytes left at the recent read rate, or, before there is one, extrapolated
+ * from the share of the input read so far.
+ */
 function etaOf(view: ProgressView, fraction: number | undefined): string | undefined {
   if (fraction === undefined || fraction <= 0 || fraction >= 1 || view.elapsedMs <= 0) return undefined;
-  return duration((view.elapsedMs * (1 - fraction)) / fraction);
+  if (view.rates === undefined) return duration((view.elapsedMs * (1 - fraction)) / fraction);
+  if (view.rates.bytesPerSecond <= 0 || view.totalBytes === undefined) return undefined;
+  return duration(((view.totalBytes - view.bytesRead) * 1_000) / view.rates.bytesPerSecond);
 }
 
 function duration(ms: number): string {

@@ -94,7 +94,8 @@ interface WindowEntry {
   /** The last line read when the chunk was closed: the chunk finishes every line up to it. */
   boundary: number;
   done: boolean;
-  failed: boolean;
+  /** Some of its events failed, or were left unsent by an interruption: the checkpoint stays before it. */
+  holdsCheckpoint: boolean;
   settled: Promise<void>;
 }
 
@@ -129,7 +130,7 @@ class ReplayRun {
   private current: Pending[] = [];
   private lastLine: number;
   private finishedThrough: number;
-  private failedSeen = false;
+  private checkpointHeld = false;
   private stopped: ReplayStop | undefined;
 
   constructor(
@@ -225,7 +226,7 @@ class ReplayRun {
     const entry: WindowEntry = {
       boundary: this.lastLine,
       done: false,
-      failed: false,
+      holdsCheckpoint: false,
       settled: Promise.resolve(),
     };
     entry.settled = this.complete(entry, chunk, this.deps.send);
@@ -251,10 +252,15 @@ class ReplayRun {
     await this.reportEach(inputs, result.sent, 'sent');
     await this.reportEach(inputs, result.rejected, 'rejected');
     if (result.failed !== undefined) {
-      entry.failed = true;
+      entry.holdsCheckpoint = true;
       counters.failed += result.failed.items.length;
       this.stop({ kind: 'undelivered', message: result.failed.reason });
       await this.reportEach(inputs, result.failed.items, 'failed', result.failed.reason);
+    }
+    // Unfinished, not failed: no report line, and a resumed run sends them.
+    if (result.interrupted !== undefined && result.interrupted.length > 0) {
+      entry.holdsCheckpoint = true;
+      this.stop({ kind: 'interrupted', message: `interrupted after line ${this.lastLine}` });
     }
     entry.done = true;
     await this.advance();
@@ -283,10 +289,10 @@ class ReplayRun {
     const { window } = this;
     for (let head = window[0]; head?.done === true; head = window[0]) {
       window.shift();
-      if (head.failed) this.failedSeen = true;
-      if (!this.failedSeen) this.finishedThrough = head.boundary;
+      if (head.holdsCheckpoint) this.checkpointHeld = true;
+      if (!this.checkpointHeld) this.finishedThrough = head.boundary;
     }
-    if (!this.failedSeen && window.length === 0 && this.current.length === 0)
+    if (!this.checkpointHeld && window.length === 0 && this.current.length === 0)
       this.finishedThrough = this.lastLine;
     if (this.deps.checkpoint === undefined || this.finishedThrough <= this.options.resumeAfter) return;
     try {

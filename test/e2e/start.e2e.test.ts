@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LogMessage } from '../../lib/log-messages.js';
 import { createLogger } from '../../lib/logger.js';
 import { createQueueWriter } from '../../lib/queue/index.js';
 import { freePort, type LocalServer, startLocalServer } from '../support/local-server.js';
@@ -106,6 +109,104 @@ describe('npm start with a configuration problem', () => {
   }, 40_000);
 });
 
+describe('npm start on a port already taken', () => {
+  it('says so in one line naming the port and what to do, exits 1, and starts nothing', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const run = await startUntilExit({ PORT: String(port) });
+      expect(run.code).toBe(1);
+      expect(run.output).toBe(
+        `npm start: port ${port} on 127.0.0.1 is in use (another npm start?): stop what holds it, ` +
+          `or choose another port, e.g. PORT=${port + 1} npm start\n`,
+      );
+      expect(existsSync(join(root, '.esbuild', `offline-${port}`))).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  }, 40_000);
+});
+
+/**
+ * `npm start` as users run it: npm → tsx → bin/start.ts → osls. Records whether the server's
+ * port accepted connections at the moment the `Try:` hint appeared.
+ */
+async function startThroughNpm(env: Record<string, string>) {
+  const port = await freePort();
+  const child = spawn('npm', ['start'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  let tryWorked: Promise<boolean> | undefined;
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (tryWorked === undefined && output.includes('Try:')) tryWorked = listening(port);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  const healthy = await waitFor(async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
+    } catch {
+      return false;
+    }
+  }, 60_000);
+  if (!healthy || child.pid === undefined) throw new Error(`npm start did not become healthy:\n${output}`);
+  return { port, pid: child.pid, output: () => output, tryWorked: () => tryWorked, closed };
+}
+
+describe('npm start, through npm', () => {
+  it.each([
+    ['SIGTERM to the npm process alone, as a supervisor or kill sends it', 'SIGTERM', 'npm'],
+    ['Ctrl-C, SIGINT to the whole foreground process group', 'SIGINT', 'group'],
+  ] as const)(
+    'prints Try only once the port listens, and after %s leaves nothing listening and no bundle folder',
+    async (_, signal, target) => {
+      const started = await startThroughNpm({});
+      try {
+        expect(await started.tryWorked()).toBe(true);
+        const printed = started.output();
+        const ports = {
+          server: started.port,
+          lambda: portAfter(printed, 'Offline [http for lambda] listening on'),
+          sandbox: portAfter(printed, 'events go to the embedded sandbox at'),
+          queue: portAfter(printed, 'a local queue ('),
+        };
+        const open = async () =>
+          Object.fromEntries(
+            await Promise.all(
+              Object.entries(ports).map(async ([name, port]) => [name, await listening(port)]),
+            ),
+          );
+        expect(await open()).toEqual({ server: true, lambda: true, sandbox: true, queue: true });
+        const bundles = join(root, '.esbuild', `offline-${started.port}`);
+        expect(existsSync(bundles)).toBe(true);
+
+        process.kill(target === 'npm' ? started.pid : -started.pid, signal);
+        await started.closed;
+        // Every child has had its chance to close before npm itself exited.
+        expect(await open()).toEqual({ server: false, lambda: false, sandbox: false, queue: false });
+        expect(existsSync(bundles)).toBe(false);
+      } finally {
+        try {
+          process.kill(-started.pid, 'SIGKILL');
+        } catch {
+          // nothing left
+        }
+        await rm(join(root, '.esbuild', `offline-${started.port}`), { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+});
+
 describe('INBOUND_TOKEN=… npm start', () => {
   const TOKEN = 'try-hint-token-4f1c9a';
   let server: LocalServer | undefined;
@@ -135,6 +236,27 @@ describe('INBOUND_TOKEN=… npm start', () => {
     expect(output).not.toContain('accepts unauthenticated requests');
     expect(output).toMatch(/Offline \[http for lambda\] listening on http:\/\/127\.0\.0\.1:\d+\n/);
   }, 120_000);
+
+  it("logs the request's API Gateway request id (serverless-offline gives one) beside the invocation's", async () => {
+    const response = await fetch(`${server?.url}/v1/segment`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: '{"type":"identify","userId":"request-id-user"}',
+    });
+    expect(response.status).toBe(200);
+    const summary = () =>
+      (server?.output() ?? '')
+        .split('\n')
+        .filter((line) => line.includes(`"message":"${LogMessage.Request}"`))
+        .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>)
+        .at(-1);
+    expect(await waitFor(() => summary()?.delivered === 1, 10_000)).toBe(true);
+    const { requestId, lambdaRequestId } = summary() ?? {};
+    expect(typeof requestId === 'string' && requestId.length > 0).toBe(true);
+    expect(requestId).not.toBe(lambdaRequestId);
+    // serverless-offline reports each invocation under Lambda's id.
+    expect(server?.output()).toContain(`RequestId: ${String(lambdaRequestId)}`);
+  }, 30_000);
 
   it('runs the local queue and the worker in direct mode: what reaches the queue is delivered to the sandbox', async () => {
     const printed = server?.output() ?? '';

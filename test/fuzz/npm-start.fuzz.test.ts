@@ -70,7 +70,7 @@ afterAll(async () => {
 /**
  * Requests every sample holds: a well-formed signed one, so the delivering path is always
  * there; and the bodies `false` and `0`, which serverless-offline hands over parsed (not as
- * text) and which got a 500 before lib/http/decode-body.ts read them back (found at FUZZ_RUNS=20000).
+ * text) and which got a 500 before lib/ingest/decode-body.ts read them back (found at FUZZ_RUNS=20000).
  */
 const FIXED: HostileRequest[] = [
   {

@@ -1,7 +1,8 @@
 /**
  * The house as docs/ARCHITECTURE.md ("Layout") draws it, held against the code's own imports:
  * `lib/` in layers that import only downwards, no circles, the stages apart from each other,
- * nothing deployed importing local tooling, and every file of `lib/` run by a function or a command.
+ * nothing deployed importing local tooling, every file of `lib/` run by a function or a command,
+ * and no function longer than ~80 lines.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
+const MAX_FUNCTION_LINES = 80;
 
 /** The layers of lib/, bottom first; a file may import its own unit and anything in a lower layer. */
 const LAYERS: readonly (readonly string[])[] = [
@@ -126,5 +128,28 @@ describe('the house', () => {
     };
     for (const entry of ENTRY_POINTS.flatMap(sources)) walk(entry);
     expect(libFiles.filter((file) => !reached.has(file))).toEqual([]);
+  });
+
+  it(`has no function over ${MAX_FUNCTION_LINES} lines in lib/, bin/, local/ or functions/`, () => {
+    const long: string[] = [];
+    for (const file of ['lib', 'bin', 'local', 'functions'].flatMap(sources)) {
+      const source = ts.createSourceFile(
+        file,
+        readFileSync(join(ROOT, file), 'utf8'),
+        ts.ScriptTarget.Latest,
+        true,
+      );
+      const visit = (node: ts.Node) => {
+        if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+          const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+          const last = source.getLineAndCharacterOfPosition(node.end).line;
+          if (last - first + 1 > MAX_FUNCTION_LINES)
+            long.push(`${file}:${first + 1} (${last - first + 1} lines)`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    expect(long).toEqual([]);
   });
 });

@@ -216,6 +216,74 @@ const actionsOf = (statement: Statement | undefined): string[] => list(statement
 const zipOf = (packaged: Packaged, lambda: Resource) =>
   join(packaged.dir, basename(String(at(lambda.Properties, 'Code', 'S3Key'))));
 
+/**
+ * Runs osls `command` on stage "test" whose stage file is `stageFile` (none when `undefined`),
+ * expecting it to fail; returns what it printed. Nothing must have been written to `--package`.
+ */
+async function oslsFailure(
+  name: string,
+  stageFile: string | undefined,
+  extraArgs: string[] = [],
+): Promise<{ output: string; packaged: boolean }> {
+  const dir = join(work, name);
+  const service = serviceCopy(name);
+  if (stageFile !== undefined) writeFileSync(join(service, 'config', 'stages', 'test.yml'), stageFile);
+  const args = ['package', '--stage', 'test', '--package', dir, ...extraArgs];
+  try {
+    await promisify(execFile)(join(root, 'node_modules', '.bin', 'osls'), args, {
+      cwd: service,
+      env: offlineEnv(),
+      timeout: 120_000,
+    });
+  } catch (error) {
+    const { stdout, stderr, code } = error as { stdout?: string; stderr?: string; code?: number };
+    expect(code, 'osls exits non-zero').not.toBe(0);
+    return { output: `${stdout ?? ''}${stderr ?? ''}`, packaged: existsSync(dir) };
+  }
+  throw new Error(`osls ${args.join(' ')} packaged stage "test" from:\n${stageFile}`);
+}
+
+describe('osls package refuses a stage file it cannot deploy', () => {
+  const required = 'canduSecretName: candu-destination/test\nkmsKeyArn: ""\nalarmTopicArn: ""\n';
+
+  it('names the file and every bad value or unknown key at once, and writes no template', async () => {
+    const { output, packaged } = await oslsFailure(
+      'bad-values',
+      `${required}canduBatchSize: abc\ndeliveryMode: queueed\ncanduBatchSise: 50\n`,
+    );
+    expect(output).toContain('config/stages/test.yml has 3 problems:');
+    expect(output).toContain('  - canduBatchSize must be an integer from 1 to 1000, got "abc"');
+    expect(output).toContain('  - deliveryMode must be one of direct, queued, got "queueed"');
+    expect(output).toContain('  - canduBatchSise is not a stage parameter (did you mean canduBatchSize?)');
+    expect(output).not.toMatch(/\n\s+at /);
+    expect(packaged).toBe(false);
+  });
+
+  it('names a missing stage file', async () => {
+    const { output, packaged } = await oslsFailure('no-stage-file', undefined);
+    expect(output).toContain('config/stages/test.yml does not exist');
+    expect(packaged).toBe(false);
+  });
+
+  it("leaves the local stage's values, the shell's, to npm start's own check of the environment", async () => {
+    const service = serviceCopy('local-stage');
+    const { stdout } = await promisify(execFile)(
+      join(root, 'node_modules', '.bin', 'osls'),
+      ['print', '--stage', 'local', '--format', 'json'],
+      { cwd: service, env: { ...offlineEnv(), CANDU_BATCH_SIZE: 'abc' }, timeout: 120_000 },
+    );
+    const printed = JSON.parse(stdout) as Template & { provider: { environment: Record<string, unknown> } };
+    expect(printed.provider.environment.CANDU_BATCH_SIZE).toBe('abc');
+  });
+
+  it('checks --param values too, naming them', async () => {
+    const { output } = await oslsFailure('bad-param', required, ['--param', 'deliveryMode=Queued']);
+    expect(output).toContain(
+      '  - --param deliveryMode must be one of direct, queued (in lower case: the template compares it as written), got "Queued"',
+    );
+  });
+});
+
 describe('osls package', () => {
   it('needs no AWS account: nothing in the template asks AWS at package time', () => {
     const text = JSON.stringify(base.raw);
@@ -740,6 +808,25 @@ describe('osls package', () => {
       }
     });
 
+    it('takes the mode and spill-over for both the functions and the ingest role from the stage parameters alone: no template parameter can set them apart', () => {
+      for (const packaged of [base, tuned, noSpill]) {
+        expect(Object.keys(packaged.raw.Parameters ?? {})).not.toContain('DeliveryMode');
+        expect(Object.keys(packaged.raw.Parameters ?? {})).not.toContain('SpillToQueue');
+        const variables = at(
+          resource(packaged.raw, 'SegmentLambdaFunction').Properties,
+          'Environment',
+          'Variables',
+        );
+        // The conditions compare the very values the functions are given, as literals.
+        expect(at(packaged.raw.Conditions, 'IsQueued')).toEqual({
+          'Fn::Equals': [at(variables, 'DELIVERY_MODE'), 'queued'],
+        });
+        expect(at(packaged.raw.Conditions, 'SpillsToQueue')).toEqual({
+          'Fn::Equals': [at(variables, 'SPILL_TO_QUEUE'), 'true'],
+        });
+      }
+    });
+
     it('lets the ingest only send to the queue, only in queued mode or with spill-over; the worker only consume it; no wildcard, nothing on the DLQ', () => {
       const ingestSqs = (packaged: Packaged) =>
         roleStatements(packaged.template, 'MessageFunctionsRole').filter((s) =>
@@ -872,7 +959,7 @@ describe('osls package', () => {
           'startLocalServer',
           'loadFixture',
           'test/fixtures',
-          // lib/queue/local-sqs.ts and local-poller.ts: npm start's queue, never deployed. (Not
+          // local/sqs-stand-in.ts and local/queue-poller.ts: npm start's queue, never deployed. (Not
           // their log messages: lib/log-messages.ts registers every message in every bundle.)
           'failEntriesNext',
           'batchingWindowMs',

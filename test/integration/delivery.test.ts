@@ -6,11 +6,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SECRETS_BUDGET } from '../../lib/budgets.js';
 import { createDelivery, type DeliveryItem } from '../../lib/delivery/index.js';
 import { SecretsUnavailableError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import type { CanduEvent } from '../../lib/schemas/candu-event.js';
-import { SECRETS_BUDGET } from '../../lib/budgets.js';
 import { createSecretStore, type SecretStore } from '../../lib/secrets/index.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
 import { listenOnLoopback } from '../../local/loopback-server.js';

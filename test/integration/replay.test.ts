@@ -225,6 +225,49 @@ describe('replay (CLI)', () => {
     );
   });
 
+  it('on Ctrl-C while Candu is failing, ends with one calm line and 130, no failed events; the same command resumes', async () => {
+    const data = await writeExport(dir, 1_000);
+    let down = false;
+    candu.setRespond(() => (down ? fault.serverError(503) : undefined));
+    const env = {
+      CANDU_API_URL: candu.url,
+      CANDU_API_KEY: KEY,
+      CANDU_BATCH_SIZE: '20',
+      CANDU_CONCURRENCY: '2',
+    };
+    const checkpoint = join(dir, 'replay.checkpoint');
+    const report = join(dir, 'report.jsonl');
+    const args = [data.path, '--checkpoint', checkpoint, '--report', report];
+
+    const first = startReplay(args, env);
+    const waitUntil = async (condition: () => boolean) => {
+      const deadline = Date.now() + 20_000;
+      while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    await waitUntil(() => candu.acceptedEvents().length >= 100);
+    down = true;
+    // Chunks in flight are now retrying the 503s.
+    await waitUntil(() => candu.requests.some((r) => r.status === 503));
+    first.child.kill('SIGINT');
+    const interrupted = await first.done;
+    expect(interrupted.code).toBe(130);
+    const lines = interrupted.stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(
+      new RegExp(
+        '^replay: interrupted after line [\\d,]+: [\\d,]+ sent, \\d+ rejected, \\d+ skipped; ' +
+          `resume with the same command: the checkpoint ${checkpoint} holds the position \\(every line up to [\\d,]+ is finished\\)$`,
+      ),
+    );
+    expect(interrupted.stderr).not.toContain('could not be delivered');
+    expect(interrupted.stderr).not.toContain('"level":"ERROR"');
+    expect((await readReport(report)).filter((entry) => entry.outcome === 'failed')).toEqual([]);
+
+    down = false;
+    const resumed = await replay(args, env);
+    expect(resumed.code).toBe(0);
+    expect(new Set(acceptedIds(candu))).toEqual(data.deliverable);
+  });
+
   it('exits 1 with the count and the report when events cannot be delivered', async () => {
     const data = await writeExport(dir, 120);
     const report = join(dir, 'report.jsonl');

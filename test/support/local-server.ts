@@ -48,6 +48,13 @@ class PortTakenError extends Error {
   override name = 'PortTakenError';
 }
 
+/**
+ * npm start's line for a taken port (bin/local-server-plan.ts, portProblem), or serverless-offline's
+ * own error when the port was taken between npm start's check and its bind.
+ */
+const portTaken = (output: string) =>
+  /npm start: port \d+ on 127\.0\.0\.1 is in use/.test(output) || output.includes('EADDRINUSE');
+
 async function startOnFreePort(env: Record<string, string>, timeoutMs: number): Promise<LocalServer> {
   const port = await freePort();
   let output = '';
@@ -87,7 +94,7 @@ async function startOnFreePort(env: Record<string, string>, timeoutMs: number): 
   };
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
-    if (child.exitCode !== null || output.includes('EADDRINUSE')) break;
+    if (child.exitCode !== null || portTaken(output)) break;
     try {
       const response = await fetch(`${url}/health`);
       if (response.ok && child.pid !== undefined)
@@ -98,6 +105,6 @@ async function startOnFreePort(env: Record<string, string>, timeoutMs: number): 
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await stop();
-  if (output.includes('EADDRINUSE')) throw new PortTakenError(`port ${port} was taken`);
+  if (portTaken(output)) throw new PortTakenError(`port ${port} was taken`);
   throw new Error(`npm start did not become healthy:\n${output}`);
 }

@@ -268,6 +268,34 @@ describe('runReplay', () => {
     expect(summary.finishedThrough).toBe(2);
   });
 
+  it('counts a chunk left unsent by an interruption as neither failed nor reported, and keeps the checkpoint before it', async () => {
+    const controller = new AbortController();
+    const checkpoint = memoryCheckpoint();
+    const { reports, sink } = memoryReport();
+    const summary = await runReplay(
+      { ...OPTIONS, chunkSize: 1, window: 1 },
+      {
+        lines: linesOf([1, 2, 3, 4].map(track)),
+        signal: controller.signal,
+        checkpoint,
+        report: sink,
+        send: async (items) => {
+          if (items[0]?.index !== 3) return delivered(items);
+          controller.abort();
+          return { sent: [], rejected: [], interrupted: items, canduRequests: 1 };
+        },
+      },
+    );
+    expect(summary.stopped?.kind).toBe('interrupted');
+    expect(summary.counters).toMatchObject({ sent: 2, failed: 0, inFlight: 0 });
+    expect(summary.finishedThrough).toBe(2);
+    expect(checkpoint.saved.at(-1)).toBe(2);
+    expect(reports.map((r) => [r.line, r.outcome])).toEqual([
+      [1, 'sent'],
+      [2, 'sent'],
+    ]);
+  });
+
   it('ends with an error stop when the input fails mid-way, after sending what was read', async () => {
     async function* failing(): AsyncGenerator<InputLine> {
       yield { line: 1, input: 'x', text: track(1) };

@@ -330,6 +330,14 @@ describe('message request pipeline', () => {
     for (const secret of [SHARED, TOKEN, 'candu-key', 'pro', 'buy']) expect(all).not.toContain(`"${secret}"`);
   });
 
+  it("carries API Gateway's request id on the summary line, the access log's requestId, and Lambda's beside it", async () => {
+    const { handle, lines } = setup();
+    const request = { ...signed(JSON.stringify(mixed)), requestContext: { requestId: 'Jq3xYgVmIAMEZ7w=' } };
+    await handle(SEGMENT_WEBHOOK, request, { awsRequestId: '3f1e9c2a-lambda' });
+    const summary = lines.map((l) => JSON.parse(l)).find((r) => r.message === LogMessage.Request);
+    expect(summary).toMatchObject({ requestId: 'Jq3xYgVmIAMEZ7w=', lambdaRequestId: '3f1e9c2a-lambda' });
+  });
+
   it('answers a generic 500 and logs only the error class when something unexpected throws', async () => {
     const lines: string[] = [];
     const handle = createMessageRequestHandler({

@@ -46,7 +46,10 @@ describe('tracking-API handler', () => {
       async () => ({ statusCode: 200, body: '{}' }),
       createLogger('INFO', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
     );
-    await handle({ rawPath: '/v1/nothing', headers: {} }, { awsRequestId: 'r-1' });
+    await handle(
+      { rawPath: '/v1/nothing', headers: {}, requestContext: { requestId: 'api-1' } },
+      { awsRequestId: 'r-1' },
+    );
     const long = `/v1/${'x'.repeat(500)}`;
     await handle({ rawPath: long, headers: {} });
     expect(lines).toMatchObject([
@@ -54,7 +57,8 @@ describe('tracking-API handler', () => {
         level: 'WARN',
         message: LogMessage.NoTrackingRoute,
         path: '/v1/nothing',
-        requestId: 'r-1',
+        requestId: 'api-1',
+        lambdaRequestId: 'r-1',
       },
       { path: `${long.slice(0, 100)}…` },
     ]);
