@@ -1,8 +1,7 @@
 /**
- * The ports `npm start` serves on, checked and watched from outside serverless-offline: whether
- * the server's port can be bound before anything starts (serverless-offline's own failure on a
- * taken port is a stack trace, after bundling), when serverless-offline has bound it (the `Try:`
- * hint is printed only then), and a free port for its Lambda invocation server.
+ * The ports `npm start` watches from outside serverless-offline: when serverless-offline has bound
+ * its internal port (the `Try:` hint is printed only then), and free ports for it and for its
+ * Lambda invocation server.
  */
 import { connect, createServer } from 'node:net';
 
@@ -10,25 +9,6 @@ import { connect, createServer } from 'node:net';
 const LOOPBACK = '127.0.0.1';
 /** Between two looks at whether the server has bound its port. */
 const POLL_MS = 100;
-
-/**
- * Whether `port` on 127.0.0.1 can be bound now: `free`, `in-use` (EADDRINUSE), or the error
- * code that refused it (e.g. `EACCES` for a privileged port).
- */
-export async function checkPort(port: number): Promise<'free' | 'in-use' | string> {
-  const server = createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, LOOPBACK, resolve);
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    return code === 'EADDRINUSE' ? 'in-use' : code;
-  }
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return 'free';
-}
 
 /** Whether something accepts connections on 127.0.0.1:`port`. */
 export function isListening(port: number): Promise<boolean> {

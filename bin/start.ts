@@ -1,6 +1,9 @@
 /**
  * `npm start`: serves the routes on 127.0.0.1:$PORT through serverless-offline, from the same
- * serverless.yml and infra/ that are deployed (stage "local"). The environment is checked first
+ * serverless.yml and infra/ that are deployed (stage "local"), behind the local adapter
+ * (local/offline-adapter.ts) that makes its answers API Gateway's: serverless-offline itself
+ * listens on an internal port, and its output is shown with the public one
+ * (local/offline-output.ts). The environment is checked first
  * (bin/local-server-plan.ts): with any configuration problem it prints every one and exits 1
  * before starting anything. With no Candu key, secret or URL configured it starts the embedded
  * sandbox in place of Candu, which accepts unauthenticated requests unless an inbound credential is set.
@@ -8,10 +11,11 @@
  * (bin/local-queue.ts): in direct mode the queue carries what spills over, so that path can be
  * watched locally too.
  *
- * A port already taken is one line and exit 1, before anything starts. The `Try:` hint is printed
- * once the server listens. SIGINT or SIGTERM stops serverless-offline, then the worker, the queue
- * and the sandbox, and removes the server's bundle folder (`.esbuild/offline-<port>`); package.json
- * runs this file with `exec`, so a signal to the `npm start` process itself reaches it.
+ * The adapter binds $PORT first: a port already taken is one line and exit 1, before anything else
+ * starts. The `Try:` hint is printed once serverless-offline listens. SIGINT or SIGTERM stops
+ * serverless-offline, then the adapter, the worker, the queue and the sandbox, and removes the
+ * server's bundle folder (`.esbuild/offline-<port>`); package.json runs this file with
+ * `exec`, so a signal to the `npm start` process itself reaches it.
  */
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -23,7 +27,9 @@ import {
   sandboxNotice,
   startCanduSandbox,
 } from '../local/candu-sandbox.js';
-import { checkPort, freeLoopbackPort, isListening, waitUntilListening } from './local-ports.js';
+import { type OfflineAdapter, startOfflineAdapter } from '../local/offline-adapter.js';
+import { outputFilter } from '../local/offline-output.js';
+import { freeLoopbackPort, waitUntilListening } from './local-ports.js';
 import { startLocalQueueAndWorker } from './local-queue.js';
 import {
   type LocalServerPlan,
@@ -47,17 +53,13 @@ if (!planned.ok) {
   process.exit(1);
 }
 const { plan } = planned;
-// Before anything starts: serverless-offline finds a taken port only after bundling, and says
-// so with a stack trace.
-const port = await checkPort(plan.port);
-if (port !== 'free') {
-  console.error(portProblem(plan.port, port));
-  process.exit(1);
-}
+// serverless-offline's own port, behind the adapter.
+const internalPort = await freeLoopbackPort();
+const adapter = await startAdapter(plan.port, internalPort);
 
-// The server's bundle folder (serverless.yml, local stage). Removed on exit; removed here too in
-// case a run stopped while bundling left one (the bundler can still write after serverless-offline
-// has gone). The port is free, so no server is serving from it.
+// The server's bundle folder (serverless.yml, local stage, named after $PORT). Removed on exit;
+// removed here too in case a run stopped while bundling left one (the bundler can still write
+// after serverless-offline has gone). The adapter holds the port, so no server serves from it.
 const bundles = join(root, '.esbuild', `offline-${plan.port}`);
 await rm(bundles, { recursive: true, force: true });
 
@@ -76,9 +78,21 @@ for (const warning of plan.warnings) console.log(`npm start: ${warning}`);
 
 const child = spawn(
   join(root, 'node_modules', '.bin', 'osls'),
-  ['offline', 'start', '--stage', 'local', '--lambdaPort', String(await freeLoopbackPort())],
-  { cwd: root, env, stdio: 'inherit' },
+  [
+    'offline',
+    'start',
+    '--stage',
+    'local',
+    '--httpPort',
+    String(internalPort),
+    '--lambdaPort',
+    String(await freeLoopbackPort()),
+  ],
+  { cwd: root, env, stdio: ['inherit', 'pipe', 'pipe'] },
 );
+const ports = { internal: internalPort, public: plan.port };
+child.stdout?.pipe(outputFilter(ports)).pipe(process.stdout);
+child.stderr?.pipe(outputFilter(ports)).pipe(process.stderr);
 let exited = false;
 const stop = (signal: NodeJS.Signals) => {
   child.kill(signal);
@@ -88,17 +102,25 @@ process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 child.on('exit', async (code, signal) => {
   exited = true;
-  // serverless-offline has stopped: whatever listens on the port now is another process.
-  const taken = await isListening(plan.port);
-  if (code !== 0 && code !== null && taken) console.error(portProblem(plan.port, 'in-use'));
+  await adapter.close();
   await queue.close();
   await sandbox?.close();
-  // Unless another server on the port may be serving from the same folder.
-  if (!taken) await rm(bundles, { recursive: true, force: true });
+  await rm(bundles, { recursive: true, force: true });
   process.exit(code ?? (signal === null ? 0 : 1));
 });
 // The hint only once it can work.
-if (await waitUntilListening(plan.port, () => exited)) console.log(tryCommand(plan));
+if (await waitUntilListening(internalPort, () => exited)) console.log(tryCommand(plan));
+
+/** Binds $PORT with the adapter, or says in one line why it cannot and exits 1. */
+async function startAdapter(port: number, upstreamPort: number): Promise<OfflineAdapter> {
+  try {
+    return await startOfflineAdapter({ port, upstreamPort });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    console.error(portProblem(port, code === 'EADDRINUSE' ? 'in-use' : code));
+    process.exit(1);
+  }
+}
 
 /** Starts the sandbox, points `env` at it and says so. */
 async function startSandbox(run: LocalServerPlan, env: NodeJS.ProcessEnv): Promise<CanduSandbox> {

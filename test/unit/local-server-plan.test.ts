@@ -4,7 +4,6 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { checkPort } from '../../bin/local-ports.js';
 import { DEPLOYED_WORKER, workerEnvironment } from '../../bin/local-queue.js';
 import { planLocalServer, portProblem, queueNotice, tryCommand } from '../../bin/local-server-plan.js';
 import { hmacHex } from '../../lib/ingest/inbound-auth.js';
@@ -210,18 +209,6 @@ describe('tryCommand', () => {
 });
 
 describe('the port check', () => {
-  it('finds a port taken on 127.0.0.1, and a free one free', async () => {
-    const holder = createServer();
-    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-    const { port } = holder.address() as { port: number };
-    try {
-      expect(await checkPort(port)).toBe('in-use');
-    } finally {
-      await new Promise<void>((resolve) => holder.close(() => resolve()));
-    }
-    expect(await checkPort(port)).toBe('free');
-  });
-
   it('says in one line what holds the start back and what to do', () => {
     expect(portProblem(3000, 'in-use')).toBe(
       'npm start: port 3000 on 127.0.0.1 is in use (another npm start?): stop what holds it, or choose another port, e.g. PORT=3001 npm start',
