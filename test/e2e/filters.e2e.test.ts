@@ -1,27 +1,12 @@
 import { spawn } from 'node:child_process';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/local-server.js';
-import { useLocalStack } from '../support/local-stack.js';
+import { useSharedStack } from '../support/shared-stack.js';
 
 // `npm start` (serverless-offline on the real serverless.yml) with FILTERS set, in front of a
 // local Candu stand-in: what the sender is told, and what Candu receives.
 
-const KEY = 'candu-key-filters-e2e';
-const FILTERS = {
-  types: ['identify', 'track'],
-  events: { deny: ['Debug *'] },
-  traits: { deny: ['email', 'phone', 'address.*'] },
-};
-
-const local = useLocalStack({
-  candu: { acceptedKey: KEY },
-  env: {
-    CANDU_API_KEY: KEY,
-    ALLOW_UNAUTHENTICATED: 'true',
-    FILTERS: JSON.stringify(FILTERS),
-  },
-  startTimeoutMs: 90_000,
-});
+const local = useSharedStack('filters');
 
 beforeEach(() => local.candu.reset());
 
@@ -59,7 +44,7 @@ describe('npm start with FILTERS', () => {
         rejected: [],
       },
     });
-    expect(local.candu.acceptedEvents()).toEqual([
+    expect(await local.candu.acceptedEvents()).toEqual([
       {
         type: 'track',
         userId: 'u1',
@@ -84,7 +69,7 @@ describe('npm start with FILTERS', () => {
     const answer = await post('/v1/identify', { userId: 'u1', messageId: 'm3', traits, timestamp: at });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ delivered: 1, skipped: [], rejected: [] });
-    expect(local.candu.acceptedEvents()).toEqual([
+    expect(await local.candu.acceptedEvents()).toEqual([
       {
         type: 'identify',
         userId: 'u1',
@@ -94,8 +79,8 @@ describe('npm start with FILTERS', () => {
       },
     ]);
     // The request's log line counts the removed keys (email, phone, address.city, address.street).
-    await expect.poll(() => local.server.output()).toMatch(/"message":"request".*"removedKeys":4/);
-    expect(local.server.output()).not.toContain('Karl Johans');
+    await expect.poll(() => local.server.outputSinceLease()).toMatch(/"message":"request".*"removedKeys":4/);
+    expect(await local.server.output()).not.toContain('Karl Johans');
   });
 
   it('skips the types the types list leaves out', async () => {
@@ -116,7 +101,7 @@ describe('npm start with FILTERS', () => {
       delivered: 1,
       skipped: [{ index: 0, messageId: 'm4', reason: 'filtered: types' }],
     });
-    expect(local.candu.acceptedEvents().map((event) => event.type)).toEqual(['identify']);
+    expect((await local.candu.acceptedEvents()).map((event) => event.type)).toEqual(['identify']);
   });
 });
 

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { useLocalStack } from '../support/local-stack.js';
+import { useSharedStack } from '../support/shared-stack.js';
+import { STAND_IN_CREDENTIALS } from '../support/shared-stacks.js';
 
 /**
  * The adversarial boundary through `npm start` (serverless-offline on the real serverless.yml):
@@ -13,9 +14,7 @@ import { useLocalStack } from '../support/local-stack.js';
  * are refused with 401 on every route, and only a sender that authenticates gets 400 or 413.
  */
 
-const CANDU_KEY = 'candu-key-hostile';
-const TOKEN = 'inbound-token-hostile';
-const SHARED = 'segment-shared-secret-hostile';
+const { inboundToken: TOKEN, segmentSharedSecret: SHARED } = STAND_IN_CREDENTIALS;
 const DEPTH = 2_600_000;
 const deepGzip = gzipSync(Buffer.alloc(DEPTH, '['), { level: 9 });
 
@@ -30,15 +29,7 @@ const MAX_GROWTH_MIB = 64;
 /** Peak-memory measurement needs Linux's /proc (clear_refs resets a process's peak RSS). */
 const canMeasureMemory = existsSync('/proc/self/clear_refs');
 
-const local = useLocalStack({
-  candu: { acceptedKey: CANDU_KEY },
-  env: {
-    CANDU_API_KEY: CANDU_KEY,
-    INBOUND_TOKEN: TOKEN,
-    SEGMENT_SHARED_SECRET: SHARED,
-  },
-  startTimeoutMs: 120_000,
-});
+const local = useSharedStack('stand-in');
 
 /** The processes of the server's group: the start command, serverless-offline and its workers. */
 function processesOf(group: number): number[] {
@@ -102,7 +93,7 @@ describe('an unauthenticated body of 2.6 million nested arrays (5 KB gzipped)', 
     expect(body.ok).toBe(false);
     expect(elapsedMs).toBeLessThan(MAX_REFUSAL_MS);
     if (canMeasureMemory) expect(growthMiB).toBeLessThan(MAX_GROWTH_MIB);
-    expect(local.candu.requests).toHaveLength(0);
+    expect(await local.candu.requests()).toHaveLength(0);
   });
 });
 
@@ -142,7 +133,7 @@ describe('a compressed body sent without the right credential (authentication be
         status: 400,
         body: expect.objectContaining({ error: 'body is not valid gzip data' }),
       });
-      expect(local.candu.requests).toHaveLength(0);
+      expect(await local.candu.requests()).toHaveLength(0);
     },
   );
 });

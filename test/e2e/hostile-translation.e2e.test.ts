@@ -1,22 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LogMessage } from '../../lib/log-messages.js';
-import { useLocalStack } from '../support/local-stack.js';
+import { useSharedStack } from '../support/shared-stack.js';
+import { STAND_IN_CREDENTIALS } from '../support/shared-stacks.js';
 
 // `npm start` in front of a local Candu stand-in: a message built to make flattening multiply
 // (one 1,000-character key over 100,000 small leaves, which flattened would be ~100 MB) sits in
 // a /v1/batch of 31. It is rejected alone, the 30 others land, and the answer comes quickly.
 
-const CANDU_KEY = 'candu-key-e2e';
-const WRITE_KEY = 'write-key-e2e';
+const WRITE_KEY = STAND_IN_CREDENTIALS.inboundToken;
 
-const local = useLocalStack({
-  candu: { acceptedKey: CANDU_KEY },
-  env: {
-    CANDU_API_KEY: CANDU_KEY,
-    INBOUND_TOKEN: WRITE_KEY,
-  },
-  startTimeoutMs: 120_000,
-});
+const local = useSharedStack('stand-in');
 
 beforeEach(() => local.candu.reset());
 
@@ -78,15 +71,14 @@ describe('a message built to multiply when flattened, through npm start', () => 
     expect(answer.rejected).toEqual([
       { index: 17, messageId: 'hostile', reason: 'event larger than 65536 bytes' },
     ]);
-    const events = local.candu.acceptedEvents();
+    const events = await local.candu.acceptedEvents();
     expect(events).toHaveLength(30);
     expect(events.map((e) => e.messageId).sort()).toEqual(
       Array.from({ length: 30 }, (_, i) => `m${i}`).sort(),
     );
     expect(events.find((e) => e.messageId === 'm3')?.traits).toEqual({ 'a.b': 2 });
 
-    const summary = local.server
-      .output()
+    const summary = (await local.server.outputSinceLease())
       .split('\n')
       .filter((line) => line.includes(`"message":"${LogMessage.Request}"`))
       .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>)

@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { useLocalStack } from '../support/local-stack.js';
+import { useSharedStack } from '../support/shared-stack.js';
 
 // One request through `npm start` prints the EMF line CloudWatch would turn into metrics
 // (lib/metrics.ts): the same numbers as the summary log line, per route and over all routes.
 
-const local = useLocalStack({ env: {}, startTimeoutMs: 90_000 });
+const local = useSharedStack('sandbox');
 
-/** The EMF lines printed so far. */
-const emfLines = () =>
-  local.server
-    .output()
+/** The EMF lines printed since this file's lease of the server began. */
+const emfLines = async () =>
+  (await local.server.outputSinceLease())
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line.startsWith('{"_aws"'))
@@ -29,10 +28,10 @@ describe('npm start metrics', () => {
     });
     expect(response.status).toBe(200);
     // The line is written before the answer; the output pipe may deliver it a moment later.
-    for (let waited = 0; emfLines().length === 0 && waited < 5_000; waited += 100) {
+    for (let waited = 0; (await emfLines()).length === 0 && waited < 5_000; waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const lines = emfLines();
+    const lines = await emfLines();
     expect(lines).toHaveLength(1);
     const [line] = lines;
     expect(line).toMatchObject({

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { useLocalStack } from '../support/local-stack.js';
 import { fetchPrinted, printedCurl } from '../support/printed-curl.js';
+import { useSharedStack } from '../support/shared-stack.js';
 
 // The README's quick start: `npm start` with nothing configured, then one curl. The embedded
 // sandbox stands in for Candu and prints the request Candu would receive.
 
-const local = useLocalStack({ env: {}, startTimeoutMs: 90_000 });
+const local = useSharedStack('sandbox');
 
 describe('npm start with nothing configured', () => {
   it('serves the README curl unauthenticated and prints the Candu request in the sandbox', async () => {
@@ -17,7 +17,7 @@ describe('npm start with nothing configured', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, received: 1, delivered: 1, skipped: [], rejected: [] });
 
-    const printed = local.server.output();
+    const printed = await local.server.output();
     expect(printed).toContain(
       '[candu sandbox] no inbound credential configured: this local server accepts unauthenticated requests',
     );
@@ -27,7 +27,8 @@ describe('npm start with nothing configured', () => {
     expect(printed).toContain(
       '[candu sandbox] POST /api/eventWebhook (Bearer <key>): 1 event as one JSON object',
     );
-    const line = printed.split('\n').find((l) => l.trim().startsWith('{"type":"identify"')) ?? '{}';
+    const sinceLease = await local.server.outputSinceLease();
+    const line = sinceLease.split('\n').find((l) => l.trim().startsWith('{"type":"identify"')) ?? '{}';
     expect(JSON.parse(line.trim())).toMatchObject({
       type: 'identify',
       userId: 'u1',
@@ -35,8 +36,8 @@ describe('npm start with nothing configured', () => {
     });
   });
 
-  it('says at start that a local queue and the worker take what Candu does not acknowledge in time', () => {
-    const lines = local.server.output().split('\n');
+  it('says at start that a local queue and the worker take what Candu does not acknowledge in time', async () => {
+    const lines = (await local.server.output()).split('\n');
     const queueLine = lines.findIndex((line) => line.startsWith('npm start: spill-over:'));
     expect(lines[queueLine]).toMatch(
       /^npm start: spill-over: what Candu does not acknowledge within DELIVERY_DEADLINE_MS \(4000 ms\) is handed to a local queue \(http:\/\/127\.0\.0\.1:\d+\/000000000000\/candu-destination-local\) and answered 202; the worker delivers it from there and retries failures after 10 s, doubling up to 900 s\.$/,
@@ -46,7 +47,7 @@ describe('npm start with nothing configured', () => {
   });
 
   it('prints a Try curl without a credential that works as printed', async () => {
-    const request = printedCurl(local.server.output(), {});
+    const request = printedCurl(await local.server.output(), {});
     expect(request.headers.authorization).toBeUndefined();
     const response = await fetchPrinted(request);
     expect(response.status).toBe(200);

@@ -10,21 +10,16 @@ import { Analytics } from '@segment/analytics-node';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ReceivedEvent } from '../../local/candu-stand-in.js';
 import { loadFixture } from '../fixtures/load-fixture.js';
-import { useLocalStack } from '../support/local-stack.js';
+import { useSharedStack } from '../support/shared-stack.js';
+import { STAND_IN_CREDENTIALS } from '../support/shared-stacks.js';
 
-const CANDU_KEY = 'candu-key-e2e';
-const WRITE_KEY = 'write-key-e2e';
-const SHARED_SECRET = 'segment-shared-secret-e2e';
+const {
+  canduKey: CANDU_KEY,
+  inboundToken: WRITE_KEY,
+  segmentSharedSecret: SHARED_SECRET,
+} = STAND_IN_CREDENTIALS;
 
-const local = useLocalStack({
-  candu: { acceptedKey: CANDU_KEY },
-  env: {
-    CANDU_API_KEY: CANDU_KEY,
-    INBOUND_TOKEN: WRITE_KEY,
-    SEGMENT_SHARED_SECRET: SHARED_SECRET,
-  },
-  startTimeoutMs: 120_000,
-});
+const local = useSharedStack('stand-in');
 
 beforeEach(() => local.candu.reset());
 
@@ -74,11 +69,11 @@ describe('@segment/analytics-node pointed at the tracking API', () => {
     await analytics.closeAndFlush({ timeout: 20_000 });
 
     expect(errors).toEqual([]);
-    const events = local.candu.acceptedEvents();
+    const events = await local.candu.acceptedEvents();
     expect(events.map(summary)).toEqual(expectedFromSdk(userId));
     expect(events[0]?.traits).toEqual({ plan: 'pro', seats: 3 });
     expect(events[4]?.traits).toEqual({ name: 'Acme' });
-    expect(local.candu.requests.every((request) => request.apiKey === CANDU_KEY)).toBe(true);
+    expect((await local.candu.requests()).every((request) => request.apiKey === CANDU_KEY)).toBe(true);
   });
 });
 
@@ -106,7 +101,7 @@ describe('@rudderstack/rudder-sdk-node pointed at the tracking API', () => {
     await client.flush();
 
     expect(errors).toEqual([]);
-    const events = local.candu.acceptedEvents();
+    const events = await local.candu.acceptedEvents();
     expect(events.map(summary)).toEqual(expectedFromSdk(userId));
     // rudder-sdk-node sends identify traits in both `traits` and `context.traits`.
     expect(events[0]?.traits).toEqual({ plan: 'pro', seats: 3 });
@@ -129,7 +124,7 @@ describe('webhooks in the documented formats', () => {
       skipped: [{ index: 5, messageId: 'rs-msg-alias' }],
       rejected: [],
     });
-    const events = local.candu.acceptedEvents();
+    const events = await local.candu.acceptedEvents();
     expect(events.map(summary)).toEqual([
       { type: 'identify', userId: 'rs-user-1' },
       { type: 'track', userId: 'rs-user-1', event: 'Report Exported' },
@@ -163,7 +158,7 @@ describe('webhooks in the documented formats', () => {
       skipped: [{ index: 5, messageId: 'seg-msg-alias' }],
       rejected: [],
     });
-    expect(local.candu.acceptedEvents().map(summary)).toEqual([
+    expect((await local.candu.acceptedEvents()).map(summary)).toEqual([
       { type: 'identify', userId: 'seg-user-1' },
       { type: 'track', userId: 'seg-user-1', event: 'Workspace Created' },
       { type: 'track', userId: 'seg-user-1', event: 'Viewed Settings Billing Page' },
@@ -182,7 +177,7 @@ describe('webhooks in the documented formats', () => {
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(401);
-    expect(local.candu.requests).toEqual([]);
+    expect(await local.candu.requests()).toEqual([]);
   });
 
   it('refuses a Segment batch whose signature was made with another secret, and sends Candu nothing', async () => {
@@ -194,6 +189,6 @@ describe('webhooks in the documented formats', () => {
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(401);
-    expect(local.candu.requests).toEqual([]);
+    expect(await local.candu.requests()).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * `npm start` (test/support/local-server.ts), in front of a local Candu stand-in when asked, for
- * the tests of one file: both start before them and stop after them. Call it at the top level
- * of a test file; read `candu` and `server` inside tests and hooks only.
+ * the tests of one file: both start before them and stop after them. For a file that needs a
+ * configuration, or control of the stand-in, of its own; the others share a stack per
+ * configuration (test/support/shared-stack.ts). Call it at the top level of a test file; read
+ * `candu` and `server` inside tests and hooks only.
  */
 import { afterAll, beforeAll } from 'vitest';
 import {

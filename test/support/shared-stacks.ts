@@ -1,0 +1,52 @@
+/**
+ * The `npm start` configurations e2e test files share (test/support/stack-broker.ts starts one
+ * stack per configuration, lazily, and leases it to one file at a time). A file that needs a
+ * configuration of its own still starts its own server (test/support/local-stack.ts).
+ */
+import type { CanduStandInOptions } from '../../local/candu-stand-in.js';
+
+/** The credentials of the `stand-in` configuration. */
+export const STAND_IN_CREDENTIALS = {
+  canduKey: 'candu-key-e2e',
+  inboundToken: 'write-key-e2e',
+  segmentSharedSecret: 'segment-shared-secret-e2e',
+} as const;
+
+/** The `filters` configuration's `FILTERS`. */
+export const SHARED_FILTERS = {
+  types: ['identify', 'track'],
+  events: { deny: ['Debug *'] },
+  traits: { deny: ['email', 'phone', 'address.*'] },
+} as const;
+
+export interface StackConfiguration {
+  /** A Candu stand-in in front of the server; none: the server's embedded sandbox answers. */
+  candu?: CanduStandInOptions;
+  /** The server's environment; `CANDU_API_URL` is the stand-in's URL when there is one. */
+  env: Record<string, string>;
+}
+
+export const STACKS = {
+  /** `npm start` with nothing configured: the README's quick start, the embedded sandbox. */
+  sandbox: { env: {} },
+  /** A Candu stand-in with a key, an inbound token and a Segment shared secret. */
+  'stand-in': {
+    candu: { acceptedKey: STAND_IN_CREDENTIALS.canduKey },
+    env: {
+      CANDU_API_KEY: STAND_IN_CREDENTIALS.canduKey,
+      INBOUND_TOKEN: STAND_IN_CREDENTIALS.inboundToken,
+      SEGMENT_SHARED_SECRET: STAND_IN_CREDENTIALS.segmentSharedSecret,
+    },
+  },
+  /** A Candu stand-in, unauthenticated senders, and `SHARED_FILTERS`. */
+  filters: {
+    candu: { acceptedKey: STAND_IN_CREDENTIALS.canduKey },
+    env: {
+      CANDU_API_KEY: STAND_IN_CREDENTIALS.canduKey,
+      ALLOW_UNAUTHENTICATED: 'true',
+      FILTERS: JSON.stringify(SHARED_FILTERS),
+    },
+  },
+} as const satisfies Record<string, StackConfiguration>;
+
+export type StackName = keyof typeof STACKS;
