@@ -69,7 +69,6 @@ const SERVICE_FILES = [
   'tsconfig.json',
   'config',
   'infra',
-  'tools',
   'functions',
   'lib',
 ];
