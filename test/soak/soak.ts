@@ -72,7 +72,7 @@ export const SOAK_SERVER_SETTINGS = {
 } as const;
 
 /** After the last batch, the worker has drained the queue once no new event lands for this long. */
-const DRAIN_QUIET_MS = 6_000;
+const DRAIN_QUIET_MS = 4_000;
 /** And it is given at most this long. */
 const DRAIN_LIMIT_MS = 120_000;
 
