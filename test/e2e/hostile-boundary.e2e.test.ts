@@ -14,7 +14,7 @@ import { STAND_IN_CREDENTIALS } from '../support/shared-stacks.js';
  * are refused with 401 on every route, and only a sender that authenticates gets 400 or 413.
  */
 
-const { inboundToken: TOKEN, segmentSharedSecret: SHARED } = STAND_IN_CREDENTIALS;
+const { inboundToken: TOKEN } = STAND_IN_CREDENTIALS;
 const DEPTH = 2_600_000;
 const deepGzip = gzipSync(Buffer.alloc(DEPTH, '['), { level: 9 });
 
