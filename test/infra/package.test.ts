@@ -46,6 +46,8 @@ const ROUTE_KEYS = [
   'POST /v1/rudderstack',
   'POST /v1/batch',
   ...['identify', 'track', 'page', 'screen', 'group', 'alias'].map((type) => `POST /v1/${type}`),
+  // Segment's short paths, which @segment/analytics-next posts to.
+  ...['b', 'i', 't', 'p', 's', 'g', 'a'].map((short) => `POST /v1/${short}`),
   'GET /health',
 ];
 const MESSAGE_FUNCTIONS = ['SegmentLambdaFunction', 'RudderstackLambdaFunction', 'TrackingLambdaFunction'];
