@@ -258,7 +258,11 @@ describe('createSecretStore without CANDU_SECRET_ID', () => {
   });
 
   it('serves PUBLIC_WRITE_KEY from the environment beside the inbound token', async () => {
-    const store = storeWith({ canduSecretId: undefined, inboundToken: 'env-token', publicWriteKey: 'env-pub' });
+    const store = storeWith({
+      canduSecretId: undefined,
+      inboundToken: 'env-token',
+      publicWriteKey: 'env-pub',
+    });
     await expect(store.get()).resolves.toEqual({ inboundToken: 'env-token', publicWriteKey: 'env-pub' });
   });
 
