@@ -71,8 +71,9 @@ Options:
   -h, --help                    show this help
 
 Configuration comes from the environment, as for the functions: CANDU_API_KEY or
-CANDU_SECRET_ID (the key), CANDU_API_URL, CANDU_BATCH_SIZE (events per request),
-CANDU_CONCURRENCY (requests in flight), CANDU_TIMEOUT_MS, ANONYMOUS_EVENTS, TRAIT_VALUES, FILTERS.
+CANDU_SECRET_ID (the key), CANDU_API_URL, CANDU_AUTH (bearer or basic: how the key is sent),
+CANDU_BATCH_SIZE (events per request), CANDU_CONCURRENCY (requests in flight), CANDU_TIMEOUT_MS,
+ANONYMOUS_EVENTS, TRAIT_VALUES, FILTERS.
 
 Exit status: 0 when every line was sent, skipped or rejected; 1 when events could not be
 delivered; 2 for a usage error, unreadable input or configuration; 130 when interrupted.

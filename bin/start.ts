@@ -114,7 +114,7 @@ if (await waitUntilListening(internalPort, () => exited)) console.log(tryCommand
 /** Binds $PORT with the adapter, or says in one line why it cannot and exits 1. */
 async function startAdapter(port: number, upstreamPort: number): Promise<OfflineAdapter> {
   try {
-    return await startOfflineAdapter({ port, upstreamPort });
+    return await startOfflineAdapter({ port, upstreamPort, allowedOrigins: plan.config.corsAllowedOrigins });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     console.error(portProblem(port, code === 'EADDRINUSE' ? 'in-use' : code));

@@ -172,6 +172,7 @@ type StackKey = keyof typeof StackParametersSchema.shape;
  */
 const FUNCTION_SETTINGS = [
   'canduApiUrl',
+  'canduAuth',
   'secretTtlSeconds',
   'canduBatchSize',
   'canduConcurrency',
@@ -188,6 +189,8 @@ const FUNCTION_SETTINGS = [
   'spillToQueue',
   'queueRetryBaseSeconds',
   'queueRetryMaxSeconds',
+  // Not an environment variable: serverless.yml's provider.httpApi.cors (infra/http-api-cors.ts).
+  'corsAllowedOrigins',
 ] as const satisfies readonly (keyof Config)[];
 
 type FunctionSetting = (typeof FUNCTION_SETTINGS)[number];

@@ -49,6 +49,50 @@ const optionalText = z
   .transform((raw) => (raw === undefined || raw.trim() === '' ? undefined : raw.trim()));
 
 /**
+ * `CORS_ALLOWED_ORIGINS`: comma-separated origins, or `*` alone; empty when unset (no CORS at
+ * all). Each entry must be written exactly as a browser sends its `Origin` (scheme, host, a port
+ * other than the scheme's own; no path, no trailing slash, lower case), because API Gateway and
+ * browsers compare origins as strings: `https://app.example.com/` would never match.
+ */
+const corsOrigins = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): readonly string[] => {
+      const entries = (raw ?? '')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '');
+      if (entries.includes('*')) {
+        if (entries.length > 1) {
+          ctx.addIssue({ code: 'custom', message: `${name}: "*" allows every origin and must stand alone` });
+          return z.NEVER;
+        }
+        return ['*'];
+      }
+      const problems = entries.flatMap((entry) => {
+        const origin = originOf(entry);
+        if (origin === entry) return [];
+        const hint = origin === undefined ? '' : `: write ${origin}`;
+        return [
+          `${name}: ${JSON.stringify(entry)} is not an origin (http(s)://host[:port], nothing after)${hint}`,
+        ];
+      });
+      for (const message of problems) ctx.addIssue({ code: 'custom', message });
+      return problems.length > 0 ? z.NEVER : [...new Set(entries)];
+    });
+
+/** The origin a browser would send for `entry`, when it is an http(s) URL. */
+function originOf(entry: string): string | undefined {
+  try {
+    const url = new URL(entry);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Every variable, once: the key is the field the code reads, the environment variable is its
  * name in UPPER_SNAKE_CASE (`canduApiUrl` ← `CANDU_API_URL`). `Config` is derived from it.
  */
@@ -78,10 +122,14 @@ const ConfigSchema = z.object({
       }
       return value.replace(/\/+$/, '');
     }),
+  // The API reference's `Bearer <key>`, or `Basic base64("<key>:")` as Candu's webhook guide and
+  // both CDPs' own Candu integrations send it.
+  canduAuth: choice('CANDU_AUTH', ['bearer', 'basic'] as const, 'bearer'),
   canduSecretId: optionalText,
   canduApiKey: optionalText,
   segmentSharedSecret: optionalText,
   inboundToken: optionalText,
+  publicWriteKey: optionalText,
   secretTtlSeconds: integer('SECRET_TTL_SECONDS', 300, 0, 86_400),
   canduBatchSize: integer('CANDU_BATCH_SIZE', 100, 1, 1_000),
   canduConcurrency: integer('CANDU_CONCURRENCY', 4, 1, 64),
@@ -105,6 +153,7 @@ const ConfigSchema = z.object({
   queueUrl: optionalText,
   queueRetryBaseSeconds: integer('QUEUE_RETRY_BASE_SECONDS', 10, 0, 43_200),
   queueRetryMaxSeconds: integer('QUEUE_RETRY_MAX_SECONDS', 900, 0, 43_200),
+  corsAllowedOrigins: corsOrigins('CORS_ALLOWED_ORIGINS'),
   allowUnauthenticated: choice('ALLOW_UNAUTHENTICATED', ['false', 'true'] as const, 'false').transform(
     (value) => value === 'true',
   ),

@@ -191,7 +191,7 @@ export function printedLines(
 
 /** How a printed line names the credential; never the key itself, which stays out of the terminal. */
 function authLabel(scheme: AuthScheme | undefined): string {
-  return scheme === 'Bearer' ? 'Bearer <key>' : 'no Bearer key';
+  return scheme === undefined ? 'no key' : `${scheme} <key>`;
 }
 
 /** Records one complete request, prints it, and answers it as the plan decides. */

@@ -16,9 +16,9 @@
  *   with 200 and `{"errorMessage","errorType","stackTrace"}`; API Gateway answers 502 (504 for a
  *   timeout) with a generic body. Segment and RudderStack take a 200 as delivered, so the adapter
  *   answers as API Gateway does.
- * - **CORS as the stack configures it** (`CORS_ALLOWED_ORIGINS`): the adapter answers preflights
- *   and sets the answers' CORS headers per `corsPolicy`, after removing whatever serverless-offline
- *   added (it echoes any `Origin`).
+ * - **CORS as the stack configures it** (`CORS_ALLOWED_ORIGINS`, local/cors.ts): the adapter
+ *   answers preflights as API Gateway does and sets the answers' CORS headers, after removing
+ *   whatever serverless-offline added (it echoes any `Origin` with credentials allowed).
  */
 import {
   createServer,
@@ -29,24 +29,15 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-
-/** The CORS headers of one answer, or the whole answer to a preflight. */
-export interface CorsDecision {
-  /** Set for a preflight: the adapter answers it itself with this status and these headers. */
-  preflight?: { status: number; headers: Record<string, string> };
-  /** Headers to set on the function's answer (none for a disallowed origin). */
-  headers: Record<string, string>;
-}
-
-/** Decides CORS for a request (see local/cors.ts); none when the stack configures no CORS. */
-export type CorsPolicy = (request: { method: string; headers: IncomingHttpHeaders }) => CorsDecision;
+import { type CorsDecision, corsDecision, withCorsHeaders } from './cors.js';
 
 export interface OfflineAdapterOptions {
   /** Where the adapter listens, on 127.0.0.1; 0 for any free port. */
   port: number;
   /** serverless-offline's HTTP port on 127.0.0.1. */
   upstreamPort: number;
-  cors?: CorsPolicy;
+  /** `CORS_ALLOWED_ORIGINS` as the stack has it (none: no CORS configuration, as a stage without it). */
+  allowedOrigins: readonly string[];
 }
 
 /** A running adapter. */
@@ -56,8 +47,6 @@ export interface OfflineAdapter {
 }
 
 const BINARY_TYPES = ['application/octet-stream', 'multipart/form-data'];
-/** serverless-offline's own CORS headers, removed from every answer. */
-const CORS_HEADER = /^access-control-/i;
 
 /**
  * Starts the adapter. Rejects with the `listen` error (`EADDRINUSE` for a busy port) when the
@@ -83,9 +72,9 @@ export async function startOfflineAdapter(options: OfflineAdapterOptions): Promi
 }
 
 function forward(req: IncomingMessage, res: ServerResponse, options: OfflineAdapterOptions): void {
-  const cors = options.cors?.({ method: req.method ?? 'GET', headers: req.headers });
-  if (cors?.preflight !== undefined) {
-    res.writeHead(cors.preflight.status, cors.preflight.headers).end();
+  const cors = corsDecision({ method: req.method ?? 'GET', headers: req.headers }, options.allowedOrigins);
+  if (cors.kind === 'answer') {
+    res.writeHead(cors.status, cors.headers).end(cors.body);
     req.resume();
     return;
   }
@@ -136,11 +125,11 @@ function respond(
   status: number,
   headers: IncomingHttpHeaders,
   body: Buffer,
-  cors: CorsDecision | undefined,
+  cors: Extract<CorsDecision, { kind: 'forward' }>,
 ): void {
   const failed = invocationFailure(status, body);
-  const answer = failed ?? { status, headers: withoutCors(headers), body };
-  res.writeHead(answer.status, { ...answer.headers, ...cors?.headers });
+  const answer = failed ?? { status, headers: withoutHopByHop(headers), body };
+  res.writeHead(answer.status, withCorsHeaders(answer.headers, cors));
   res.end(answer.body);
 }
 
@@ -169,17 +158,11 @@ export function invocationFailure(
   };
 }
 
-function withoutCors(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+/** The answer's headers without the hop-by-hop ones: Node writes its own for the body it sends. */
+function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const kept: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    // Hop-by-hop and length headers: Node writes its own for the body it sends.
-    if (
-      value === undefined ||
-      CORS_HEADER.test(name) ||
-      name === 'transfer-encoding' ||
-      name === 'connection'
-    )
-      continue;
+    if (value === undefined || name === 'transfer-encoding' || name === 'connection') continue;
     kept[name] = value;
   }
   return kept;

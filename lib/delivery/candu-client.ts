@@ -1,5 +1,6 @@
 /** One HTTP attempt against Candu's `POST {CANDU_API_URL}/eventWebhook`; retries and batching live in `deliver.ts`. */
 
+import type { Config } from '../config.js';
 import { MAX_REFUSAL_BODY_BYTES, MAX_REFUSAL_DETAIL_CHARS } from '../limits.js';
 import { describeError } from '../logger.js';
 import { truncate } from '../text.js';
@@ -26,8 +27,9 @@ const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'];
 
 export interface CanduClient {
   /**
-   * POSTs `body` (already serialized JSON) with `Authorization: Bearer <apiKey>`, aborting after
-   * `timeoutMs`. Never throws: a timeout or a connection failure is a result.
+   * POSTs `body` (already serialized JSON) with the key in `Authorization` as `CANDU_AUTH` says
+   * (`Bearer <apiKey>` or `Basic base64("<apiKey>:")`), aborting after `timeoutMs`. Never throws:
+   * a timeout or a connection failure is a result.
    */
   post(body: string, apiKey: string, timeoutMs: number): Promise<CanduAttempt>;
 }
@@ -35,6 +37,8 @@ export interface CanduClient {
 export interface CanduClientDeps {
   /** `CANDU_API_URL`, without a trailing slash. */
   apiUrl: string;
+  /** `CANDU_AUTH`: how the key is sent; `bearer` (the API reference's form) by default. */
+  auth?: Config['canduAuth'];
   /** The global `fetch` (undici, keep-alive) by default. */
   fetch?: typeof fetch;
   /** Epoch milliseconds, to read an HTTP-date `Retry-After`; `Date.now` by default. */
@@ -46,6 +50,7 @@ export function createCanduClient(deps: CanduClientDeps): CanduClient {
   const url = `${deps.apiUrl}/eventWebhook`;
   const send = deps.fetch ?? globalThis.fetch;
   const now = deps.now ?? Date.now;
+  const authorizationOf = deps.auth === 'basic' ? basicAuthorization : bearerAuthorization;
   return {
     async post(body, apiKey, timeoutMs) {
       const controller = new AbortController();
@@ -53,7 +58,7 @@ export function createCanduClient(deps: CanduClientDeps): CanduClient {
       try {
         const response = await send(url, {
           method: 'POST',
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+          headers: { authorization: authorizationOf(apiKey), 'content-type': 'application/json' },
           body,
           signal: controller.signal,
           // A redirect is an answer to classify (it ends in 503), never one to follow: fetch would
@@ -78,6 +83,10 @@ export function createCanduClient(deps: CanduClientDeps): CanduClient {
     },
   };
 }
+
+const bearerAuthorization = (apiKey: string) => `Bearer ${apiKey}`;
+/** The key as the user name and no password, as Candu's webhook guide and the CDPs' own Candu integrations send it. */
+const basicAuthorization = (apiKey: string) => `Basic ${Buffer.from(`${apiKey}:`).toString('base64')}`;
 
 /**
  * Candu's reason for refusing events: the `message` or `error` string of a JSON body, cut to

@@ -22,7 +22,9 @@ export type { DeliverOptions, Delivery, DeliveryResult } from '../schemas/contra
 export type { DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.js';
 
 export interface DeliveryDeps {
-  config: Pick<Config, 'canduApiUrl' | 'canduBatchSize' | 'canduConcurrency' | 'canduTimeoutMs'>;
+  /** `canduAuth` is `bearer` when absent, as in the configuration. */
+  config: Pick<Config, 'canduApiUrl' | 'canduBatchSize' | 'canduConcurrency' | 'canduTimeoutMs'> &
+    Partial<Pick<Config, 'canduAuth'>>;
   secrets: SecretStore;
   logger: Logger;
   /** How hard to try (backoff, attempts); `DIRECT_BUDGET` by default. */
@@ -60,7 +62,12 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     logger,
     logAttempt: deps.attemptLogLevel === 'debug' ? logger.debug : logger.warn,
     ackMemory: deps.ackMemory ?? createAckMemory({ now: deps.now }),
-    client: createCanduClient({ apiUrl: deps.config.canduApiUrl, fetch: deps.fetch, now: deps.now }),
+    client: createCanduClient({
+      apiUrl: deps.config.canduApiUrl,
+      auth: deps.config.canduAuth,
+      fetch: deps.fetch,
+      now: deps.now,
+    }),
     now: deps.now ?? Date.now,
     sleep: deps.sleep ?? ((ms) => timerSleep(ms)),
     random: deps.random ?? Math.random,

@@ -9,7 +9,10 @@ export type CredentialScheme =
   | 'segment-webhook'
   /** Bearer / Basic with the inbound token. */
   | 'token'
-  /** Basic with the write key (= inbound token) as user name, or `writeKey` in an uncompressed body. */
+  /**
+   * Basic with a write key as user name, or `writeKey` in an uncompressed body; a write key is
+   * the inbound token or the browser's `publicWriteKey`, which opens these routes only.
+   */
   | 'write-key';
 
 /**
@@ -51,9 +54,11 @@ export type SignatureScope = 'body' | 'first-element';
  * Accepted, in this order: an `X-Signature` (on `segment-webhook` only) that is the hex
  * HMAC-SHA1 of the body as received, else of the decompressed body when it is compressed, else
  * (`first-element` scope only) of `JSON.stringify(body[0])`; a Bearer (not on `write-key`) or
- * Basic header with the inbound token; on `write-key`, when neither header is present, a
- * `writeKey` in an uncompressed body. A header credential costs no decompression and no parse,
- * and neither does a compressed body with no header credential (a small bomb is refused as it is).
+ * Basic header with the inbound token; on `write-key`, Basic with the public write key too, and
+ * when neither header is present a `writeKey` (either key) in an uncompressed body. The public
+ * write key sits in web pages, so it counts for nothing on the other schemes. A header credential
+ * costs no decompression and no parse, and neither does a compressed body with no header
+ * credential (a small bomb is refused as it is).
  *
  * @throws UnauthorizedError when credentials are missing or wrong, naming the check that failed
  *   (the first credential presented that did not pass).
@@ -65,7 +70,12 @@ export function authenticate(
   signatureScope: SignatureScope = 'body',
 ): AuthResult {
   // The current value and, during a rotation, the previous one: senders switch one at a time.
-  const tokens = defined(secrets.inboundToken, secrets.previousInboundToken);
+  // The public write key only ever joins the tokens of the tracking routes.
+  const tokens = defined(
+    secrets.inboundToken,
+    secrets.previousInboundToken,
+    ...(scheme === 'write-key' ? [secrets.publicWriteKey, secrets.previousPublicWriteKey] : []),
+  );
   const sharedSecrets =
     scheme === 'segment-webhook'
       ? defined(secrets.segmentSharedSecret, secrets.previousSegmentSharedSecret)

@@ -46,12 +46,38 @@ export function trackingSingle(type: SingleMessageType): MessageRoute {
   };
 }
 
-const TRACKING_ROUTES = new Map<string, MessageRoute>([
+const LONG_PATHS = new Map<string, MessageRoute>([
   ['batch', TRACKING_BATCH],
   ...SINGLE_MESSAGE_TYPES.map((type): [string, MessageRoute] => [type, trackingSingle(type)]),
 ]);
 
-/** The tracking-API route for a request path such as `/v1/track` or `/prod/v1/batch`, if any. */
+/**
+ * The short paths of the Segment tracking API, which `@segment/analytics-next` posts to
+ * (`/v1/t` for a track, `/v1/b` when batching): the same routes as the long ones, so logs and
+ * metrics name one route whichever path a sender used.
+ */
+export const SHORT_TRACKING_PATHS = {
+  b: 'batch',
+  i: 'identify',
+  t: 'track',
+  p: 'page',
+  s: 'screen',
+  g: 'group',
+  a: 'alias',
+} as const;
+
+const TRACKING_ROUTES = new Map<string, MessageRoute>([
+  ...LONG_PATHS,
+  ...Object.entries(SHORT_TRACKING_PATHS).map(([short, long]): [string, MessageRoute] => [
+    short,
+    LONG_PATHS.get(long) as MessageRoute,
+  ]),
+]);
+
+/**
+ * The tracking-API route for a request path such as `/v1/track`, `/v1/t` or `/prod/v1/batch`,
+ * if any.
+ */
 export function routeForTrackingPath(path: string): MessageRoute | undefined {
   const last = path.replace(/\/+$/, '').split('/').pop() ?? '';
   return TRACKING_ROUTES.get(last);

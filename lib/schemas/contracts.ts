@@ -17,6 +17,13 @@ export interface Secrets {
   previousSegmentSharedSecret?: string;
   /** Still accepted while the senders move to the new `inboundToken` (rotation). */
   previousInboundToken?: string;
+  /**
+   * The browser's write key: public (it sits in a web page), so accepted on the tracking routes
+   * only, never on the webhook routes.
+   */
+  publicWriteKey?: string;
+  /** Still accepted while cached pages and the SDKs' stored retries carry the old key (rotation). */
+  previousPublicWriteKey?: string;
 }
 
 /** How long one caller waits for the secret. */

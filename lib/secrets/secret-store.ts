@@ -29,10 +29,12 @@ export function createSecretsManagerClient(): SecretsManagerClient {
 }
 
 export interface SecretStoreDeps {
+  /** `publicWriteKey` may be left out by a caller that serves no browser sender. */
   config: Pick<
     Config,
     'canduSecretId' | 'canduApiKey' | 'segmentSharedSecret' | 'inboundToken' | 'secretTtlSeconds'
-  >;
+  > &
+    Partial<Pick<Config, 'publicWriteKey'>>;
   /** Built on first use when absent, from the SDK's defaults (region, credentials, `AWS_ENDPOINT_URL_SECRETS_MANAGER`). */
   client?: SecretsManagerClient;
   /** Epoch milliseconds; `Date.now` by default. */
@@ -46,13 +48,16 @@ const SECRET_FIELDS = [
   'inboundToken',
   'previousSegmentSharedSecret',
   'previousInboundToken',
+  'publicWriteKey',
+  'previousPublicWriteKey',
 ] as const;
 
 /**
  * Creates the store. With `canduSecretId` set it reads that Secrets Manager secret (JSON
- * `{"canduApiKey","segmentSharedSecret","inboundToken"}` with only `canduApiKey` required, or a
- * plain string taken as the Candu key) and ignores the environment values; otherwise it serves
- * `canduApiKey`, `segmentSharedSecret` and `inboundToken` from the configuration.
+ * `{"canduApiKey","segmentSharedSecret","inboundToken","publicWriteKey"}` with only `canduApiKey`
+ * required, or a plain string taken as the Candu key) and ignores the environment values;
+ * otherwise it serves `canduApiKey`, `segmentSharedSecret`, `inboundToken` and `publicWriteKey`
+ * from the configuration.
  *
  * The cache is written here rather than with `@aws-lambda-powertools/parameters` because
  * delivery needs one in-flight fetch shared by concurrent callers and a forced refresh that
@@ -70,6 +75,7 @@ export function createSecretStore(deps: SecretStoreDeps): SecretStore {
         canduApiKey: config.canduApiKey,
         segmentSharedSecret: config.segmentSharedSecret,
         inboundToken: config.inboundToken,
+        publicWriteKey: config.publicWriteKey,
       }),
     );
     return { get: async () => fromEnv, refresh: async () => fromEnv };
@@ -160,8 +166,8 @@ function readSecretOutput(output: GetSecretValueCommandOutput, secretId: string)
 }
 
 /**
- * Reads a secret's text: a JSON object with `canduApiKey` (required), `segmentSharedSecret`
- * and `inboundToken`, or a plain string taken as the Candu key.
+ * Reads a secret's text: a JSON object with `canduApiKey` (required) and the optional fields of
+ * `SECRET_FIELDS`, or a plain string taken as the Candu key.
  * @throws SecretsUnavailableError naming what is wrong, never quoting the text.
  */
 function parseSecretText(text: string, secretId: string): Secrets {

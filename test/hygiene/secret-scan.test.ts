@@ -28,6 +28,7 @@ const SECRETS = {
   rotatedKey: `candu-key-rotated-${nonce}`,
   shared: `shared-secret-${nonce}`,
   token: `inbound-token-${nonce}`,
+  publicKey: `public-write-key-${nonce}`,
 };
 const TRAIT = (n: number) => `TRAIT-VALUE-${nonce}-${n}`;
 const SECRET_NAME = 'candu-destination/hygiene';
@@ -40,7 +41,8 @@ function forbidden(): string[] {
     ...values,
     ...values.map(b64),
     b64(`${SECRETS.token}:`),
-    ...Array.from({ length: 40 }, (_, n) => TRAIT(n)),
+    b64(`${SECRETS.publicKey}:`),
+    ...Array.from({ length: 50 }, (_, n) => TRAIT(n)),
     `TRAIT-VALUE-${nonce}`,
   ];
 }
@@ -53,7 +55,12 @@ function leaks(text: string): string[] {
 }
 
 const secretJson = (canduApiKey: string) =>
-  JSON.stringify({ canduApiKey, segmentSharedSecret: SECRETS.shared, inboundToken: SECRETS.token });
+  JSON.stringify({
+    canduApiKey,
+    segmentSharedSecret: SECRETS.shared,
+    inboundToken: SECRETS.token,
+    publicWriteKey: SECRETS.publicKey,
+  });
 const sign = (body: string) => createHmac('sha1', SECRETS.shared).update(body).digest('hex');
 const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
 
@@ -150,6 +157,22 @@ describe('secret hygiene, in-process (logger write function captured)', () => {
       JSON.stringify({ userId: 'u9', writeKey: SECRETS.token, traits: { t: TRAIT(9) } }),
       {},
     );
+    // The browser's public write key, as the browser SDKs send it, and where it opens nothing.
+    await run(harness, TRACKING_BATCH, JSON.stringify({ batch: messages(40) }), {
+      authorization: basic(SECRETS.publicKey),
+    });
+    await run(
+      harness,
+      trackingSingle('track'),
+      JSON.stringify({ ...messages(43)[1], writeKey: SECRETS.publicKey }),
+      {},
+    );
+    await run(harness, RUDDERSTACK_WEBHOOK, JSON.stringify(messages(46)), {
+      authorization: `Bearer ${SECRETS.publicKey}`,
+    });
+    await run(harness, SEGMENT_WEBHOOK, JSON.stringify(messages(46)), {
+      authorization: basic(SECRETS.publicKey),
+    });
     // Candu refuses a poisoned event (400, split to singles); an invalid message with trait values.
     body = JSON.stringify(messages(10, { poison: true, invalid: true }));
     await run(harness, SEGMENT_WEBHOOK, body, { 'x-signature': sign(body) });

@@ -22,7 +22,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HTTP_API_CORS } from '../../infra/http-api-cors.js';
 import { DEFAULT_MAX_RECEIVE_COUNT, retryDelaySeconds } from '../../lib/budgets.js';
+import { parseConfig } from '../../lib/config.js';
 import { type Resource, resolveTemplate, resourcesOfType, type Template } from './cloudformation.js';
 import { listZipEntries } from './zip-entries.js';
 
@@ -44,6 +46,8 @@ const ROUTE_KEYS = [
   'POST /v1/rudderstack',
   'POST /v1/batch',
   ...['identify', 'track', 'page', 'screen', 'group', 'alias'].map((type) => `POST /v1/${type}`),
+  // Segment's short paths, which @segment/analytics-next posts to.
+  ...['b', 'i', 't', 'p', 's', 'g', 'a'].map((short) => `POST /v1/${short}`),
   'GET /health',
 ];
 const MESSAGE_FUNCTIONS = ['SegmentLambdaFunction', 'RudderstackLambdaFunction', 'TrackingLambdaFunction'];
@@ -52,7 +56,15 @@ const WORKER = 'WorkerLambdaFunction';
 /** AWS's limit is 250 MB unzipped; ours is 250 KB zipped, so cold starts stay fast. */
 const MAX_ZIP_BYTES = 250 * 1_024;
 const TAGS = { service: 'candu-destination', stage: 'test' };
-const FORBIDDEN_ENV = ['CANDU_API_KEY', 'INBOUND_TOKEN', 'SEGMENT_SHARED_SECRET', 'ALLOW_UNAUTHENTICATED'];
+const FORBIDDEN_ENV = [
+  'CANDU_API_KEY',
+  'INBOUND_TOKEN',
+  'SEGMENT_SHARED_SECRET',
+  'PUBLIC_WRITE_KEY',
+  'ALLOW_UNAUTHENTICATED',
+];
+/** The tuned stage's browser origins, written as an operator might (spaces after the commas). */
+const TUNED_ORIGINS = 'https://app.example.com, https://www.example.com';
 
 interface Packaged {
   dir: string;
@@ -169,6 +181,8 @@ beforeAll(async () => {
         // Queued mode sends to the queue whatever spill-over says.
         spillToQueue: 'false',
         spilledEventsThreshold: '250',
+        canduAuth: 'basic',
+        corsAllowedOrigins: TUNED_ORIGINS,
       },
       TUNED_FILTERS,
       { deliveryMode: 'queued' },
@@ -906,6 +920,59 @@ describe('osls package', () => {
         `"ApproximateAgeOfOldestMessage", "QueueName", "${placeholder('DeliveryQueue')}"`,
       );
       expect(body).toContain(placeholder('DeliveryDeadLetterQueue'));
+    });
+  });
+
+  describe('browser senders and the Candu auth scheme (issue 20)', () => {
+    const api = (packaged: Packaged) => resource(packaged.raw, 'HttpApi').Properties;
+
+    it('has no CORS configuration at all when corsAllowedOrigins is unset', () => {
+      expect(api(base)).not.toHaveProperty('CorsConfiguration');
+      expect(JSON.stringify(base.raw)).not.toContain('Access-Control');
+      expect(JSON.stringify(base.raw)).not.toMatch(/AllowOrigins/);
+    });
+
+    it("with origins, answers the browsers' preflights itself: those origins only, POST, the SDKs' headers, no credentials", () => {
+      const parsed = parseConfig({ CORS_ALLOWED_ORIGINS: TUNED_ORIGINS });
+      expect(parsed.ok && parsed.config.corsAllowedOrigins).toEqual([
+        'https://app.example.com',
+        'https://www.example.com',
+      ]);
+      expect(api(tuned).CorsConfiguration).toEqual({
+        AllowOrigins: parsed.ok ? parsed.config.corsAllowedOrigins : [],
+        AllowMethods: ['POST'],
+        AllowHeaders: [...HTTP_API_CORS.allowedHeaders],
+        ExposeHeaders: ['Retry-After'],
+        MaxAge: HTTP_API_CORS.maxAge,
+      });
+      for (const header of ['Content-Type', 'Authorization', 'AnonymousId', 'X-Retry-Count']) {
+        expect(HTTP_API_CORS.allowedHeaders).toContain(header);
+      }
+      // No OPTIONS route: API Gateway answers preflights without invoking a function.
+      const routeKeys = resourcesOfType(tuned.template, 'AWS::ApiGatewayV2::Route').map(
+        ([, route]) => route.Properties.RouteKey,
+      );
+      expect(routeKeys.sort()).toEqual([...ROUTE_KEYS].sort());
+    });
+
+    it('refuses to package an origin a browser would never send, naming it', async () => {
+      await expect(
+        osPackage('bad-origin', { ...REQUIRED_PARAMS, corsAllowedOrigins: 'https://app.example.com/' }),
+      ).rejects.toThrow(
+        /"https:\/\/app\.example\.com\/" is not an origin .*: write https:\/\/app\.example\.com/,
+      );
+    }, 120_000);
+
+    it('sets CANDU_AUTH on every function that delivers: bearer by default, the stage parameter otherwise', () => {
+      for (const [packaged, expected] of [
+        [base, 'bearer'],
+        [tuned, 'basic'],
+      ] as const) {
+        for (const id of [...MESSAGE_FUNCTIONS, WORKER]) {
+          const variables = at(resource(packaged.template, id).Properties, 'Environment', 'Variables');
+          expect(at(variables, 'CANDU_AUTH'), id).toBe(expected);
+        }
+      }
     });
   });
 

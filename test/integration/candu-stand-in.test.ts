@@ -59,11 +59,14 @@ describe('the sandbox of npm start (the stand-in printing, any key accepted)', (
 
   it('accepts any key and prints each request as npm start shows it', async () => {
     expect((await post(sandbox.url, '{"type":"identify","userId":"u1"}', 'Bearer any')).status).toBe(200);
+    expect((await post(sandbox.url, '{"type":"group"}', basic('any'))).status).toBe(200);
     expect((await post(sandbox.url, '[{"type":"track"},{"type":"page"}]')).status).toBe(200);
     expect(printed).toEqual([
       '[candu sandbox] POST /api/eventWebhook (Bearer <key>): 1 event as one JSON object',
       '  {"type":"identify","userId":"u1"}',
-      '[candu sandbox] POST /api/eventWebhook (no Bearer key): 2 events as a JSON array',
+      '[candu sandbox] POST /api/eventWebhook (Basic <key>): 1 event as one JSON object',
+      '  {"type":"group"}',
+      '[candu sandbox] POST /api/eventWebhook (no key): 2 events as a JSON array',
       '  {"type":"track"}',
       '  {"type":"page"}',
     ]);

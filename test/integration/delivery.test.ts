@@ -52,12 +52,20 @@ function secretStore(secretId = SECRET_ID): SecretStore {
   });
 }
 
-function setup(options: { batchSize?: number; timeoutMs?: number; secrets?: SecretStore } = {}) {
+function setup(
+  options: {
+    batchSize?: number;
+    timeoutMs?: number;
+    secrets?: SecretStore;
+    canduAuth?: 'bearer' | 'basic';
+  } = {},
+) {
   const lines: string[] = [];
   const secrets = options.secrets ?? secretStore();
   const delivery = createDelivery({
     config: {
       canduApiUrl: candu.url,
+      canduAuth: options.canduAuth,
       canduBatchSize: options.batchSize ?? 100,
       canduConcurrency: 4,
       canduTimeoutMs: options.timeoutMs ?? 2_000,
@@ -125,6 +133,31 @@ describe('delivery over HTTP', () => {
     );
     expect(candu.requests.every((r) => r.headers['content-type'] === 'application/json')).toBe(true);
     expect(messageIds(candu.acceptedEvents())).toEqual(allIds(5));
+  });
+
+  it('sends the key as CANDU_AUTH says: Bearer, or Basic with the key as user name, and the stand-in takes either', async () => {
+    const basicKey = `Basic ${Buffer.from('key-1:').toString('base64')}`;
+    for (const [canduAuth, authorization] of [
+      ['bearer', 'Bearer key-1'],
+      ['basic', basicKey],
+    ] as const) {
+      candu.reset();
+      const result = await setup({ canduAuth }).deliver(items(2));
+      expect(result.delivered).toBe(2);
+      expect(candu.requests.map((r) => [r.authorization, r.authScheme, r.apiKey, r.status])).toEqual([
+        [authorization, canduAuth === 'basic' ? 'Basic' : 'Bearer', 'key-1', 200],
+      ]);
+    }
+  });
+
+  it('with CANDU_AUTH=basic a refused key is still refused: the stand-in checks the Basic user name', async () => {
+    candu.setAcceptedKey('another-key');
+    const result = await setup({ canduAuth: 'basic' }).deliver(items(1));
+    expect(result.delivered).toBe(0);
+    expect(result.keyRefused).toBe(true);
+    expect(new Set(candu.requests.map((r) => [r.authScheme, r.status].join(' ')))).toEqual(
+      new Set(['Basic 401']),
+    );
   });
 
   it('reads a plain-string secret by ARN, and a SecretBinary', async () => {

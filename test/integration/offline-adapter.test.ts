@@ -47,7 +47,7 @@ beforeAll(async () => {
   }
   if (!output.includes(`127.0.0.1:${httpPort}`))
     throw new Error(`serverless-offline did not start:\n${output}`);
-  adapter = await startOfflineAdapter({ port: 0, upstreamPort: httpPort });
+  adapter = await startOfflineAdapter({ port: 0, upstreamPort: httpPort, allowedOrigins: [] });
 }, 60_000);
 
 afterAll(async () => {

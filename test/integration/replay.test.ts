@@ -268,6 +268,19 @@ describe('replay (CLI)', () => {
     expect(new Set(acceptedIds(candu))).toEqual(data.deliverable);
   });
 
+  it('sends the key as CANDU_AUTH says, as the functions do: Basic with the key as user name', async () => {
+    const data = await writeExport(dir, 60);
+    const result = await replay([data.path], {
+      CANDU_API_URL: candu.url,
+      CANDU_API_KEY: KEY,
+      CANDU_AUTH: 'basic',
+    });
+    expect(result.code).toBe(0);
+    expect(new Set(acceptedIds(candu))).toEqual(data.deliverable);
+    const basic = `Basic ${Buffer.from(`${KEY}:`).toString('base64')}`;
+    expect(new Set(candu.requests.map((r) => r.authorization))).toEqual(new Set([basic]));
+  });
+
   it('exits 1 with the count and the report when events cannot be delivered', async () => {
     const data = await writeExport(dir, 120);
     const report = join(dir, 'report.jsonl');

@@ -20,7 +20,7 @@ describe('printedLines (the sandbox output of the Candu stand-in)', () => {
       { type: 'track', event: 'b' },
     ];
     expect(printedLines({ ...request, authScheme: undefined, body })).toEqual([
-      '[candu sandbox] POST /api/eventWebhook (no Bearer key): 2 events as a JSON array',
+      '[candu sandbox] POST /api/eventWebhook (no key): 2 events as a JSON array',
       '  {"type":"track","event":"a"}',
       '  {"type":"track","event":"b"}',
     ]);
@@ -33,9 +33,9 @@ describe('printedLines (the sandbox output of the Candu stand-in)', () => {
     ]);
   });
 
-  it('a key carried by Basic credentials is not labelled Bearer', () => {
+  it('a key carried by Basic credentials is labelled Basic (CANDU_AUTH=basic), never shown', () => {
     expect(printedLines({ ...request, authScheme: 'Basic', body: {} })[0]).toBe(
-      '[candu sandbox] POST /api/eventWebhook (no Bearer key): 1 event as one JSON object',
+      '[candu sandbox] POST /api/eventWebhook (Basic <key>): 1 event as one JSON object',
     );
   });
 

@@ -8,10 +8,12 @@ describe('parseConfig', () => {
       ok: true,
       config: {
         canduApiUrl: 'https://api.candu.ai/api',
+        canduAuth: 'bearer',
         canduSecretId: undefined,
         canduApiKey: undefined,
         segmentSharedSecret: undefined,
         inboundToken: undefined,
+        publicWriteKey: undefined,
         secretTtlSeconds: 300,
         canduBatchSize: 100,
         canduConcurrency: 4,
@@ -27,6 +29,7 @@ describe('parseConfig', () => {
         queueUrl: undefined,
         queueRetryBaseSeconds: 10,
         queueRetryMaxSeconds: 900,
+        corsAllowedOrigins: [],
         allowUnauthenticated: false,
         logLevel: 'INFO',
       },
@@ -36,10 +39,12 @@ describe('parseConfig', () => {
   it('reads every variable', () => {
     const result = parseConfig({
       CANDU_API_URL: 'http://127.0.0.1:9999/api/',
+      CANDU_AUTH: 'Basic',
       CANDU_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:candu-AbCdEf',
       CANDU_API_KEY: 'k',
       SEGMENT_SHARED_SECRET: 's',
       INBOUND_TOKEN: 't',
+      PUBLIC_WRITE_KEY: 'p',
       SECRET_TTL_SECONDS: '60',
       CANDU_BATCH_SIZE: '10',
       CANDU_CONCURRENCY: '2',
@@ -55,6 +60,7 @@ describe('parseConfig', () => {
       QUEUE_URL: 'http://127.0.0.1:9324/000000000000/candu',
       QUEUE_RETRY_BASE_SECONDS: '5',
       QUEUE_RETRY_MAX_SECONDS: '60',
+      CORS_ALLOWED_ORIGINS: 'https://app.example.com, http://127.0.0.1:8080,',
       ALLOW_UNAUTHENTICATED: 'true',
       LOG_LEVEL: 'debug',
     });
@@ -62,10 +68,12 @@ describe('parseConfig', () => {
       ok: true,
       config: {
         canduApiUrl: 'http://127.0.0.1:9999/api',
+        canduAuth: 'basic',
         canduSecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:candu-AbCdEf',
         canduApiKey: 'k',
         segmentSharedSecret: 's',
         inboundToken: 't',
+        publicWriteKey: 'p',
         secretTtlSeconds: 60,
         canduBatchSize: 10,
         canduConcurrency: 2,
@@ -81,6 +89,7 @@ describe('parseConfig', () => {
         queueUrl: 'http://127.0.0.1:9324/000000000000/candu',
         queueRetryBaseSeconds: 5,
         queueRetryMaxSeconds: 60,
+        corsAllowedOrigins: ['https://app.example.com', 'http://127.0.0.1:8080'],
         allowUnauthenticated: true,
         logLevel: 'DEBUG',
       },
@@ -114,6 +123,7 @@ describe('parseConfig', () => {
       CANDU_BATCH_SIZE: '0',
       CANDU_CONCURRENCY: 'many',
       CANDU_TIMEOUT_MS: '1.5',
+      CANDU_AUTH: 'token',
       ANONYMOUS_EVENTS: 'keep',
       TRAIT_VALUES: 'nested',
       ALLOW_UNAUTHENTICATED: 'yes',
@@ -126,6 +136,7 @@ describe('parseConfig', () => {
       'CANDU_BATCH_SIZE',
       'CANDU_CONCURRENCY',
       'CANDU_TIMEOUT_MS',
+      'CANDU_AUTH',
       'ANONYMOUS_EVENTS',
       'TRAIT_VALUES',
       'ALLOW_UNAUTHENTICATED',
@@ -133,7 +144,7 @@ describe('parseConfig', () => {
     ]) {
       expect(problems.some((p) => p.startsWith(name))).toBe(true);
     }
-    expect(problems).toHaveLength(8);
+    expect(problems).toHaveLength(9);
   });
 
   it('derives each variable name from its field', () => {
@@ -162,5 +173,64 @@ describe('parseConfig', () => {
     expect(parseConfig({ DELIVERY_MODE: 'Queued', QUEUE_URL: 'http://127.0.0.1:1/000000000000/q' }).ok).toBe(
       true,
     );
+  });
+
+  describe('CORS_ALLOWED_ORIGINS (the one parser of the list the stack and the local run get)', () => {
+    const origins = (raw: string | undefined) => {
+      const parsed = parseConfig({ CORS_ALLOWED_ORIGINS: raw });
+      return parsed.ok ? parsed.config.corsAllowedOrigins : parsed.problems;
+    };
+
+    it.each([
+      [undefined, []],
+      ['', []],
+      [' , ', []],
+      ['*', ['*']],
+      [' * ', ['*']],
+      ['https://app.example.com', ['https://app.example.com']],
+      [
+        'https://app.example.com,https://www.example.com',
+        ['https://app.example.com', 'https://www.example.com'],
+      ],
+      ['https://a.example.com , https://a.example.com', ['https://a.example.com']],
+      ['http://127.0.0.1:5173', ['http://127.0.0.1:5173']],
+      ['http://localhost:3001', ['http://localhost:3001']],
+    ])('reads %j as %j', (raw, expected) => {
+      expect(origins(raw)).toEqual(expected);
+    });
+
+    it.each([
+      [
+        'https://app.example.com/',
+        'CORS_ALLOWED_ORIGINS: "https://app.example.com/" is not an origin (http(s)://host[:port], nothing after): write https://app.example.com',
+      ],
+      [
+        'https://App.Example.com',
+        'CORS_ALLOWED_ORIGINS: "https://App.Example.com" is not an origin (http(s)://host[:port], nothing after): write https://app.example.com',
+      ],
+      [
+        'https://app.example.com:443',
+        'CORS_ALLOWED_ORIGINS: "https://app.example.com:443" is not an origin (http(s)://host[:port], nothing after): write https://app.example.com',
+      ],
+      [
+        'https://app.example.com/shop?x=1',
+        'CORS_ALLOWED_ORIGINS: "https://app.example.com/shop?x=1" is not an origin (http(s)://host[:port], nothing after): write https://app.example.com',
+      ],
+      [
+        'app.example.com',
+        'CORS_ALLOWED_ORIGINS: "app.example.com" is not an origin (http(s)://host[:port], nothing after)',
+      ],
+      [
+        'ftp://files.example.com',
+        'CORS_ALLOWED_ORIGINS: "ftp://files.example.com" is not an origin (http(s)://host[:port], nothing after)',
+      ],
+      ['*,https://app.example.com', 'CORS_ALLOWED_ORIGINS: "*" allows every origin and must stand alone'],
+    ])('refuses %j, saying how to write it', (raw, problem) => {
+      expect(origins(raw)).toEqual([problem]);
+    });
+
+    it('reports every bad entry at once', () => {
+      expect(origins('https://a.example.com/,https://ok.example.com,b.example.com')).toHaveLength(2);
+    });
   });
 });

@@ -248,6 +248,77 @@ describe('authenticate, during a rotation of the inbound credentials', () => {
   });
 });
 
+describe("authenticate, the browser's public write key: the tracking routes only", () => {
+  const PUBLIC = 'public-write-key-in-a-web-page';
+  const withPublic = { ...secrets, publicWriteKey: PUBLIC };
+  const body = `{"writeKey":"${PUBLIC}","batch":[]}`;
+
+  it('opens the tracking routes as the Basic user name and as writeKey in an uncompressed body', () => {
+    expect(
+      authenticate('write-key', request('{"batch":[]}', { authorization: basic(PUBLIC) }), withPublic),
+    ).toEqual({ ok: true, method: 'basic' });
+    expect(authenticate('write-key', request(body), withPublic)).toEqual({ ok: true, method: 'write-key' });
+  });
+
+  it('is read from the body only as the inbound token is: not beside a header, not from a compressed body', () => {
+    const beside = request(body, { authorization: 'Bearer wrong' });
+    expect(failedCheck(() => authenticate('write-key', beside, withPublic))).toBe('unknown scheme');
+    const { inbound, asked } = gzipped(body);
+    expect(failedCheck(() => authenticate('write-key', inbound, withPublic))).toBe('no credential');
+    expect(asked).toEqual({ decompressed: 0, parsed: 0 });
+  });
+
+  it.each([
+    ['Bearer', { authorization: `Bearer ${PUBLIC}` }, 'token mismatch'],
+    ['Basic', { authorization: basic(PUBLIC) }, 'token mismatch'],
+  ])('opens neither webhook route as %s', (_, headers, check) => {
+    expect(failedCheck(() => authenticate('segment-webhook', request('{}', headers), withPublic))).toBe(
+      check,
+    );
+    expect(failedCheck(() => authenticate('token', request('{}', headers), withPublic))).toBe(check);
+  });
+
+  it('is no Segment shared secret: a signature keyed with it is a mismatch', () => {
+    const signed = request('{}', { 'x-signature': hmacHex(PUBLIC, '{}') });
+    expect(failedCheck(() => authenticate('segment-webhook', signed, withPublic))).toBe('signature mismatch');
+  });
+
+  it('is not read from the body on the webhook routes', () => {
+    expect(failedCheck(() => authenticate('token', request(body), withPublic))).toBe('no credential');
+    expect(failedCheck(() => authenticate('segment-webhook', request(body), withPublic))).toBe(
+      'no credential',
+    );
+  });
+
+  it('configured alone, leaves the webhook routes with nothing configured (a deployed stage refuses them)', () => {
+    const only = { canduApiKey: 'k', publicWriteKey: PUBLIC };
+    for (const scheme of ['segment-webhook', 'token'] as const) {
+      const presented = request('{}', { authorization: basic(PUBLIC) });
+      expect(authenticate(scheme, presented, only)).toEqual({
+        ok: false,
+        reason: 'no-credential-configured',
+      });
+    }
+    expect(authenticate('write-key', request(body), only).ok).toBe(true);
+  });
+
+  it('accepts the previous key during a rotation, as cached pages still send it, and nothing else', () => {
+    const rotating = { ...secrets, publicWriteKey: 'public-2', previousPublicWriteKey: PUBLIC };
+    for (const key of ['public-2', PUBLIC]) {
+      expect(authenticate('write-key', request('{}', { authorization: basic(key) }), rotating).ok).toBe(true);
+      expect(authenticate('write-key', request(`{"writeKey":"${key}"}`), rotating).ok).toBe(true);
+    }
+    expect(failedCheck(() => authenticate('write-key', request('{"writeKey":"public-0"}'), rotating))).toBe(
+      'token mismatch',
+    );
+    expect(
+      failedCheck(() =>
+        authenticate('token', request('{}', { authorization: `Bearer ${PUBLIC}` }), rotating),
+      ),
+    ).toBe('token mismatch');
+  });
+});
+
 describe('authenticate, nothing configured', () => {
   it('says so, leaving the decision to the caller', () => {
     expect(authenticate('segment-webhook', request('{}'), { canduApiKey: 'k' })).toEqual({

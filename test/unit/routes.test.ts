@@ -12,6 +12,21 @@ describe('routeForTrackingPath', () => {
     }
   });
 
+  it("maps Segment's short paths, which analytics-next posts to, to the same routes", () => {
+    expect(routeForTrackingPath('/v1/b')).toBe(TRACKING_BATCH);
+    for (const [short, type] of [
+      ['i', 'identify'],
+      ['t', 'track'],
+      ['p', 'page'],
+      ['s', 'screen'],
+      ['g', 'group'],
+      ['a', 'alias'],
+    ] as const) {
+      expect(routeForTrackingPath(`/v1/${short}`)).toEqual(trackingSingle(type));
+    }
+    expect(routeForTrackingPath('/v1/x')).toBeUndefined();
+  });
+
   it('ignores a stage prefix and a trailing slash', () => {
     expect(routeForTrackingPath('/prod/v1/track/')).toEqual(trackingSingle('track'));
   });

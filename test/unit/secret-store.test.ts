@@ -70,6 +70,12 @@ describe('createSecretStore with CANDU_SECRET_ID', () => {
     await expect(storeWith().get()).resolves.toEqual(secret);
   });
 
+  it('reads the browser write key, and the previous one kept while cached pages still send it', async () => {
+    const secret = { canduApiKey: KEY, publicWriteKey: 'pub-2', previousPublicWriteKey: 'pub-1' };
+    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(secret) });
+    await expect(storeWith().get()).resolves.toEqual(secret);
+  });
+
   it('needs only canduApiKey in a JSON secret', async () => {
     sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ canduApiKey: KEY }) });
     await expect(storeWith().get()).resolves.toEqual({ canduApiKey: KEY });
@@ -249,6 +255,15 @@ describe('createSecretStore without CANDU_SECRET_ID', () => {
     await expect(store.get()).resolves.toEqual({ canduApiKey: 'env-key', inboundToken: 'env-token' });
     await expect(store.refresh()).resolves.toEqual({ canduApiKey: 'env-key', inboundToken: 'env-token' });
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('serves PUBLIC_WRITE_KEY from the environment beside the inbound token', async () => {
+    const store = storeWith({
+      canduSecretId: undefined,
+      inboundToken: 'env-token',
+      publicWriteKey: 'env-pub',
+    });
+    await expect(store.get()).resolves.toEqual({ inboundToken: 'env-token', publicWriteKey: 'env-pub' });
   });
 
   it('has no Candu key when none is configured', async () => {

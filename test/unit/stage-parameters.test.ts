@@ -53,6 +53,8 @@ describe('resolveStageParameters', () => {
       queueAgeAlarmSeconds: 3_600,
       buildFolder: '.esbuild/package',
       canduApiUrl: 'https://api.candu.ai/api',
+      canduAuth: 'bearer',
+      corsAllowedOrigins: '',
       secretTtlSeconds: '300',
       canduBatchSize: '100',
       canduConcurrency: '4',
@@ -241,12 +243,15 @@ describe('the stage files and the templates', () => {
     const files = [
       join(root, 'serverless.yml'),
       ...readdirSync(join(root, 'infra'))
-        .filter((name) => name.endsWith('.yml'))
+        .filter((name) => name.endsWith('.yml') || name.endsWith('.cjs'))
         .map((name) => join(root, 'infra', name)),
     ];
+    // `${param:x}` in the YAML; `resolveVariable('param:x')` in the .cjs files osls calls.
     const used = new Set(
       files.flatMap((file) =>
-        [...readFileSync(file, 'utf8').matchAll(/\$\{param:([a-zA-Z]+)\}/g)].map((m) => m[1]),
+        [...readFileSync(file, 'utf8').matchAll(/\$\{param:([a-zA-Z]+)\}|'param:([a-zA-Z]+)'/g)].map(
+          (m) => m[1] ?? m[2],
+        ),
       ),
     );
     expect([...used].sort()).toEqual(Object.keys(parametersOf(stage(REQUIRED))).sort());
