@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { type FailedCredentialCheck, UnauthorizedError } from '../errors.js';
+import type { BodyBytes } from '../request/decode-body.js';
 import type { Secrets } from '../schemas/contracts.js';
-import type { BodyBytes } from './decode-body.js';
 
 /** Which credential forms a route accepts (ARCHITECTURE.md, Routes). */
 export type CredentialScheme =
