@@ -56,7 +56,7 @@ export const MAX_ECHOED_TYPE_CHARS = 40;
 
 // ─── Candu's answers ────────────────────────────────────────────────────────────────────────
 
-/** Of a refusal's body (400, 413, 422), this many bytes are read for Candu's reason… */
+/** Of a refusal's body (400, 413, 422), this many bytes are read for Candu's (or the CDP's) reason… */
 export const MAX_REFUSAL_BODY_BYTES = 4 * KIB;
 /** …and this many characters of the reason kept: it is echoed and logged. */
 export const MAX_REFUSAL_DETAIL_CHARS = 120;
@@ -165,7 +165,7 @@ export const LIMITS_TABLE: readonly LimitRow[] = [
     beyond: `one line counting the rest by reason (the ${MAX_SUMMED_REASONS} most frequent)`,
   },
   {
-    limit: "Candu's reason for a refusal",
+    limit: "Candu's (or the CDP's) reason for a refusal",
     value: `${MAX_REFUSAL_DETAIL_CHARS} characters, of a body of at most ${bytes(MAX_REFUSAL_BODY_BYTES)}`,
     beyond: 'cut; a longer body gives no reason',
   },

@@ -12,6 +12,7 @@ export function canduDestination(apiUrl: string): Destination {
   return {
     name: 'Candu',
     credential: 'API key',
+    keyNames: { missing: 'Candu API key', unavailable: 'Candu key' },
     url: `${apiUrl}/eventWebhook`,
     authorization: (secrets) =>
       secrets.canduApiKey === undefined || secrets.canduApiKey === ''

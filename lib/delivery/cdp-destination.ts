@@ -14,6 +14,7 @@ export function cdpDestination(trackingUrl: string): Destination {
   return {
     name: 'the CDP',
     credential: 'write key',
+    keyNames: { missing: 'CDP write key', unavailable: 'CDP write key' },
     url: `${trackingUrl}/batch`,
     authorization: (secrets) =>
       secrets.cdpWriteKey === undefined || secrets.cdpWriteKey === ''

@@ -281,23 +281,21 @@ class DeliveryRun<E extends DeliverableEvent> {
    * `undefined` once the call has failed.
    */
   private async readKey(refresh = false): Promise<string | undefined> {
-    const { name, credential } = this.ctx.destination;
+    const { keyNames } = this.ctx.destination;
     const given = refresh ? undefined : this.options.secrets;
     let secrets: Secrets;
     try {
       secrets = given ?? (await this.withDeadline((signal) => this.readSecrets(refresh, signal)));
     } catch (error) {
-      // `Candu key unavailable`, `the CDP write key unavailable`: what the runbook searches for.
-      const key = name === 'Candu' ? 'Candu key' : `${name} ${credential}`;
-      const what = refresh ? `${key} refresh failed` : `${key} unavailable`;
+      const what = refresh ? `${keyNames.unavailable} refresh failed` : `${keyNames.unavailable} unavailable`;
       this.fail(secretFailure('secrets-unavailable', `${what}: ${describeError(error)}`, error));
       return undefined;
     }
     const authorization = this.ctx.destination.authorization(secrets);
     if (authorization === undefined) {
       const what = refresh
-        ? `no ${name} ${credential} after a secret refresh`
-        : `no ${name} ${credential} configured`;
+        ? `no ${keyNames.missing} after a secret refresh`
+        : `no ${keyNames.missing} configured`;
       this.fail(secretFailure('no-delivery-credential', what));
       return undefined;
     }

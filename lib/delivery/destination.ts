@@ -26,8 +26,13 @@ export interface DestinationLogMessages {
 export interface Destination {
   /** As reasons name it: `Candu`, `the CDP`. */
   readonly name: string;
-  /** What its credential is called in reasons: `API key`, `write key`. */
+  /** What its credential is called in the policy's reasons: `API key` (`Candu refused the API key`), `write key`. */
   readonly credential: string;
+  /**
+   * How the reasons of a credential that cannot be had name it: `no Candu API key configured`,
+   * `Candu key unavailable: …` (the runbook searches for these), `no CDP write key configured`.
+   */
+  readonly keyNames: { missing: string; unavailable: string };
   /** Every chunk is POSTed here. */
   readonly url: string;
   /** The `Authorization` header for the credential in `secrets`; `undefined` when they hold none. */

@@ -21,10 +21,10 @@ export function deliveryItems(count: number, event: (index: number) => CanduEven
 }
 
 /** A fake delivery's result when Candu took all `delivered` events, in `canduRequests` requests. */
-export function allDelivered(
+export function allDelivered<E extends DeliverableEvent = CanduEvent>(
   delivered: number,
   counts: { canduRequests?: number; retries?: number } = {},
-): DeliveryResult {
+): DeliveryResult<E> {
   return {
     delivered,
     alreadyAcknowledged: 0,
