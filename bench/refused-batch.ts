@@ -6,8 +6,9 @@
  * 50 ms a call this long would meet the delivery deadline and spill its remaining chunks, and
  * the count would no longer be the whole batch's.
  */
-import type { MessageReport } from '../lib/ingest/responses.js';
+
 import { SEGMENT_WEBHOOK } from '../lib/ingest/routes.js';
+import type { MessageReport } from '../lib/request/responses.js';
 import { BATCH_SIZE, directHandler } from './delivery-latency.js';
 import { signedSegmentRequest } from './requests.js';
 import type { SpillOverQueue } from './spill-over-queue.js';

@@ -1,6 +1,6 @@
 /** Segment webhook requests as API Gateway delivers them, signed the way Segment signs them. */
 import { createHmac } from 'node:crypto';
-import type { RawRequest } from '../lib/ingest/decode-body.js';
+import type { RawRequest } from '../lib/request/decode-body.js';
 
 /** The shared secret the bench's functions are configured with. */
 export const BENCH_SHARED_SECRET = 'bench-shared-secret';

@@ -5,8 +5,8 @@
  * alternate in blocks between the two; each block's median latency is a run.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { RawRequest } from '../lib/ingest/decode-body.js';
 import { SEGMENT_WEBHOOK } from '../lib/ingest/routes.js';
+import type { RawRequest } from '../lib/request/decode-body.js';
 import { directHandler } from './delivery-latency.js';
 import { BENCH_CANDU_KEY, signedSegmentRequest } from './requests.js';
 import type { SpillOverQueue } from './spill-over-queue.js';

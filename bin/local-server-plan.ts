@@ -30,6 +30,8 @@ export interface LocalServerPlan {
    */
   queue: 'local' | 'given';
   credential: LocalCredential;
+  /** True when no `CDP_TRACKING_URL` is set: the embedded CDP sandbox receives Candu's engagement. */
+  cdpSandbox: boolean;
   /** Said once at start: settings that work but that an operator should know about. */
   warnings: string[];
 }
@@ -83,6 +85,13 @@ export function planLocalServer(env: Record<string, string | undefined>): LocalS
         'on this machine; as configured, every request would be refused with 503',
     );
   }
+  const cdpSandbox = !configured('CDP_TRACKING_URL');
+  if (!cdpSandbox && !configured('CDP_WRITE_KEY') && !configured('CANDU_SECRET_ID')) {
+    problems.push(
+      'CDP_TRACKING_URL is set but no CDP write key is: set CDP_WRITE_KEY (or CANDU_SECRET_ID naming a secret ' +
+        'that holds cdpWriteKey); as configured, every engagement event would wait in the queue for it',
+    );
+  }
   if (!parsed.ok || problems.length > 0) return { ok: false, problems };
 
   const warnings: string[] = [];
@@ -93,7 +102,31 @@ export function planLocalServer(env: Record<string, string | undefined>): LocalS
     );
   }
   const queue = localQueue ? 'local' : 'given';
-  return { ok: true, plan: { config: parsed.config, port, sandbox, queue, credential, warnings } };
+  return {
+    ok: true,
+    plan: { config: parsed.config, port, sandbox, queue, credential, cdpSandbox, warnings },
+  };
+}
+
+/**
+ * The start-up lines about Candu's engagement: the URL to paste into Candu's outgoing webhook
+ * (with the token when it is known here: `ENGAGEMENT_TOKEN`, set or generated for this run) and
+ * where the events go. Local use only: it prints the token, which the URL must carry.
+ */
+export function engagementNotice(
+  plan: Pick<LocalServerPlan, 'port' | 'cdpSandbox' | 'config'>,
+  token: { value: string; generated: boolean } | undefined,
+): string[] {
+  const path = `/v1/candu/${token?.value ?? '<engagementToken in the secret CANDU_SECRET_ID names>'}`;
+  const to = plan.cdpSandbox
+    ? 'to the embedded CDP sandbox, which prints each batch here'
+    : `as track calls to ${plan.config.cdpTrackingUrl}/batch`;
+  return [
+    `[engagement] Candu's outgoing webhooks (Settings → Integrations → Outgoing Webhooks, "Default" format) go ${to}; the webhook URL:`,
+    `[engagement]   http://127.0.0.1:${plan.port}${path}`,
+    '[engagement] Candu posts from its own servers: give it this path on an https tunnel to this port.' +
+      (token?.generated === true ? ' The token is new each run: set ENGAGEMENT_TOKEN to keep the URL.' : ''),
+  ];
 }
 
 /**

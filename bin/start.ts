@@ -9,15 +9,18 @@
  * sandbox in place of Candu, which accepts unauthenticated requests unless an inbound credential is set.
  * In both delivery modes it also runs a local queue (unless QUEUE_URL names one) and the worker
  * (bin/local-queue.ts): in direct mode the queue carries what spills over, so that path can be
- * watched locally too.
+ * watched locally too. It prints the URL to paste into Candu's outgoing webhook (with a token made
+ * for the run unless ENGAGEMENT_TOKEN is set) and, with no CDP_TRACKING_URL, starts an embedded
+ * CDP sandbox that prints each batch of Candu's engagement.
  *
  * The adapter binds $PORT first: a port already taken is one line and exit 1, before anything else
  * starts. The `Try:` hint is printed once serverless-offline listens. SIGINT or SIGTERM stops
- * serverless-offline, then the adapter, the worker, the queue and the sandbox, and removes the
+ * serverless-offline, then the adapter, the worker, the queue and the sandboxes, and removes the
  * server's bundle folder (`.esbuild/offline-<port>`); package.json runs this file with
  * `exec`, so a signal to the `npm start` process itself reaches it.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,11 +30,13 @@ import {
   sandboxNotice,
   startCanduSandbox,
 } from '../local/candu-sandbox.js';
+import { cdpSandboxEnvironment, startCdpSandbox } from '../local/cdp-stand-in.js';
 import { type OfflineAdapter, startOfflineAdapter } from '../local/offline-adapter.js';
 import { outputFilter } from '../local/offline-output.js';
 import { freeLoopbackPort, waitUntilListening } from './local-ports.js';
 import { startLocalQueueAndWorker } from './local-queue.js';
 import {
+  engagementNotice,
   type LocalServerPlan,
   planLocalServer,
   portProblem,
@@ -43,7 +48,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** How long serverless-offline may take to stop after the signal before it is killed. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-const planned = planLocalServer(process.env);
+// Candu's webhooks need a path token: one for this run, unless one is set or the secret holds it.
+const generatedToken =
+  (process.env.ENGAGEMENT_TOKEN ?? '').trim() === '' && (process.env.CANDU_SECRET_ID ?? '').trim() === ''
+    ? randomBytes(24).toString('base64url')
+    : undefined;
+const planned = planLocalServer(
+  generatedToken === undefined ? process.env : { ...process.env, ENGAGEMENT_TOKEN: generatedToken },
+);
 if (!planned.ok) {
   const count = planned.problems.length;
   console.error(
@@ -69,9 +81,15 @@ const env: NodeJS.ProcessEnv = {
   SLS_TELEMETRY_DISABLED: '1',
   SLS_NOTIFICATIONS_MODE: 'off',
   SLS_DEPRECATION_DISABLE: '*',
+  ...(generatedToken === undefined ? {} : { ENGAGEMENT_TOKEN: generatedToken }),
 };
 const sandbox = plan.sandbox ? await startSandbox(plan, env) : undefined;
-// After the sandbox: the worker delivers where the functions would.
+const cdpSandbox = plan.cdpSandbox ? await startCdpSandbox() : undefined;
+if (cdpSandbox !== undefined) Object.assign(env, cdpSandboxEnvironment(cdpSandbox));
+const token = env.ENGAGEMENT_TOKEN?.trim();
+const known = token ? { value: token, generated: generatedToken !== undefined } : undefined;
+for (const line of engagementNotice(plan, known)) console.log(line);
+// After the sandboxes: the worker delivers where the functions would.
 const queue = await startLocalQueueAndWorker(plan, env);
 console.log(`npm start: ${queueNotice(plan, queue.queueUrl)}`);
 for (const warning of plan.warnings) console.log(`npm start: ${warning}`);
@@ -105,6 +123,7 @@ child.on('exit', async (code, signal) => {
   await adapter.close();
   await queue.close();
   await sandbox?.close();
+  await cdpSandbox?.close();
   await rm(bundles, { recursive: true, force: true });
   process.exit(code ?? (signal === null ? 0 : 1));
 });

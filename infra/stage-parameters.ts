@@ -173,6 +173,8 @@ type StackKey = keyof typeof StackParametersSchema.shape;
 const FUNCTION_SETTINGS = [
   'canduApiUrl',
   'canduAuth',
+  // Where Candu's engagement goes (POST /v1/candu/{token} → {cdpTrackingUrl}/batch); "" for none.
+  'cdpTrackingUrl',
   'secretTtlSeconds',
   'canduBatchSize',
   'canduConcurrency',
@@ -206,6 +208,9 @@ const SECRETS = [
   'canduApiKey',
   'inboundToken',
   'segmentSharedSecret',
+  'publicWriteKey',
+  'engagementToken',
+  'cdpWriteKey',
   'allowUnauthenticated',
   'canduSecretId',
 ];
@@ -365,7 +370,8 @@ function stageWording(problem: string): string {
 
 /** The default of a function setting when the stage leaves it out: the functions' own, as text. */
 function functionDefault(key: FunctionSetting): string {
-  return String(defaultConfig()[key]);
+  const value = defaultConfig()[key];
+  return value === undefined ? '' : String(value);
 }
 
 function unknownKeys(keys: readonly string[], cli: boolean, local: boolean): Problem[] {

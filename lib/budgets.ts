@@ -121,8 +121,8 @@ export const SPLIT_REQUESTS = 2;
 export type SecretProblem =
   /** Secrets Manager failed, timed out or held an unreadable secret. */
   | 'secrets-unavailable'
-  /** The secret (or the environment) has no Candu key. */
-  | 'no-candu-key'
+  /** The secret (or the environment) has no credential for the destination (the Candu key, the CDP write key). */
+  | 'no-delivery-credential'
   /** No inbound credential is configured and unauthenticated requests are not allowed. */
   | 'no-inbound-credential'
   /** The configuration is invalid (the cold-start log line names each problem). */
@@ -130,7 +130,7 @@ export type SecretProblem =
 
 const SECRET_PROBLEM_RETRY_AFTER_SECONDS: Record<SecretProblem, number> = {
   'secrets-unavailable': DEFAULT_RETRY_AFTER_SECONDS[503],
-  'no-candu-key': DEFAULT_RETRY_AFTER_SECONDS[503],
+  'no-delivery-credential': DEFAULT_RETRY_AFTER_SECONDS[503],
   'no-inbound-credential': CONFIGURATION_RETRY_AFTER_SECONDS,
   'invalid-configuration': CONFIGURATION_RETRY_AFTER_SECONDS,
 };

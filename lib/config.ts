@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { filtersVariable } from './filters/index.js';
-import { MAX_BODY_BYTES, MAX_EVENT_BYTES } from './limits.js';
+import { MAX_BODY_BYTES, MAX_EVENT_BYTES, MIN_ENGAGEMENT_TOKEN_CHARS } from './limits.js';
 import type { TranslateOptions } from './translate/index.js';
 
 const integer = (name: string, fallback: number, min: number, max: number) =>
@@ -93,6 +93,36 @@ function originOf(entry: string): string | undefined {
 }
 
 /**
+ * A service's base URL, without a trailing slash: https, or plain http only to this machine (the
+ * sandboxes, local stand-ins): anywhere else a key would travel in clear. The value is never
+ * quoted in a problem: a URL can carry credentials.
+ */
+function serviceUrl(name: string, value: string, ctx: z.RefinementCtx): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${name} must be an https URL` });
+    return z.NEVER;
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${name} must be an https URL (plain http only for 127.0.0.1, localhost or [::1])`,
+    });
+    return z.NEVER;
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** `ENGAGEMENT_TOKEN`: a path token too short to be one is refused, like a short one in the secret. */
+const engagementTokenVariable = optionalText.refine(
+  (token) => token === undefined || token.length >= MIN_ENGAGEMENT_TOKEN_CHARS,
+  { message: `ENGAGEMENT_TOKEN must be at least ${MIN_ENGAGEMENT_TOKEN_CHARS} characters` },
+);
+
+/**
  * Every variable, once: the key is the field the code reads, the environment variable is its
  * name in UPPER_SNAKE_CASE (`canduApiUrl` ← `CANDU_API_URL`). `Config` is derived from it.
  */
@@ -101,27 +131,7 @@ const ConfigSchema = z.object({
     .string()
     .trim()
     .optional()
-    .transform((raw, ctx) => {
-      const value = raw === undefined || raw === '' ? 'https://api.candu.ai/api' : raw;
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'CANDU_API_URL must be an https URL' });
-        return z.NEVER;
-      }
-      // Plain http only to this machine (the sandbox, local stand-ins): anywhere else the
-      // Bearer key would travel in clear. The value is not quoted: a URL can carry credentials.
-      const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'CANDU_API_URL must be an https URL (plain http only for 127.0.0.1, localhost or [::1])',
-        });
-        return z.NEVER;
-      }
-      return value.replace(/\/+$/, '');
-    }),
+    .transform((raw, ctx) => serviceUrl('CANDU_API_URL', raw || 'https://api.candu.ai/api', ctx)),
   // The API reference's `Bearer <key>`, or `Basic base64("<key>:")` as Candu's webhook guide and
   // both CDPs' own Candu integrations send it.
   canduAuth: choice('CANDU_AUTH', ['bearer', 'basic'] as const, 'bearer'),
@@ -130,6 +140,17 @@ const ConfigSchema = z.object({
   segmentSharedSecret: optionalText,
   inboundToken: optionalText,
   publicWriteKey: optionalText,
+  /** The engagement route's path token and the CDP's write key, for local runs (the secret wins). */
+  engagementToken: engagementTokenVariable,
+  cdpWriteKey: optionalText,
+  /** Where Candu's engagement goes (`{CDP_TRACKING_URL}/batch`); unset, the engagement route answers 404. */
+  cdpTrackingUrl: z
+    .string()
+    .trim()
+    .optional()
+    .transform((raw, ctx) =>
+      raw === undefined || raw === '' ? undefined : serviceUrl('CDP_TRACKING_URL', raw, ctx),
+    ),
   secretTtlSeconds: integer('SECRET_TTL_SECONDS', 300, 0, 86_400),
   canduBatchSize: integer('CANDU_BATCH_SIZE', 100, 1, 1_000),
   canduConcurrency: integer('CANDU_CONCURRENCY', 4, 1, 64),

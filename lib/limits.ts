@@ -56,10 +56,26 @@ export const MAX_ECHOED_TYPE_CHARS = 40;
 
 // ─── Candu's answers ────────────────────────────────────────────────────────────────────────
 
-/** Of a refusal's body (400, 413, 422), this many bytes are read for Candu's reason… */
+/** Of a refusal's body (400, 413, 422), this many bytes are read for Candu's (or the CDP's) reason… */
 export const MAX_REFUSAL_BODY_BYTES = 4 * KIB;
 /** …and this many characters of the reason kept: it is echoed and logged. */
 export const MAX_REFUSAL_DETAIL_CHARS = 120;
+
+// ─── The CDP (Candu engagement, forwarded as track calls) ───────────────────────────────────
+
+/**
+ * The shortest `engagementToken` accepted. Candu's outgoing webhooks take only a URL, so the path
+ * carries the credential: 32 characters of a random token (`openssl rand -hex 16` and up) cannot
+ * be guessed, and a short one is refused as a configuration problem rather than served.
+ */
+export const MIN_ENGAGEMENT_TOKEN_CHARS = 32;
+/**
+ * One track call sent to the CDP, serialized: Segment's HTTP Tracking API refuses an event over
+ * 32 KB (400, which would fail the whole batch), so a larger one is rejected alone first.
+ */
+export const MAX_CDP_EVENT_BYTES = 32_000;
+/** One `POST {CDP_TRACKING_URL}/batch` body: Segment's limit, 500 KB; a chunk is closed before it. */
+export const MAX_CDP_BATCH_BYTES = 500_000;
 
 // ─── Filters ────────────────────────────────────────────────────────────────────────────────
 
@@ -149,9 +165,19 @@ export const LIMITS_TABLE: readonly LimitRow[] = [
     beyond: `one line counting the rest by reason (the ${MAX_SUMMED_REASONS} most frequent)`,
   },
   {
-    limit: "Candu's reason for a refusal",
+    limit: "Candu's (or the CDP's) reason for a refusal",
     value: `${MAX_REFUSAL_DETAIL_CHARS} characters, of a body of at most ${bytes(MAX_REFUSAL_BODY_BYTES)}`,
     beyond: 'cut; a longer body gives no reason',
+  },
+  {
+    limit: '`engagementToken`',
+    value: `at least ${MIN_ENGAGEMENT_TOKEN_CHARS} characters`,
+    beyond: 'a shorter one is a configuration problem: the engagement route answers 503',
+  },
+  {
+    limit: 'one track call to the CDP, serialized / one batch',
+    value: `${bytes(MAX_CDP_EVENT_BYTES)} / ${bytes(MAX_CDP_BATCH_BYTES)} (Segment's tracking API)`,
+    beyond: 'that Candu event alone rejected / the chunk closed before it',
   },
   { limit: 'a filter pattern', value: `${MAX_PATTERN_LENGTH} characters`, beyond: 'configuration refused' },
   {

@@ -28,6 +28,15 @@ export const LogMessage = {
   CanduRejectedEvent: 'candu rejected an event',
   CanduDeliveryFailed: 'candu delivery failed',
 
+  // Candu's engagement forwarded to the CDP (lib/engagement/, and delivery to the CDP)
+  CdpAnswered: 'cdp answered',
+  CdpAttemptFailed: 'cdp attempt failed; retrying',
+  CdpWriteKeyRefused: 'cdp refused the write key; refreshing the secret',
+  CdpRejectedEvent: 'cdp rejected an event',
+  CdpDeliveryFailed: 'cdp delivery failed',
+  MessageRejectedByCdp: 'message rejected by the CDP',
+  EngagementSpilled: 'the CDP did not take every event in time; the rest are in the queue',
+
   // Queued delivery (lib/queue/)
   QueueWriteRetrying: 'queue write: entries failed; re-sending',
   QueueWriteFailed: 'queue write failed; the sender must retry',
@@ -36,6 +45,8 @@ export const LogMessage = {
   QueueBatchPartlyDelivered: 'queue batch: some events did not land; their records will be retried',
   QueueBatchInvalidConfiguration: 'queue batch not delivered: invalid configuration',
   QueueEventRejectedByCandu: 'event rejected by Candu',
+  QueueEventRejectedByCdp: 'event rejected by the CDP',
+  QueueCdpNotConfigured: 'queue batch: CDP_TRACKING_URL is not set; the records for the CDP will be retried',
   QueueUrlMissing: 'QUEUE_URL is not set: failed records are retried after the queue visibility timeout',
   QueueRetrySpacingPartlySet: 'queue batch: retry spacing not set for some records',
   QueueRetrySpacingNotSet: 'queue batch: retry spacing not set',

@@ -25,6 +25,15 @@ export interface MetricsSummary {
   canduKeyRefused?: number;
   /** Queue worker: records handed back to the queue because some event in them did not land. */
   failedBatchItems?: number;
+  /** Candu engagement events received on `POST /v1/candu/{token}`. */
+  engagementReceived?: number;
+  /** Candu engagement events the CDP acknowledged (by the engagement route, or by the worker). */
+  engagementForwarded?: number;
+  /**
+   * Candu engagement events the CDP did not take when they were sent: spilled to the queue or
+   * handed back to Candu with 429/503 by the route, handed back to the queue by the worker.
+   */
+  engagementFailed?: number;
   skipped: number;
   rejected: number;
   canduRequests: number;
@@ -58,8 +67,9 @@ export interface MetricsOptions {
 /**
  * A publisher writing one EMF line per call through Powertools Metrics. The metrics, all
  * per route and over all routes (`service` dimension, plus `route`): `Received`, `Delivered`,
- * `Queued`, `Spilled`, `PossiblyDuplicated`, `CanduKeyRefused`, `FailedBatchItems`, `Skipped`,
- * `Rejected`, `CanduRequests`, `Retries`, `RemovedKeys` (by `FILTERS`),
+ * `Queued`, `Spilled`, `PossiblyDuplicated`, `CanduKeyRefused`, `FailedBatchItems`,
+ * `EngagementReceived`, `EngagementForwarded`, `EngagementFailed` (Candu's engagement to the CDP),
+ * `Skipped`, `Rejected`, `CanduRequests`, `Retries`, `RemovedKeys` (by `FILTERS`),
  * `KeyCollisions` (Count), `Duration`
  * (Milliseconds), and `DeliveryFailures` (1 when the sender was answered 429 or 5xx: nothing
  * was delivered and it will retry). The lines are written through `write`, so a test captures them
@@ -84,6 +94,9 @@ export function createMetricsPublisher(options: MetricsOptions = {}): MetricsPub
       count('PossiblyDuplicated', summary.possiblyDuplicated ?? 0);
       count('CanduKeyRefused', summary.canduKeyRefused ?? 0);
       count('FailedBatchItems', summary.failedBatchItems ?? 0);
+      count('EngagementReceived', summary.engagementReceived ?? 0);
+      count('EngagementForwarded', summary.engagementForwarded ?? 0);
+      count('EngagementFailed', summary.engagementFailed ?? 0);
       count('Skipped', summary.skipped);
       count('Rejected', summary.rejected);
       count('CanduRequests', summary.canduRequests);

@@ -7,12 +7,14 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DIRECT_BUDGET, SPILL_BUDGET, secretFailure, WORKER_BUDGET } from './budgets.js';
 import { type Config, defaultConfig, parseConfig } from './config.js';
-import { createDelivery, type Delivery, type DeliveryDeps } from './delivery/index.js';
+import { cdpDestination, createDelivery, type Delivery, type DeliveryDeps } from './delivery/index.js';
+import { createEngagementHandler, type EngagementHandler } from './engagement/index.js';
 import { createMessageRequestHandler, type MessageRequestHandler } from './ingest/request-handler.js';
 import { LogMessage } from './log-messages.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetricsPublisher, type MetricsPublisher } from './metrics.js';
 import { createQueueWorker, createQueueWriter, type QueueWorker } from './queue/index.js';
+import type { TrackCall } from './schemas/track-call.js';
 import { createSecretStore, type SecretStore } from './secrets/index.js';
 
 /**
@@ -42,14 +44,22 @@ export interface RuntimeOverrides {
   delivery?: Pick<DeliveryDeps, 'budget' | 'attemptLogLevel'>;
 }
 
-/** The wired dependencies of one process: the functions use `handler`, `replay` uses `delivery`. */
+/**
+ * The wired dependencies of one process: the message functions use `handler`, the engagement
+ * function `engagement`, `replay` uses `delivery`, the worker `delivery` and `cdpDelivery`.
+ */
 export interface Runtime {
   config: Config;
   logger: Logger;
   metrics: MetricsPublisher;
   secrets: SecretStore;
+  /** Delivery to Candu. */
   delivery: Delivery;
+  /** Delivery to the CDP, for Candu's engagement; only with `CDP_TRACKING_URL`. */
+  cdpDelivery?: Delivery<TrackCall>;
   handler: MessageRequestHandler;
+  /** `POST /v1/candu/{token}`. */
+  engagement: EngagementHandler;
 }
 
 /**
@@ -62,11 +72,14 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const metrics = metricsOf(overrides);
   const secrets = overrides.secrets ?? createSecretStore({ config, client: overrides.secretsClient, now });
   // Queued mode writes every event to the queue; direct mode what spills over (SPILL_TO_QUEUE).
-  const queue =
+  const queueUrl =
     config.queueUrl !== undefined && (config.deliveryMode === 'queued' || config.spillToQueue)
-      ? createQueueWriter({ queueUrl: config.queueUrl, logger })
+      ? config.queueUrl
       : undefined;
-  const delivery = createDelivery({
+  const queue = queueUrl === undefined ? undefined : createQueueWriter({ queueUrl, logger });
+  // Both destinations under the one policy, with the same budget: a few tries, then the queue's
+  // spaced retries; without a queue, tries until the deadline.
+  const deliveryDeps = {
     config,
     secrets,
     logger,
@@ -74,12 +87,28 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     now,
     sleep: overrides.sleep,
     random: overrides.random,
-    // A few tries, then the queue's spaced retries; without a queue, tries until the deadline.
     budget: queue === undefined ? DIRECT_BUDGET : SPILL_BUDGET,
     ...overrides.delivery,
-  });
+  } satisfies DeliveryDeps;
+  const delivery = createDelivery(deliveryDeps);
   const handler = createMessageRequestHandler({ config, secrets, delivery, queue, logger, metrics, now });
-  return { config, logger, metrics, secrets, delivery, handler };
+  const cdpDelivery =
+    config.cdpTrackingUrl === undefined
+      ? undefined
+      : createDelivery<TrackCall>({ ...deliveryDeps, destination: cdpDestination(config.cdpTrackingUrl) });
+  const cdpQueue =
+    queueUrl === undefined
+      ? undefined
+      : createQueueWriter<TrackCall>({ queueUrl, destination: 'cdp', logger });
+  const engagement = createEngagementHandler({
+    config,
+    secrets,
+    cdp: cdpDelivery === undefined ? undefined : { delivery: cdpDelivery, queue: cdpQueue },
+    logger,
+    metrics,
+    now,
+  });
+  return { config, logger, metrics, secrets, delivery, cdpDelivery, handler, engagement };
 }
 
 /**
@@ -91,16 +120,36 @@ export function createRuntimeHandler(
   env: Record<string, string | undefined>,
   overrides: RuntimeOverrides = {},
 ): MessageRequestHandler {
+  return wiredOrRefusing(env, overrides).handler;
+}
+
+/**
+ * Wires the engagement route's handler (`POST /v1/candu/{token}`) from `env`, once per cold
+ * start, as `createRuntimeHandler` does the message routes', with the same answer to invalid
+ * configuration: 503, every problem logged once.
+ */
+export function createEngagementRuntimeHandler(
+  env: Record<string, string | undefined>,
+  overrides: RuntimeOverrides = {},
+): EngagementHandler {
+  return wiredOrRefusing(env, overrides).engagement;
+}
+
+/** The handlers wired from `env`, or, with invalid configuration, the same pipelines refusing with 503. */
+function wiredOrRefusing(
+  env: Record<string, string | undefined>,
+  overrides: RuntimeOverrides,
+): Pick<Runtime, 'handler' | 'engagement'> {
   // Powertools' own variable (the stack sets it per stage); read here so that a stage with broken
   // configuration still publishes its failures where the alarms look.
   const withNamespace = { metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE, ...overrides };
   const parsed = parseConfig(env);
-  if (parsed.ok) return createRuntime(parsed.config, withNamespace).handler;
+  if (parsed.ok) return createRuntime(parsed.config, withNamespace);
 
   const { now } = overrides;
   const logger = createLogger('INFO', overrides.write, now && (() => new Date(now())));
   logger.error(LogMessage.InvalidConfiguration, { problems: parsed.problems });
-  // The same pipeline, with nothing behind it but the refusal: each request is still decoded,
+  // The same pipelines, with nothing behind them but the refusal: each request is still decoded,
   // answered and logged like any other (summary line, "not delivered" line for the alarms).
   const unavailable = secretFailure(
     'invalid-configuration',
@@ -109,14 +158,27 @@ export function createRuntimeHandler(
   const refuse = async (): Promise<never> => {
     throw unavailable;
   };
-  return createMessageRequestHandler({
-    config: defaultConfig(),
-    secrets: { get: refuse, refresh: refuse },
-    delivery: { deliver: refuse },
-    logger,
-    metrics: metricsOf(withNamespace),
-    now,
-  });
+  const secrets = { get: refuse, refresh: refuse };
+  const metrics = metricsOf(withNamespace);
+  const config = defaultConfig();
+  return {
+    handler: createMessageRequestHandler({
+      config,
+      secrets,
+      delivery: { deliver: refuse },
+      logger,
+      metrics,
+      now,
+    }),
+    engagement: createEngagementHandler({
+      config,
+      secrets,
+      cdp: { delivery: { deliver: refuse } },
+      logger,
+      metrics,
+      now,
+    }),
+  };
 }
 
 function metricsOf(overrides: RuntimeOverrides): MetricsPublisher {
@@ -138,7 +200,7 @@ export interface WorkerRuntimeOverrides {
 
 /**
  * Wires the queue worker from `env`, once per cold start: the same configuration, secret store
- * and delivery (one policy, with `WORKER_BUDGET`) as the ingest functions, and the same EMF
+ * and deliveries to Candu and to the CDP (one policy, with `WORKER_BUDGET`) as the functions, and the same EMF
  * metrics, published per batch. With invalid configuration it logs every problem at once and
  * returns a worker that reports every record as failed, so the queue keeps the events (retried
  * after the queue's visibility timeout, then dead-lettered) while an operator fixes the stage.
@@ -158,7 +220,7 @@ export function createWorkerRuntime(
   }
   // The ingest functions' wiring, with the worker's budget; Powertools' own namespace variable,
   // as they read it.
-  const { config, delivery, logger, metrics } = createRuntime(parsed.config, {
+  const { config, delivery, cdpDelivery, logger, metrics } = createRuntime(parsed.config, {
     write: overrides.write,
     writeMetrics: overrides.writeMetrics,
     metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE,
@@ -167,6 +229,7 @@ export function createWorkerRuntime(
   return createQueueWorker({
     config,
     delivery,
+    cdpDelivery,
     logger,
     metrics,
     client: overrides.client ?? new SQSClient({}),

@@ -3,7 +3,9 @@
  * sandbox of `npm start` (local/candu-sandbox.ts), the integration, e2e and soak tests, and the
  * bench (in its own process through bench/stand-in-server.ts). It records every request and
  * answers as programmed: a `respond` hook for full control, or a simple plan (accepted key,
- * events to refuse, scripted faults); with `print` it also shows each request readably.
+ * events to refuse, scripted faults); with `print` it also shows each request readably. The
+ * same server, on another endpoint (`startStandIn`), stands in for a CDP's tracking API
+ * (local/cdp-stand-in.ts).
  *
  * ```ts
  * const candu = await startCanduStandIn({ acceptedKey: 'k1' });
@@ -132,6 +134,7 @@ export interface CanduStandIn {
 
 /** What the stand-in is programmed to do and what it has seen; the handle's setters change it. */
 interface StandInState {
+  readonly endpoint: StandInEndpoint;
   acceptedKey: string | undefined;
   rejectEvent: ((event: ReceivedEvent) => boolean) | undefined;
   respond: RespondHook | undefined;
@@ -146,9 +149,39 @@ interface StandInState {
   readonly timers: Set<NodeJS.Timeout>;
 }
 
-/** Starts the stand-in on 127.0.0.1. Rejects if the port cannot be bound. */
-export async function startCanduStandIn(options: CanduStandInOptions = {}): Promise<CanduStandIn> {
+/**
+ * What a stand-in serves: the base path of its URL, the one path it answers under it, how a body
+ * holds its events, and how `print` shows a request.
+ */
+export interface StandInEndpoint {
+  /** `/api`: the stand-in's URL is `http://127.0.0.1:PORT{basePath}`. */
+  basePath: string;
+  /** `/eventWebhook`: POSTs to `{basePath}{path}` are answered, anything else 404. */
+  path: string;
+  events(body: unknown): ReceivedEvent[];
+  printedLines(request: Pick<RecordedRequest, 'requestNo' | 'path' | 'authScheme' | 'body'>): string[];
+}
+
+/** Candu's `POST /api/eventWebhook`: one event as an object, several as an array. */
+const CANDU_ENDPOINT: StandInEndpoint = {
+  basePath: '/api',
+  path: '/eventWebhook',
+  events: toEvents,
+  printedLines,
+};
+
+/** Starts the Candu stand-in on 127.0.0.1. Rejects if the port cannot be bound. */
+export function startCanduStandIn(options: CanduStandInOptions = {}): Promise<CanduStandIn> {
+  return startStandIn(CANDU_ENDPOINT, options);
+}
+
+/** Starts a stand-in serving `endpoint` on 127.0.0.1. Rejects if the port cannot be bound. */
+export async function startStandIn(
+  endpoint: StandInEndpoint,
+  options: CanduStandInOptions = {},
+): Promise<CanduStandIn> {
   const state: StandInState = {
+    endpoint,
     acceptedKey: options.acceptedKey,
     rejectEvent: options.rejectEvent,
     respond: options.respond,
@@ -197,14 +230,14 @@ function authLabel(scheme: AuthScheme | undefined): string {
 /** Records one complete request, prints it, and answers it as the plan decides. */
 function receive(state: StandInState, req: IncomingMessage, res: ServerResponse, rawBody: string): void {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  if (req.method !== 'POST' || !path.endsWith('/eventWebhook')) {
+  if (req.method !== 'POST' || !path.endsWith(state.endpoint.path)) {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'not found' }));
     return;
   }
   const record = recordOf(state, req, path, rawBody);
   if (state.recordRequests) state.requests.push(record);
-  if (state.print !== undefined) for (const line of printedLines(record)) state.print(line);
+  if (state.print !== undefined) for (const line of state.endpoint.printedLines(record)) state.print(line);
   decide(state, record).then(
     (action) => act(state, record, req, res, action),
     () => act(state, record, req, res, { status: 500, body: { error: 'stand-in respond hook threw' } }),
@@ -230,7 +263,7 @@ function recordOf(state: StandInState, req: IncomingMessage, path: string, rawBo
     rawBody,
     body,
     isArray: Array.isArray(body),
-    events: toEvents(body),
+    events: state.endpoint.events(body),
     status: undefined,
     dropped: false,
     clientGone: false,
@@ -315,7 +348,7 @@ function carryOut(
 
 function handleOf(state: StandInState, listener: LoopbackListener): CanduStandIn {
   return {
-    url: `http://127.0.0.1:${listener.port}/api`,
+    url: `http://127.0.0.1:${listener.port}${state.endpoint.basePath}`,
     get requests() {
       return [...state.requests];
     },

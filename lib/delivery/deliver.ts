@@ -3,13 +3,18 @@ import { type DeliveryBudget, DIRECT_BUDGET, SPLIT_REQUESTS, secretFailure } fro
 import { createLimiter, type Limiter } from '../concurrency.js';
 import type { Config } from '../config.js';
 import type { RetryLaterError } from '../errors.js';
-import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
 import { describeError } from '../logger.js';
+import type { CanduEvent } from '../schemas/candu-event.js';
 import type { DeliverOptions, Delivery, DeliveryResult, SecretStore, Secrets } from '../schemas/contracts.js';
-import { type DeliveryItem, type DeliveryRejection, eventKeyOf } from '../schemas/delivery-item.js';
+import {
+  type DeliverableEvent,
+  type DeliveryItem,
+  type DeliveryRejection,
+  eventKeyOf,
+} from '../schemas/delivery-item.js';
 import { type AckMemory, createAckMemory } from './ack-memory.js';
-import { type CanduAttempt, type CanduClient, createCanduClient } from './candu-client.js';
+import { canduDestination } from './candu-destination.js';
 import {
   deadlineFailure,
   decideAfterAttempt,
@@ -17,14 +22,26 @@ import {
   type Problem,
   toRetryLaterError,
 } from './delivery-policy.js';
+import type { Destination } from './destination.js';
+import {
+  createDestinationClient,
+  type DeliveryAttempt,
+  type DestinationClient,
+} from './destination-client.js';
 
 export type { DeliverOptions, Delivery, DeliveryResult } from '../schemas/contracts.js';
 export type { DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.js';
 
 export interface DeliveryDeps {
-  /** `canduAuth` is `bearer` when absent, as in the configuration. */
+  /**
+   * Chunks of `canduBatchSize` events, `canduConcurrency` in flight, `canduTimeoutMs` per attempt,
+   * whatever the destination; `canduApiUrl` (and `canduAuth`, `bearer` when absent, as in the
+   * configuration) is Candu's address when no other destination is given.
+   */
   config: Pick<Config, 'canduApiUrl' | 'canduBatchSize' | 'canduConcurrency' | 'canduTimeoutMs'> &
     Partial<Pick<Config, 'canduAuth'>>;
+  /** Where the chunks go; Candu at `config.canduApiUrl` by default. */
+  destination?: Destination;
   secrets: SecretStore;
   logger: Logger;
   /** How hard to try (backoff, attempts); `DIRECT_BUDGET` by default. */
@@ -47,12 +64,14 @@ export interface DeliveryDeps {
 }
 
 /**
- * Creates the delivery pipeline (see ARCHITECTURE.md, "Delivery"). Builds nothing that does I/O
- * until `deliver()` is called; never throws.
+ * Creates the delivery pipeline (see ARCHITECTURE.md, "Delivery") to one destination: Candu's
+ * events by default, or whatever events `E` the given destination takes (the CDP's track calls).
+ * Builds nothing that does I/O until `deliver()` is called; never throws.
  */
-export function createDelivery(deps: DeliveryDeps): Delivery {
+export function createDelivery<E extends DeliverableEvent = CanduEvent>(deps: DeliveryDeps): Delivery<E> {
   const budget = deps.budget ?? DIRECT_BUDGET;
   const logger = deps.logger;
+  const destination = deps.destination ?? canduDestination(deps.config.canduApiUrl, deps.config.canduAuth);
   const context: RunContext = {
     latency: { slowestMs: 0 },
     config: deps.config,
@@ -62,17 +81,13 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     logger,
     logAttempt: deps.attemptLogLevel === 'debug' ? logger.debug : logger.warn,
     ackMemory: deps.ackMemory ?? createAckMemory({ now: deps.now }),
-    client: createCanduClient({
-      apiUrl: deps.config.canduApiUrl,
-      auth: deps.config.canduAuth,
-      fetch: deps.fetch,
-      now: deps.now,
-    }),
+    destination,
+    client: createDestinationClient({ destination, fetch: deps.fetch, now: deps.now }),
     now: deps.now ?? Date.now,
     sleep: deps.sleep ?? ((ms) => timerSleep(ms)),
     random: deps.random ?? Math.random,
   };
-  return { deliver: (items, options) => new DeliveryRun(context, items, options).run() };
+  return { deliver: (items, options) => new DeliveryRun<E>(context, items, options).run() };
 }
 
 interface RunContext {
@@ -87,37 +102,42 @@ interface RunContext {
   logger: Logger;
   logAttempt: Logger['warn'];
   ackMemory: AckMemory;
-  client: CanduClient;
+  destination: Destination;
+  client: DestinationClient;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
 }
 
-/** An item with its serialized event and its `AckMemory` key (`eventKeyOf`), computed once. */
-interface Prepared {
-  item: DeliveryItem;
+/** An item with its serialized event, its size and its `AckMemory` key (`eventKeyOf`), computed once. */
+interface Prepared<E extends DeliverableEvent> {
+  item: DeliveryItem<E>;
   json: string;
+  bytes: number;
   ackKey: string | undefined;
 }
 
-interface Chunk {
-  items: readonly Prepared[];
+interface Chunk<E extends DeliverableEvent> {
+  items: readonly Prepared<E>[];
   /** Its events were already sent once in this call (it is a half of a split chunk). */
   resend: boolean;
 }
 
-/** The key in use; a new object after each refresh, so a chunk can tell whether its key is still current. */
+/**
+ * The key in use, as the `Authorization` header carrying it; a new object after each refresh, so
+ * a chunk can tell whether its key is still current.
+ */
 interface ApiKey {
   value: string;
   refreshed: boolean;
 }
 
 /** The state of one `deliver()` call: the queue and the I/O; every decision is the policy's. */
-class DeliveryRun {
+class DeliveryRun<E extends DeliverableEvent> {
   private delivered = 0;
   private alreadyAcknowledged = 0;
   private readonly rejected: DeliveryRejection[] = [];
-  private readonly read: DeliveryItem[] = [];
+  private readonly read: DeliveryItem<E>[] = [];
   private readonly settled = new Set<number>();
   /** Indexes of events sent whose last attempt got no answer. */
   private readonly unanswered = new Set<number>();
@@ -131,7 +151,7 @@ class DeliveryRun {
   private slowestMs = 0;
 
   private key: ApiKey = { value: '', refreshed: false };
-  /** The Candu key, read when the first chunk is sent; false once reading it failed the call. */
+  /** The destination's key, read when the first chunk is sent; false once reading it failed the call. */
   private keyRead: Promise<boolean> | undefined;
   /** `CANDU_CONCURRENCY` chunks in flight; a split's halves go ahead of the chunks waiting. */
   private readonly chunks: Limiter;
@@ -144,31 +164,45 @@ class DeliveryRun {
 
   constructor(
     private readonly ctx: RunContext,
-    private readonly items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
+    private readonly items: Iterable<DeliveryItem<E>> | AsyncIterable<DeliveryItem<E>>,
     private readonly options: DeliverOptions,
   ) {
     this.deadlineAt = options.deadlineAt;
     this.chunks = createLimiter(ctx.config.canduConcurrency);
   }
 
-  async run(): Promise<DeliveryResult> {
+  async run(): Promise<DeliveryResult<E>> {
     // Ends the backoffs under way; each chunk then fails at its next step (see `send`).
     const onAbort = () => this.signalStop();
     this.options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const size = this.ctx.config.canduBatchSize;
-      let pending: Prepared[] = [];
-      const take = (item: DeliveryItem) => {
+      const { destination } = this.ctx;
+      const emptyBytes = Buffer.byteLength(destination.body([]));
+      let pending: Prepared<E>[] = [];
+      let pendingBytes = emptyBytes;
+      const take = (item: DeliveryItem<E>) => {
         this.read.push(item);
         const prepared = this.prepare(item);
-        if (prepared !== undefined) pending.push(prepared);
-        if (pending.length < size) return false;
+        if (prepared === undefined) return false;
+        // Closed before this event would take the body past the destination's size (with its comma).
+        let sent = false;
+        if (pending.length > 0 && pendingBytes + 1 + prepared.bytes > destination.maxChunkBytes) {
+          this.enqueue(pending);
+          pending = [];
+          pendingBytes = emptyBytes;
+          sent = true;
+        }
+        pendingBytes += (pending.length > 0 ? 1 : 0) + prepared.bytes;
+        pending.push(prepared);
+        if (pending.length < size) return sent;
         this.enqueue(pending);
         pending = [];
+        pendingBytes = emptyBytes;
         return true;
       };
       if (Array.isArray(this.items)) {
-        for (const item of this.items as readonly DeliveryItem[]) take(item);
+        for (const item of this.items as readonly DeliveryItem<E>[]) take(item);
       } else {
         await this.readSource(take);
       }
@@ -190,12 +224,12 @@ class DeliveryRun {
    * pulled, so no item is taken from the source and then dropped: a caller hands what was not
    * read to the queue. A source that is left unfinished is closed.
    */
-  private async readSource(take: (item: DeliveryItem) => boolean): Promise<void> {
-    const source = this.items as AsyncIterable<DeliveryItem> | Iterable<DeliveryItem>;
+  private async readSource(take: (item: DeliveryItem<E>) => boolean): Promise<void> {
+    const source = this.items as AsyncIterable<DeliveryItem<E>> | Iterable<DeliveryItem<E>>;
     const iterator =
       Symbol.asyncIterator in source
         ? source[Symbol.asyncIterator]()
-        : (source as Iterable<DeliveryItem>)[Symbol.iterator]();
+        : (source as Iterable<DeliveryItem<E>>)[Symbol.iterator]();
     let finished = false;
     try {
       while (!this.stopped) {
@@ -217,13 +251,13 @@ class DeliveryRun {
    * Queues a new chunk of the sender's events, to be sent once a slot is free; each adds its
    * share to the split budget.
    */
-  private enqueue(items: Prepared[]): void {
+  private enqueue(items: Prepared<E>[]): void {
     this.splitBudget += this.ctx.budget.splitRequestsPerChunk;
     this.chunks.enqueue(() => this.sendWithKey({ items, resend: false }));
   }
 
-  /** Serializes an item; `undefined` (counted as delivered) when Candu acknowledged it recently. */
-  private prepare(item: DeliveryItem): Prepared | undefined {
+  /** Serializes an item; `undefined` (counted as delivered) when the destination acknowledged it recently. */
+  private prepare(item: DeliveryItem<E>): Prepared<E> | undefined {
     const json = JSON.stringify(item.event);
     const ackKey = eventKeyOf(item, json);
     if (ackKey !== undefined && this.ctx.ackMemory.has(ackKey)) {
@@ -232,11 +266,11 @@ class DeliveryRun {
       this.settled.add(item.index);
       return undefined;
     }
-    return { item, json, ackKey };
+    return { item, json, bytes: Buffer.byteLength(json), ackKey };
   }
 
-  /** Sends `chunk` once the Candu key is read (the first chunk reads it for all). */
-  private async sendWithKey(chunk: Chunk): Promise<void> {
+  /** Sends `chunk` once the destination's key is read (the first chunk reads it for all). */
+  private async sendWithKey(chunk: Chunk<E>): Promise<void> {
     this.keyRead ??= this.readKey().then((key) => {
       if (key !== undefined) this.key = { value: key, refreshed: false };
       return key !== undefined;
@@ -244,24 +278,30 @@ class DeliveryRun {
     if (await this.keyRead) await this.send(chunk);
   }
 
-  /** The Candu key, from the caller or the store; `undefined` once the call has failed. */
+  /**
+   * The destination's key as its `Authorization` header, from the caller's secrets or the store;
+   * `undefined` once the call has failed.
+   */
   private async readKey(refresh = false): Promise<string | undefined> {
+    const { keyNames } = this.ctx.destination;
     const given = refresh ? undefined : this.options.secrets;
     let secrets: Secrets;
     try {
       secrets = given ?? (await this.withDeadline((signal) => this.readSecrets(refresh, signal)));
     } catch (error) {
-      const what = refresh ? 'Candu key refresh failed' : 'Candu key unavailable';
+      const what = refresh ? `${keyNames.unavailable} refresh failed` : `${keyNames.unavailable} unavailable`;
       this.fail(secretFailure('secrets-unavailable', `${what}: ${describeError(error)}`, error));
       return undefined;
     }
-    const key = secrets.canduApiKey;
-    if (key === undefined || key === '') {
-      const what = refresh ? 'no Candu API key after a secret refresh' : 'no Candu API key configured';
-      this.fail(secretFailure('no-candu-key', what));
+    const authorization = this.ctx.destination.authorization(secrets);
+    if (authorization === undefined) {
+      const what = refresh
+        ? `no ${keyNames.missing} after a secret refresh`
+        : `no ${keyNames.missing} configured`;
+      this.fail(secretFailure('no-delivery-credential', what));
       return undefined;
     }
-    return key;
+    return authorization;
   }
 
   private readSecrets(refresh: boolean, signal: AbortSignal): Promise<Secrets> {
@@ -279,7 +319,7 @@ class DeliveryRun {
     }
   }
 
-  private result(): DeliveryResult {
+  private result(): DeliveryResult<E> {
     this.rejected.sort((a, b) => a.index - b.index);
     const pending =
       this.failure === undefined
@@ -304,12 +344,12 @@ class DeliveryRun {
    * call has failed. A chunk that ends unsettled after an attempt that got no answer has its
    * events marked as possibly delivered.
    */
-  private async send(chunk: Chunk): Promise<void> {
+  private async send(chunk: Chunk<E>): Promise<void> {
     let unanswered = false;
     const leave = () => {
       if (unanswered) for (const { item } of chunk.items) this.unanswered.add(item.index);
     };
-    const body = serialize(chunk.items);
+    const body = this.ctx.destination.body(chunk.items.map((prepared) => prepared.json));
     let lastProblem: Problem | undefined;
     for (let attempt = 1; ; attempt++) {
       const refusal = this.mayAttempt(lastProblem);
@@ -338,7 +378,7 @@ class DeliveryRun {
           break;
         case 'retry':
           lastProblem = decision.problem;
-          this.ctx.logAttempt(LogMessage.CanduAttemptFailed, {
+          this.ctx.logAttempt(this.ctx.destination.log.attemptFailed, {
             problem: decision.problem.reason,
             events: chunk.items.length,
             firstIndex: chunk.items[0]?.item.index,
@@ -365,7 +405,7 @@ class DeliveryRun {
   }
 
   /** One attempt: posts the chunk within the attempt's timeout and the time left, and counts it. */
-  private async post(chunk: Chunk, body: string, key: ApiKey, attempt: number): Promise<CanduAttempt> {
+  private async post(chunk: Chunk<E>, body: string, key: ApiKey, attempt: number): Promise<DeliveryAttempt> {
     const { client, config, now } = this.ctx;
     const timeLeftMs = this.deadlineAt - now();
     this.canduRequests++;
@@ -377,12 +417,13 @@ class DeliveryRun {
   }
 
   /** What the policy decides after an attempt; logged at debug level. */
-  private decide(chunk: Chunk, result: CanduAttempt, attempt: number, key: ApiKey) {
-    const { budget, logger, now, random } = this.ctx;
+  private decide(chunk: Chunk<E>, result: DeliveryAttempt, attempt: number, key: ApiKey) {
+    const { budget, destination, logger, now, random } = this.ctx;
     const events = chunk.items.length;
     const decision = decideAfterAttempt(
       {
         result,
+        destination,
         events,
         attempt,
         keyRefreshed: key.refreshed,
@@ -393,7 +434,7 @@ class DeliveryRun {
       },
       budget,
     );
-    logger.debug(LogMessage.CanduAnswered, {
+    logger.debug(destination.log.answered, {
       kind: result.kind,
       status: result.kind === 'answered' ? result.status : undefined,
       action: decision.action,
@@ -408,7 +449,7 @@ class DeliveryRun {
     return Math.max(this.slowestMs, this.ctx.latency.slowestMs);
   }
 
-  private settle(chunk: Chunk): void {
+  private settle(chunk: Chunk<E>): void {
     this.delivered += chunk.items.length;
     const keys: string[] = [];
     for (const { item, ackKey } of chunk.items) {
@@ -418,7 +459,7 @@ class DeliveryRun {
     this.ctx.ackMemory.remember(keys);
   }
 
-  private split(chunk: Chunk): void {
+  private split(chunk: Chunk<E>): void {
     const middle = Math.ceil(chunk.items.length / 2);
     const halves = [chunk.items.slice(0, middle), chunk.items.slice(middle)];
     // Ahead of the chunks waiting, in order: the second half queued first, then the first before it.
@@ -432,14 +473,14 @@ class DeliveryRun {
    */
   private async refreshKey(used: ApiKey, status: number | undefined): Promise<boolean> {
     if (this.key !== used) return true;
-    this.ctx.logger.warn(LogMessage.CanduKeyRefused, { status });
+    this.ctx.logger.warn(this.ctx.destination.log.keyRefused, { status });
     const value = await this.readKey(true);
     if (value === undefined) return false;
     if (this.key === used) this.key = { value, refreshed: true };
     return true;
   }
 
-  private reject(items: readonly Prepared[], reason: string): void {
+  private reject(items: readonly Prepared<E>[], reason: string): void {
     for (const { item } of items) {
       this.settled.add(item.index);
       this.rejected.push(
@@ -447,7 +488,7 @@ class DeliveryRun {
           ? { index: item.index, reason }
           : { index: item.index, messageId: item.messageId, reason },
       );
-      this.ctx.logger.debug(LogMessage.CanduRejectedEvent, {
+      this.ctx.logger.debug(this.ctx.destination.log.rejectedEvent, {
         index: item.index,
         messageId: item.messageId,
         reason,
@@ -460,7 +501,7 @@ class DeliveryRun {
     if (this.failure !== undefined) return;
     this.failure = failure;
     this.keyRefused = keyRefused;
-    this.ctx.logAttempt(LogMessage.CanduDeliveryFailed, {
+    this.ctx.logAttempt(this.ctx.destination.log.deliveryFailed, {
       problem: failure.message,
       status: failure.statusCode,
       retryAfterSeconds: failure.retryAfterSeconds,
@@ -479,11 +520,4 @@ function interruptedFailure(lastProblem: Problem | undefined): RetryLaterError {
     ...failure,
     reason: lastProblem === undefined ? 'interrupted' : `${failure.reason}; interrupted`,
   });
-}
-
-/** One event as a plain object (Candu's documented form), several as an array. */
-function serialize(items: readonly Prepared[]): string {
-  const [only] = items;
-  if (items.length === 1 && only !== undefined) return only.json;
-  return `[${items.map((prepared) => prepared.json).join(',')}]`;
 }

@@ -1,16 +1,17 @@
 /**
- * The delivery policy, written once: what to do after each Candu attempt (deliver, split,
- * reject, refresh the key, retry after a delay, or give up with 429/503 and a `Retry-After`),
- * and what the sender is told when a secret cannot be read. Pure: no I/O, no clock, no
- * randomness of its own. `deliver.ts` (direct delivery), replay and the queued worker ask it
- * what to do, each with its own `DeliveryBudget`.
+ * The delivery policy, written once: what to do after each attempt (deliver, split, reject,
+ * refresh the key, retry after a delay, or give up with 429/503 and a `Retry-After`), and what
+ * the sender is told when a secret cannot be read. The same table for every destination (Candu,
+ * and the CDP that Candu's engagement goes to); only the names in its reasons differ. Pure: no
+ * I/O, no clock, no randomness of its own. `deliver.ts` (direct delivery), replay and the queued
+ * worker ask it what to do, each with its own `DeliveryBudget`.
  */
 import { DEFAULT_RETRY_AFTER_SECONDS, type DeliveryBudget, MAX_RETRY_AFTER_SECONDS } from '../budgets.js';
 import { RetryLaterError } from '../errors.js';
-import type { CanduAttempt } from './candu-client.js';
+import type { DeliveryAttempt } from './destination-client.js';
 
-/** What to do with one Candu status. */
-export type CanduVerdict =
+/** What to do with one status from a destination (Candu, the CDP). */
+export type StatusVerdict =
   /** 2xx: the events landed. */
   | 'delivered'
   /** 408, 423, 429, 5xx except 501: try the same request again after a backoff. */
@@ -21,13 +22,13 @@ export type CanduVerdict =
   | 'refresh-key'
   /**
    * Any other status (404, 405, 501, 3xx, ...): retrying will not help, and nothing says the
-   * events are bad; most likely `CANDU_API_URL` is wrong. Give up at once with 503 so the
+   * events are bad; most likely `CANDU_API_URL` (or `CDP_TRACKING_URL`) is wrong. Give up at once with 503 so the
    * sender keeps the events until an operator fixes it.
    */
   | 'fail';
 
-/** Classifies a Candu HTTP status; `decideAfterAttempt` builds on it. */
-export function classifyCanduStatus(status: number): CanduVerdict {
+/** Classifies a destination's HTTP status; `decideAfterAttempt` builds on it. */
+export function classifyStatus(status: number): StatusVerdict {
   if (status >= 200 && status < 300) return 'delivered';
   if (status === 400 || status === 413 || status === 422) return 'split';
   if (status === 401 || status === 403) return 'refresh-key';
@@ -39,7 +40,7 @@ export function classifyCanduStatus(status: number): CanduVerdict {
 /** A retryable problem: what the sender is told if it turns out to be the last one. */
 export interface Problem {
   status: 429 | 503;
-  /** Candu's `Retry-After`, when it sent one. */
+  /** The destination's `Retry-After`, when it sent one. */
   retryAfterMs?: number;
   /** For logs; never shown to the sender. */
   reason: string;
@@ -51,7 +52,7 @@ export interface FailDecision {
   status: 429 | 503;
   retryAfterSeconds: number;
   reason: string;
-  /** Candu refused the key even after a secret refresh: a revoked or wrong key (it pages the operator). */
+  /** The destination refused the key even after a secret refresh: a revoked or wrong key (it pages the operator). */
   keyRefused?: true;
 }
 
@@ -67,9 +68,22 @@ export type Decision =
   | { action: 'retry'; delayMs: number; problem: Problem }
   | FailDecision;
 
+/** How the policy's reasons name a destination (see lib/delivery/destination.ts). */
+export interface DestinationNames {
+  /** `Candu`, `the CDP`. */
+  name: string;
+  /** `API key`, `write key`. */
+  credential: string;
+}
+
+/** Candu's names: the reasons every Candu delivery has always given. */
+const CANDU_NAMES: DestinationNames = { name: 'Candu', credential: 'API key' };
+
 /** One finished attempt, as the policy sees it. */
 export interface AttemptOutcome {
-  result: CanduAttempt;
+  result: DeliveryAttempt;
+  /** Who answered, for the reasons; Candu when absent. */
+  destination?: DestinationNames;
   /** Events in the chunk. */
   events: number;
   /** 1 for the chunk's first attempt. */
@@ -89,36 +103,41 @@ export interface AttemptOutcome {
 /** Decides what follows one attempt, under `budget`. Total: every outcome has a decision. */
 export function decideAfterAttempt(outcome: AttemptOutcome, budget: DeliveryBudget): Decision {
   const { result } = outcome;
+  const { name, credential } = outcome.destination ?? CANDU_NAMES;
   if (result.kind === 'timeout')
-    return retryOrFail({ status: 503, reason: 'Candu timed out' }, outcome, budget);
+    return retryOrFail({ status: 503, reason: `${name} timed out` }, outcome, budget);
   if (result.kind === 'network') {
     return retryOrFail(
-      { status: 503, reason: `connection to Candu failed: ${result.error}` },
+      { status: 503, reason: `connection to ${name} failed: ${result.error}` },
       outcome,
       budget,
     );
   }
   const { status } = result;
-  switch (classifyCanduStatus(status)) {
+  // Reasons begin with the name, lower-cased as ever for Candu: `candu rejected the event`.
+  const subject = name.charAt(0).toLowerCase() + name.slice(1);
+  switch (classifyStatus(status)) {
     case 'delivered':
       return { action: 'delivered' };
     case 'split': {
       const why = result.detail === undefined ? `${status}` : `${status}: ${result.detail}`;
-      if (outcome.events === 1) return { action: 'reject', reason: `candu rejected the event (${why})` };
+      if (outcome.events === 1) return { action: 'reject', reason: `${subject} rejected the event (${why})` };
       if (outcome.mayNarrow) return { action: 'split' };
       return {
         action: 'reject',
-        reason: `candu rejected these ${outcome.events} events together (${why}); not narrowed down within the request's budget of Candu requests`,
+        reason: `${subject} rejected these ${outcome.events} events together (${why}); not narrowed down within the request's budget of ${name} requests`,
       };
     }
-    case 'refresh-key':
+    case 'refresh-key': {
+      const reason = `${name} refused the ${credential} (${status})`;
       return outcome.keyRefreshed
-        ? { ...failWith({ status: 503, reason: `Candu refused the API key (${status})` }), keyRefused: true }
-        : { action: 'refresh-key', reason: `Candu refused the API key (${status})` };
+        ? { ...failWith({ status: 503, reason }), keyRefused: true }
+        : { action: 'refresh-key', reason };
+    }
     case 'fail':
-      return failWith({ status: 503, reason: `Candu answered ${status}` });
+      return failWith({ status: 503, reason: `${name} answered ${status}` });
     case 'retry': {
-      const problem: Problem = { status: status === 429 ? 429 : 503, reason: `Candu answered ${status}` };
+      const problem: Problem = { status: status === 429 ? 429 : 503, reason: `${name} answered ${status}` };
       if (result.retryAfterMs !== undefined) problem.retryAfterMs = result.retryAfterMs;
       return retryOrFail(problem, outcome, budget);
     }
@@ -141,7 +160,7 @@ export function deadlineFailure(lastProblem: Problem | undefined): FailDecision 
 }
 
 /**
- * A problem as the sender's answer: Candu's `Retry-After` rounded up to whole seconds (at
+ * A problem as the sender's answer: the destination's `Retry-After` rounded up to whole seconds (at
  * least 1, at most `MAX_RETRY_AFTER_SECONDS`), or `DEFAULT_RETRY_AFTER_SECONDS` without one.
  */
 function failWith(problem: Problem): FailDecision {

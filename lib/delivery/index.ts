@@ -3,7 +3,8 @@ export {
   type AckMemoryOptions,
   createAckMemory,
 } from './ack-memory.js';
-export { type CanduAttempt, type CanduClient, parseRetryAfter } from './candu-client.js';
+export { canduDestination } from './candu-destination.js';
+export { cdpDestination } from './cdp-destination.js';
 export {
   createDelivery,
   type DeliverOptions,
@@ -15,13 +16,20 @@ export {
 } from './deliver.js';
 export {
   type AttemptOutcome,
-  type CanduVerdict,
-  classifyCanduStatus,
+  classifyStatus,
   type Decision,
+  type DestinationNames,
   deadlineFailure,
   decideAfterAttempt,
   type FailDecision,
   mayStartAttempt,
   type Problem,
+  type StatusVerdict,
   toRetryLaterError,
 } from './delivery-policy.js';
+export type { Destination, DestinationLogMessages } from './destination.js';
+export {
+  type DeliveryAttempt,
+  type DestinationClient,
+  parseRetryAfter,
+} from './destination-client.js';

@@ -5,17 +5,17 @@
  */
 import { secretFailure } from '../budgets.js';
 import type { Config } from '../config.js';
-import { SecretsUnavailableError } from '../errors.js';
 import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
-import type { SecretStore, Secrets } from '../schemas/contracts.js';
 import {
   type LazyJsonBody,
   lazyDecompressedBody,
   lazyJsonBody,
   type RawRequest,
   receiveBody,
-} from './decode-body.js';
+} from '../request/decode-body.js';
+import { readRequestSecrets } from '../request/request-secrets.js';
+import type { SecretStore, Secrets } from '../schemas/contracts.js';
 import { authenticate } from './inbound-auth.js';
 import type { MessageRoute } from './routes.js';
 
@@ -54,7 +54,7 @@ export async function admit(
   });
   const body = lazyDecompressedBody(received, config.maxBodyBytes);
   const json = lazyJsonBody(body.value);
-  const secrets = await loadSecrets(deps, deadlineAt);
+  const secrets = await readRequestSecrets(deps.secrets, deadlineAt, deps.now);
   const auth = authenticate(
     route.credentials,
     {
@@ -82,24 +82,4 @@ export async function admit(
   // The sender is let in: a body that cannot be decompressed is now answered 400 or 413.
   body.value();
   return { json, secrets };
-}
-
-/** The request's secrets; waits for Secrets Manager no later than `deadlineAt`. */
-async function loadSecrets(deps: AdmissionDeps, deadlineAt: number): Promise<Secrets> {
-  const signal = AbortSignal.timeout(Math.max(0, deadlineAt - deps.now()));
-  try {
-    return await deps.secrets.get({ signal });
-  } catch (error) {
-    if (error instanceof SecretsUnavailableError) {
-      throw secretFailure('secrets-unavailable', `secrets unavailable: ${error.message}`, error);
-    }
-    throw error;
-  }
-}
-
-/** The request with its header names in lower case (API Gateway's, whatever the caller gave). */
-export function normaliseHeaders(request: RawRequest): RawRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
-  return { ...request, headers };
 }

@@ -1,7 +1,8 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { type FailedCredentialCheck, UnauthorizedError } from '../errors.js';
+import type { BodyBytes } from '../request/decode-body.js';
 import type { Secrets } from '../schemas/contracts.js';
-import type { BodyBytes } from './decode-body.js';
+import { matchesAny } from '../secrets/compare-secrets.js';
 
 /** Which credential forms a route accepts (ARCHITECTURE.md, Routes). */
 export type CredentialScheme =
@@ -158,23 +159,6 @@ export function hmacHex(secret: string, body: BodyBytes): string {
 
 function defined(...values: (string | undefined)[]): string[] {
   return values.filter((value): value is string => value !== undefined);
-}
-
-/**
- * Compares `given` with every accepted value (no early exit, so timing says nothing about which).
- * No accepted value: no match.
- */
-function matchesAny(given: string, accepted: readonly string[]): boolean {
-  let matched = false;
-  for (const value of accepted) matched = equalSecrets(given, value) || matched;
-  return matched;
-}
-
-/** Compares two secrets in constant time, whatever their lengths. */
-function equalSecrets(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b) && given.length === expected.length;
 }
 
 function splitAuthorization(header: string): [string, string] {

@@ -2,10 +2,10 @@
 import { BadRequestError, TooManyMessagesError } from '../errors.js';
 import { MAX_MESSAGES_PER_REQUEST } from '../limits.js';
 import { LogMessage } from '../log-messages.js';
+import type { Reports, RequestSummary } from '../request/request-state.js';
+import { messageReport as report } from '../request/responses.js';
 import type { DeliveryItem } from '../schemas/delivery-item.js';
 import { extractMessages, messageIdOf, type TranslateOptions, translateMessage } from '../translate/index.js';
-import type { Reports, RequestSummary } from './request-state.js';
-import { messageReport as report } from './responses.js';
 import type { MessageRoute } from './routes.js';
 
 /**

@@ -11,22 +11,22 @@ import { type FailedCredentialCheck, HttpError, RetryLaterError, UnauthorizedErr
 import { LogMessage } from '../log-messages.js';
 import { boundedWarnings, describeError, type Logger } from '../logger.js';
 import type { MetricsPublisher } from '../metrics.js';
-import type { Delivery, QueueWriter, SecretStore } from '../schemas/contracts.js';
-import { admit, normaliseHeaders } from './admission.js';
-import type { RawRequest } from './decode-body.js';
-import { concat, deliverOrSpill, enqueue } from './hand-off.js';
-import { messagesOf, translateEach } from './messages.js';
+import { normaliseHeaders, type RawRequest } from '../request/decode-body.js';
+import { concat, deliverOrSpill, enqueue } from '../request/hand-off.js';
 import {
   emptySummary,
   type GatewayRequest,
   type InvocationContext,
   type Reports,
   type RequestSummary,
-} from './request-state.js';
-import { type Accounting, type Outcome, toResponse } from './responses.js';
+} from '../request/request-state.js';
+import { type Accounting, type Outcome, toResponse } from '../request/responses.js';
+import type { Delivery, QueueWriter, SecretStore } from '../schemas/contracts.js';
+import { admit } from './admission.js';
+import { messagesOf, translateEach } from './messages.js';
 import type { MessageRoute } from './routes.js';
 
-export type { GatewayRequest, InvocationContext } from './request-state.js';
+export type { GatewayRequest, InvocationContext } from '../request/request-state.js';
 
 /** What a request handler needs; everything that does I/O is injected. */
 export interface RequestDependencies {

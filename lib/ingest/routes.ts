@@ -1,4 +1,4 @@
-import type { ContentTypePolicy } from './decode-body.js';
+import type { ContentTypePolicy } from '../request/decode-body.js';
 import type { CredentialScheme } from './inbound-auth.js';
 
 /** The tracking-API routes that take one message of a given type. */

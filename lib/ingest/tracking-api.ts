@@ -4,9 +4,9 @@ import { HttpError } from '../errors.js';
 import { MAX_LOGGED_PATH_CHARS } from '../limits.js';
 import { LogMessage } from '../log-messages.js';
 import { createLogger, type Logger } from '../logger.js';
+import { toResponse } from '../request/responses.js';
 import { truncate } from '../text.js';
 import type { GatewayRequest, InvocationContext, MessageRequestHandler } from './request-handler.js';
-import { toResponse } from './responses.js';
 import { routeForTrackingPath } from './routes.js';
 
 /** The tracking-API function's handler: one request in, its route picked from the path. */

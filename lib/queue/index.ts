@@ -1,9 +1,10 @@
 export {
-  ENVELOPE_BYTES,
+  envelopeBytes,
   messageBody,
   type ParsedQueueMessage,
   parseQueueMessage,
   QUEUE_MESSAGE_VERSION,
+  type QueueDestination,
   type QueuedEvent,
   serializeQueuedEvent,
 } from './queue-message.js';

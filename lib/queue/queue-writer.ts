@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DEFAULT_RETRY_AFTER_SECONDS, QUEUE_WRITE_BUDGET } from '../budgets.js';
 import { createLimiter } from '../concurrency.js';
+import type { CanduEvent } from '../schemas/candu-event.js';
 import type { QueueWriteOptions, QueueWriteResult, QueueWriter } from '../schemas/contracts.js';
 
 export type { QueueWriteOptions, QueueWriteResult, QueueWriter } from '../schemas/contracts.js';
@@ -19,8 +20,8 @@ import {
 } from '../limits.js';
 import { LogMessage } from '../log-messages.js';
 import { describeError, type Logger } from '../logger.js';
-import type { DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.js';
-import { ENVELOPE_BYTES, messageBody, serializeQueuedEvent } from './queue-message.js';
+import type { DeliverableEvent, DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.js';
+import { envelopeBytes, messageBody, type QueueDestination, serializeQueuedEvent } from './queue-message.js';
 
 /** `SendMessageBatch` calls in flight at once for one write. */
 export const WRITE_CONCURRENCY = 4;
@@ -39,6 +40,11 @@ interface PackedMessage {
 export interface QueueWriterDeps {
   /** `QUEUE_URL`. */
   queueUrl: string;
+  /**
+   * Whom the events written are for, as each message says: Candu (the message functions, by
+   * default) or the CDP (Candu's engagement). The worker delivers each message to its destination.
+   */
+  destination?: QueueDestination;
   /** Built on first use when absent, from the SDK's defaults (region, credentials, endpoint). */
   client?: SQSClient;
   logger: Logger;
@@ -48,11 +54,17 @@ export interface QueueWriterDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Creates the writer the ingest functions use in queued mode. Never throws; does no I/O until `write()`. */
-export function createQueueWriter(deps: QueueWriterDeps): QueueWriter {
+/**
+ * Creates the writer the functions use in queued mode and for spill-over, for one destination.
+ * Never throws; does no I/O until `write()`.
+ */
+export function createQueueWriter<E extends DeliverableEvent = CanduEvent>(
+  deps: QueueWriterDeps,
+): QueueWriter<E> {
   let client = deps.client;
   const context: WriteContext = {
     queueUrl: deps.queueUrl,
+    destination: deps.destination ?? 'candu',
     client: () => {
       client ??= new SQSClient({});
       return client;
@@ -66,6 +78,7 @@ export function createQueueWriter(deps: QueueWriterDeps): QueueWriter {
 
 interface WriteContext {
   queueUrl: string;
+  destination: QueueDestination;
   client: () => SQSClient;
   logger: Logger;
   now: () => number;
@@ -85,7 +98,11 @@ class QueueWrite {
     private readonly options: QueueWriteOptions,
   ) {}
 
-  async run(items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>): Promise<QueueWriteResult> {
+  async run(
+    items: Iterable<DeliveryItem<DeliverableEvent>> | AsyncIterable<DeliveryItem<DeliverableEvent>>,
+  ): Promise<QueueWriteResult> {
+    const { destination } = this.ctx;
+    const envelope = envelopeBytes(destination);
     let batch: PackedMessage[] = [];
     let batchBytes = 0;
     const addMessage = async (message: PackedMessage) => {
@@ -99,26 +116,26 @@ class QueueWrite {
       batchBytes += bytes;
     };
     let events: string[] = [];
-    let bytes = ENVELOPE_BYTES;
+    let bytes = envelope;
     for await (const item of items) {
       if (this.failure !== undefined) break;
       const serialized = serializeQueuedEvent(item);
       const size = Buffer.byteLength(serialized);
-      if (ENVELOPE_BYTES + size > MAX_QUEUE_MESSAGE_BYTES) {
+      if (envelope + size > MAX_QUEUE_MESSAGE_BYTES) {
         this.reject(item);
         continue;
       }
       // The comma before every event but the first.
       if (events.length > 0 && bytes + 1 + size > QUEUE_MESSAGE_TARGET_BYTES) {
-        await addMessage({ body: messageBody(events), events: events.length });
+        await addMessage({ body: messageBody(events, destination), events: events.length });
         events = [];
-        bytes = ENVELOPE_BYTES;
+        bytes = envelope;
       }
       bytes += (events.length > 0 ? 1 : 0) + size;
       events.push(serialized);
     }
     if (events.length > 0 && this.failure === undefined) {
-      await addMessage({ body: messageBody(events), events: events.length });
+      await addMessage({ body: messageBody(events, destination), events: events.length });
     }
     if (batch.length > 0 && this.failure === undefined) await this.dispatch(batch);
     await this.calls.idle();
@@ -178,7 +195,7 @@ class QueueWrite {
     }
   }
 
-  private reject(item: DeliveryItem): void {
+  private reject(item: DeliveryItem<DeliverableEvent>): void {
     const reason = `event larger than a queue message (${MAX_QUEUE_MESSAGE_BYTES} bytes)`;
     this.rejected.push(
       item.messageId === undefined

@@ -4,7 +4,8 @@
  * credential reads a `SecretStore`. Each stage implements or uses these; none imports another.
  */
 import type { RetryLaterError } from '../errors.js';
-import type { DeliveryItem, DeliveryRejection } from './delivery-item.js';
+import type { CanduEvent } from './candu-event.js';
+import type { DeliverableEvent, DeliveryItem, DeliveryRejection } from './delivery-item.js';
 
 // ─── Credentials ────────────────────────────────────────────────────────────────────────────
 
@@ -24,6 +25,21 @@ export interface Secrets {
   publicWriteKey?: string;
   /** Still accepted while cached pages and the SDKs' stored retries carry the old key (rotation). */
   previousPublicWriteKey?: string;
+  /** The path token of `POST /v1/candu/{token}`, Candu's outgoing webhooks (at least 32 characters). */
+  engagementToken?: string;
+  /**
+   * Still accepted while Candu's webhook URL moves to the new `engagementToken`: the URL is edited
+   * by hand in Candu, and a request refused meanwhile is an engagement event lost.
+   */
+  previousEngagementToken?: string;
+  /** The CDP's write key: `Authorization: Basic base64("<cdpWriteKey>:")` on `{CDP_TRACKING_URL}/batch`. */
+  cdpWriteKey?: string;
+  /**
+   * Fields the store read but refused, each with why (never the value): an `engagementToken` or
+   * `previousEngagementToken` shorter than `MIN_ENGAGEMENT_TOKEN_CHARS`. The engagement route
+   * answers 503 while one is there; nothing else depends on them.
+   */
+  refused?: Readonly<Partial<Record<'engagementToken' | 'previousEngagementToken', string>>>;
 }
 
 /** How long one caller waits for the secret. */
@@ -58,13 +74,14 @@ export interface SecretStore {
   refresh(options?: SecretReadOptions): Promise<Secrets>;
 }
 
-// ─── Delivery to Candu ──────────────────────────────────────────────────────────────────────
+// ─── Delivery to a destination (Candu, or the CDP) ──────────────────────────────────────────
 
 /**
  * What became of a `deliver()` call. Every item read is accounted for: it was delivered (or had
- * been acknowledged recently), or rejected, or it is in `undelivered` and `failure` is set.
+ * been acknowledged recently), or rejected, or it is in `undelivered` and `failure` is set. Below,
+ * "Candu" stands for the destination the delivery sends to (lib/delivery/destination.ts).
  */
-export interface DeliveryResult {
+export interface DeliveryResult<E extends DeliverableEvent = CanduEvent> {
   /** Events Candu accepted (2xx), `alreadyAcknowledged` included. */
   delivered: number;
   /**
@@ -81,20 +98,23 @@ export interface DeliveryResult {
    */
   undelivered: number[];
   /** The items of `undelivered`, in the same order: what a caller hands to the queue (spill-over). */
-  pending: DeliveryItem[];
+  pending: DeliveryItem<E>[];
   /**
    * Of `pending`, events that were sent and got no answer (a timeout, a connection lost after
    * sending): Candu may have them, so handing them on may deliver them twice.
    */
   possiblyDelivered: number;
-  /** Candu refused the key even after a secret refresh (a revoked or wrong key). */
+  /** Candu refused the key (the CDP: the write key) even after a secret refresh (a revoked or wrong key). */
   keyRefused: boolean;
   /**
    * Set when some events could not be delivered: the status and `Retry-After` the delivery
    * policy chose for the last problem (see lib/delivery/delivery-policy.ts).
    */
   failure?: RetryLaterError;
-  /** HTTP requests made to Candu, every attempt counted. */
+  /**
+   * HTTP requests made to the destination, every attempt counted (named for Candu, the first
+   * destination; a CDP delivery counts its requests to the CDP here).
+   */
   canduRequests: number;
   /**
    * Requests that re-sent events already sent in this call: backoff retries after 429/5xx, a
@@ -109,32 +129,33 @@ export interface DeliverOptions {
   /** Epoch milliseconds after which no attempt is started, no backoff runs and no secret is awaited. */
   deadlineAt: number;
   /**
-   * The secrets the caller has read already for this request: their `canduApiKey` is used, and
-   * the store is only asked again for a refresh after 401/403. Read from the store when absent.
+   * The secrets the caller has read already for this request: the destination's credential in
+   * them (`canduApiKey`, `cdpWriteKey`) is used, and the store is only asked again for a refresh
+   * after 401/403. Read from the store when absent.
    */
   secrets?: Secrets;
   /** When aborted, no attempt starts and backoffs end: the call fails with what it has. */
   signal?: AbortSignal;
 }
 
-export interface Delivery {
+export interface Delivery<E extends DeliverableEvent = CanduEvent> {
   /**
-   * Sends `items` to Candu in chunks of `CANDU_BATCH_SIZE`, at most `CANDU_CONCURRENCY` requests
-   * in flight, doing what the delivery policy decides after each attempt, inside `deadlineAt`.
+   * Sends `items` to the destination (Candu, or the CDP) in chunks of `CANDU_BATCH_SIZE` events
+   * and at most the destination's bytes, at most `CANDU_CONCURRENCY` requests in flight, doing what the delivery policy decides after each attempt, inside `deadlineAt`.
    * Items Candu acknowledged recently are counted as delivered without being sent. Never throws
    * for Candu's answers, timeouts, network errors or a missing or unavailable key: those end in
    * `rejected` or `failure`.
    *
    * `items` may be produced while they are delivered (an async iterable): each chunk is sent as
    * soon as it is full, and the rest is read while its request is in flight. Reading stops early
-   * once the call has failed. The Candu key is read when the first chunk is ready.
+   * once the call has failed. The credential is read when the first chunk is ready.
    *
    * @throws whatever iterating `items` throws, after the requests in flight have ended.
    */
   deliver(
-    items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
+    items: Iterable<DeliveryItem<E>> | AsyncIterable<DeliveryItem<E>>,
     options: DeliverOptions,
-  ): Promise<DeliveryResult>;
+  ): Promise<DeliveryResult<E>>;
 }
 
 // ─── The queue ──────────────────────────────────────────────────────────────────────────────
@@ -162,7 +183,8 @@ export interface QueueWriteResult {
   failure?: RetryLaterError;
 }
 
-export interface QueueWriter {
+/** Writes events of `E` (Candu's by default; the CDP's track calls for Candu's engagement) to the queue. */
+export interface QueueWriter<E extends DeliverableEvent = CanduEvent> {
   /**
    * Packs `items` several to a message (up to `QUEUE_MESSAGE_TARGET_BYTES`; one larger event alone,
    * up to `MAX_QUEUE_MESSAGE_BYTES`) and writes
@@ -174,7 +196,7 @@ export interface QueueWriter {
    * @throws whatever iterating `items` throws.
    */
   write(
-    items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
+    items: Iterable<DeliveryItem<E>> | AsyncIterable<DeliveryItem<E>>,
     options: QueueWriteOptions,
   ): Promise<QueueWriteResult>;
 }

@@ -1,16 +1,26 @@
 /**
- * One translated event on its way to Candu, as the ingest functions, direct delivery, the queue
- * and the worker all hand it on, and the one rule that says when two of them are the same event
- * (`eventKeyOf`): the acknowledgement memory and the worker's de-duplication both use it.
+ * One translated event on its way to a destination (Candu, or the CDP for Candu's engagement), as
+ * the functions, direct delivery, the queue and the worker all hand it on, and the one rule that
+ * says when two of them are the same event (`eventKeyOf`): the acknowledgement memory and the
+ * worker's de-duplication both use it.
  */
 import { createHash } from 'node:crypto';
 import type { CanduEvent } from './candu-event.js';
 
-/** One translated event to deliver; `index` is the message's position in the sender's body. */
-export interface DeliveryItem {
+/** What delivery reads of any event it sends: the event itself is serialized as it is. */
+export interface DeliverableEvent {
+  messageId?: string;
+  timestamp?: string;
+}
+
+/**
+ * One translated event to deliver; `index` is the message's position in the sender's body. `E`
+ * is what the destination takes: a Candu event by default, a Segment track call for the CDP.
+ */
+export interface DeliveryItem<E extends DeliverableEvent = CanduEvent> {
   index: number;
   messageId?: string;
-  event: CanduEvent;
+  event: E;
   /**
    * The event's `timestamp` is the time of receipt: the message carried none of its own. A resend
    * of the same message gets another one, so the event key leaves it out.
@@ -34,7 +44,7 @@ export interface DeliveryRejection {
  * `serialized` is `JSON.stringify(item.event)` when the caller has it already (it is what is
  * digested unless the timestamp was synthesized). A key is 22 characters whatever the event's size.
  */
-export function eventKeyOf(item: DeliveryItem, serialized?: string): string | undefined {
+export function eventKeyOf(item: DeliveryItem<DeliverableEvent>, serialized?: string): string | undefined {
   if (item.messageId === undefined) return undefined;
   const content = item.synthesizedTimestamp
     ? JSON.stringify({ ...item.event, timestamp: undefined })

@@ -1,3 +1,4 @@
+export { equalSecrets, matchesAny } from './compare-secrets.js';
 export {
   createSecretStore,
   createSecretsManagerClient,

@@ -10,6 +10,7 @@ export type { SecretReadOptions, SecretStore, Secrets } from '../schemas/contrac
 
 import type { Config } from '../config.js';
 import { SecretsUnavailableError } from '../errors.js';
+import { MIN_ENGAGEMENT_TOKEN_CHARS } from '../limits.js';
 import { describeError } from '../logger.js';
 
 /**
@@ -34,7 +35,7 @@ export interface SecretStoreDeps {
     Config,
     'canduSecretId' | 'canduApiKey' | 'segmentSharedSecret' | 'inboundToken' | 'secretTtlSeconds'
   > &
-    Partial<Pick<Config, 'publicWriteKey'>>;
+    Partial<Pick<Config, 'publicWriteKey' | 'engagementToken' | 'cdpWriteKey'>>;
   /** Built on first use when absent, from the SDK's defaults (region, credentials, `AWS_ENDPOINT_URL_SECRETS_MANAGER`). */
   client?: SecretsManagerClient;
   /** Epoch milliseconds; `Date.now` by default. */
@@ -50,14 +51,23 @@ const SECRET_FIELDS = [
   'previousInboundToken',
   'publicWriteKey',
   'previousPublicWriteKey',
+  'engagementToken',
+  'previousEngagementToken',
+  'cdpWriteKey',
 ] as const;
+
+/** The path tokens of the engagement route: held only when long enough to be one. */
+const ENGAGEMENT_TOKEN_FIELDS = ['engagementToken', 'previousEngagementToken'] as const;
 
 /**
  * Creates the store. With `canduSecretId` set it reads that Secrets Manager secret (JSON
- * `{"canduApiKey","segmentSharedSecret","inboundToken","publicWriteKey"}` with only `canduApiKey`
- * required, or a plain string taken as the Candu key) and ignores the environment values;
- * otherwise it serves `canduApiKey`, `segmentSharedSecret`, `inboundToken` and `publicWriteKey`
- * from the configuration.
+ * `{"canduApiKey","segmentSharedSecret","inboundToken"}` with only `canduApiKey` required, the
+ * `previous…` values of a rotation, the browser's `publicWriteKey`, the engagement route's
+ * `engagementToken` (and `previousEngagementToken`) and `cdpWriteKey`, or a plain string taken as
+ * the Candu key) and ignores the environment values; otherwise it serves `canduApiKey`,
+ * `segmentSharedSecret`, `inboundToken`, `publicWriteKey`, `engagementToken` and `cdpWriteKey`
+ * from the configuration (which refuses a short `ENGAGEMENT_TOKEN` itself). An engagement token
+ * shorter than `MIN_ENGAGEMENT_TOKEN_CHARS` in the secret is held out and named in `refused`.
  *
  * The cache is written here rather than with `@aws-lambda-powertools/parameters` because
  * delivery needs one in-flight fetch shared by concurrent callers and a forced refresh that
@@ -76,6 +86,8 @@ export function createSecretStore(deps: SecretStoreDeps): SecretStore {
         segmentSharedSecret: config.segmentSharedSecret,
         inboundToken: config.inboundToken,
         publicWriteKey: config.publicWriteKey,
+        engagementToken: config.engagementToken,
+        cdpWriteKey: config.cdpWriteKey,
       }),
     );
     return { get: async () => fromEnv, refresh: async () => fromEnv };
@@ -198,7 +210,24 @@ function parseSecretText(text: string, secretId: string): Secrets {
   if (secrets.canduApiKey === undefined) {
     throw new SecretsUnavailableError(`secret ${secretId} has no canduApiKey`);
   }
-  return secrets;
+  return withEngagementTokensChecked(secrets);
+}
+
+/**
+ * Moves an engagement token shorter than `MIN_ENGAGEMENT_TOKEN_CHARS` out of the secrets and into
+ * `refused`, with why: the engagement route then answers 503 (a configuration problem an operator
+ * fixes) instead of accepting a guessable token, and nothing else the secret serves is held up.
+ */
+function withEngagementTokensChecked(secrets: Secrets): Secrets {
+  const refused: Partial<Record<(typeof ENGAGEMENT_TOKEN_FIELDS)[number], string>> = {};
+  const checked: Secrets = { ...secrets };
+  for (const field of ENGAGEMENT_TOKEN_FIELDS) {
+    const value = checked[field];
+    if (value === undefined || value.length >= MIN_ENGAGEMENT_TOKEN_CHARS) continue;
+    delete checked[field];
+    refused[field] = `${field} is shorter than ${MIN_ENGAGEMENT_TOKEN_CHARS} characters`;
+  }
+  return Object.keys(refused).length === 0 ? checked : { ...checked, refused };
 }
 
 function withoutEmpty(values: Secrets): Secrets {

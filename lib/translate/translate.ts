@@ -16,6 +16,7 @@ import {
 } from '../schemas/index.js';
 import { truncate } from '../text.js';
 import { ByteBudget, DEFAULT_MAX_EVENT_BYTES, EventTooLargeError } from './event-budget.js';
+import { CAME_FROM_CANDU, cameFromCandu } from './loop-guard.js';
 import { applyTraitValues } from './trait-values.js';
 import type { CanduEvent, CanduTrack, TranslateOptions, Translation } from './translation.js';
 
@@ -26,7 +27,8 @@ const PAGE_FIELDS = ['url', 'path', 'title', 'referrer', 'search'] as const;
 
 /**
  * Translates one message (a value decoded from JSON) into one Candu event to send, a skip (the
- * message has no Candu equivalent, or is anonymous and `anonymousEvents` is `skip`) or a
+ * message came from Candu (loop-guard.ts), has no Candu equivalent, or is anonymous and
+ * `anonymousEvents` is `skip`) or a
  * rejection (the message is malformed, or its event would pass `maxEventBytes`). Reasons name
  * the type and the field, e.g. `track: event is required`, and never quote trait or property
  * values.
@@ -62,6 +64,7 @@ function translate(message: unknown, options: TranslateOptions): Translation {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     return reject('message must be a JSON object');
   }
+  if (cameFromCandu(message as Record<string, unknown>)) return skip(CAME_FROM_CANDU);
   const reading = readMessageType(message as Record<string, unknown>);
   if ('problem' in reading) return reject(`message: type ${reading.problem}`);
   const { type } = reading;

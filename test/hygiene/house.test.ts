@@ -29,6 +29,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['lib/translate'],
   ['lib/config.ts'],
   ['lib/secrets'],
+  ['lib/request'],
   ['lib/delivery', 'lib/queue', 'lib/ingest', 'lib/replay', 'lib/engagement'],
   ['lib/runtime.ts'],
 ];

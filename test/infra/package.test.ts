@@ -48,9 +48,19 @@ const ROUTE_KEYS = [
   ...['identify', 'track', 'page', 'screen', 'group', 'alias'].map((type) => `POST /v1/${type}`),
   // Segment's short paths, which @segment/analytics-next posts to.
   ...['b', 'i', 't', 'p', 's', 'g', 'a'].map((short) => `POST /v1/${short}`),
+  'POST /v1/candu/{token}',
   'GET /health',
 ];
-const MESSAGE_FUNCTIONS = ['SegmentLambdaFunction', 'RudderstackLambdaFunction', 'TrackingLambdaFunction'];
+/** The functions that read the secret and may send to the queue: the three ingest routes and Candu's engagement. */
+const MESSAGE_FUNCTIONS = [
+  'SegmentLambdaFunction',
+  'RudderstackLambdaFunction',
+  'TrackingLambdaFunction',
+  'EngagementLambdaFunction',
+];
+/** Candu's engagement to the CDP (issue 21). */
+const ENGAGEMENT = 'EngagementLambdaFunction';
+const CDP_TRACKING_URL = 'https://api.segment.io/v1';
 /** The queue's worker (queued delivery), deployed in either mode. */
 const WORKER = 'WorkerLambdaFunction';
 /** AWS's limit is 250 MB unzipped; ours is 250 KB zipped, so cold starts stay fast. */
@@ -61,6 +71,8 @@ const FORBIDDEN_ENV = [
   'INBOUND_TOKEN',
   'SEGMENT_SHARED_SECRET',
   'PUBLIC_WRITE_KEY',
+  'ENGAGEMENT_TOKEN',
+  'CDP_WRITE_KEY',
   'ALLOW_UNAUTHENTICATED',
 ];
 /** The tuned stage's browser origins, written as an operator might (spaces after the commas). */
@@ -183,6 +195,7 @@ beforeAll(async () => {
         spilledEventsThreshold: '250',
         canduAuth: 'basic',
         corsAllowedOrigins: TUNED_ORIGINS,
+        cdpTrackingUrl: CDP_TRACKING_URL,
       },
       TUNED_FILTERS,
       { deliveryMode: 'queued' },
@@ -368,6 +381,19 @@ describe('osls package', () => {
     }
   });
 
+  it('gives the engagement function and the worker CDP_TRACKING_URL from cdpTrackingUrl ("" by default: the route answers 404), and no other function', () => {
+    for (const [packaged, url] of [
+      [base, ''],
+      [tuned, CDP_TRACKING_URL],
+    ] as const) {
+      for (const [id, lambda] of functions(packaged.template)) {
+        const variables = at(lambda.Properties, 'Environment', 'Variables');
+        if (id === ENGAGEMENT || id === WORKER) expect(at(variables, 'CDP_TRACKING_URL'), id).toBe(url);
+        else expect(variables, id).not.toHaveProperty('CDP_TRACKING_URL');
+      }
+    }
+  });
+
   it('sets FILTERS to config/filters.json as one JSON string, never from the shell', () => {
     const repository = JSON.stringify(JSON.parse(readFileSync(join(root, 'config', 'filters.json'), 'utf8')));
     for (const [packaged, expected] of [
@@ -413,7 +439,7 @@ describe('osls package', () => {
     const logStatements = logs(base.template, 'MessageFunctionsRole');
     expect(logStatements.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     expect(list(logStatements[0]?.Resource)).toEqual(
-      ['SegmentLogGroup', 'RudderstackLogGroup', 'TrackingLogGroup'].map((id) => ({
+      ['SegmentLogGroup', 'RudderstackLogGroup', 'TrackingLogGroup', 'EngagementLogGroup'].map((id) => ({
         'Fn::GetAtt': [id, 'Arn'],
       })),
     );
@@ -484,6 +510,7 @@ describe('osls package', () => {
           'SegmentLogGroup',
           'RudderstackLogGroup',
           'TrackingLogGroup',
+          'EngagementLogGroup',
           'HealthLogGroup',
           'WorkerLogGroup',
           'HttpApiLogGroup',
@@ -599,17 +626,17 @@ describe('osls package', () => {
       expect(props).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     });
 
-    it('alarm delivery-failures sums DeliveryFailures, CanduKeyRefused and FailedBatchItems over the ingest and the worker, and fires on the first failing 5 minutes', () => {
+    it('alarm delivery-failures sums DeliveryFailures, CanduKeyRefused, FailedBatchItems and EngagementFailed over the ingest and the worker, and fires on the first failing 5 minutes', () => {
       for (const packaged of [base, tuned, noSpill]) {
         const props = alarm(packaged, 'delivery-failures');
         expect(mathInputs(props)).toEqual(
-          ['CanduKeyRefused', 'DeliveryFailures', 'FailedBatchItems'].map(
+          ['CanduKeyRefused', 'DeliveryFailures', 'EngagementFailed', 'FailedBatchItems'].map(
             (metric) => `CanduDestination/test ${metric} ${SERVICE_DIMENSION}`,
           ),
         );
         expectFilledSum(props);
         const { periods, stats } = mathParts(props);
-        expect(stats).toEqual(['Sum', 'Sum', 'Sum']);
+        expect(stats).toEqual(['Sum', 'Sum', 'Sum', 'Sum']);
         expectFastToFire(props, periods);
         expect(props).toMatchObject({
           Threshold: 1,
@@ -715,6 +742,15 @@ describe('osls package', () => {
       expect(widgetMetrics('Candu key refused per route').join()).toContain(
         '{CanduDestination/test,service,route} MetricName=\\"CanduKeyRefused\\"',
       );
+    });
+
+    it("shows Candu's engagement to the CDP: EngagementReceived, EngagementForwarded, EngagementFailed over all routes and the worker", () => {
+      const rows = widgetMetrics('Candu engagement to the CDP');
+      expect(rows[0]).toContain(
+        '["CanduDestination/test","EngagementReceived","service","candu-destination",',
+      );
+      expect(rows[1]).toContain('[".","EngagementForwarded",".",".",');
+      expect(rows[2]).toContain('[".","EngagementFailed",".",".",');
     });
 
     it('shows the state of every alarm of the stack, by ARN', () => {

@@ -1,11 +1,11 @@
-import type { CanduVerdict } from '../../lib/delivery/index.js';
+import type { StatusVerdict } from '../../lib/delivery/index.js';
 
 /**
  * Candu's answers and what delivery does with each, as ARCHITECTURE.md ("Delivery") states
  * them: one row per status class and edge, read by the policy's classification test and by the
  * delivery test that drives each row through a real `deliver()`.
  */
-export const CANDU_STATUS_TABLE: readonly [status: number, verdict: CanduVerdict][] = [
+export const CANDU_STATUS_TABLE: readonly [status: number, verdict: StatusVerdict][] = [
   [200, 'delivered'],
   [202, 'delivered'],
   [204, 'delivered'],

@@ -1,11 +1,12 @@
 import type { DeliveryItem, DeliveryResult } from '../../lib/delivery/index.js';
+import type { DeliverableEvent } from '../../lib/schemas/delivery-item.js';
 import type { CanduEvent } from '../../lib/translate/index.js';
 
 /** Reads what a fake `Delivery.deliver` was given (an array, or items produced as they are read). */
-export async function readItems(
-  items: Iterable<DeliveryItem> | AsyncIterable<DeliveryItem>,
-): Promise<DeliveryItem[]> {
-  const list: DeliveryItem[] = [];
+export async function readItems<E extends DeliverableEvent>(
+  items: Iterable<DeliveryItem<E>> | AsyncIterable<DeliveryItem<E>>,
+): Promise<DeliveryItem<E>[]> {
+  const list: DeliveryItem<E>[] = [];
   for await (const item of items) list.push(item);
   return list;
 }
@@ -20,10 +21,10 @@ export function deliveryItems(count: number, event: (index: number) => CanduEven
 }
 
 /** A fake delivery's result when Candu took all `delivered` events, in `canduRequests` requests. */
-export function allDelivered(
+export function allDelivered<E extends DeliverableEvent = CanduEvent>(
   delivered: number,
   counts: { canduRequests?: number; retries?: number } = {},
-): DeliveryResult {
+): DeliveryResult<E> {
   return {
     delivered,
     alreadyAcknowledged: 0,

@@ -6,6 +6,7 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '../../lib/errors.js';
+import { MAX_JSON_DEPTH } from '../../lib/limits.js';
 import {
   checkNestingDepth,
   decompressBody,
@@ -14,8 +15,7 @@ import {
   parseJsonBody,
   type RawRequest,
   receiveBody,
-} from '../../lib/ingest/decode-body.js';
-import { MAX_JSON_DEPTH } from '../../lib/limits.js';
+} from '../../lib/request/decode-body.js';
 
 const json = '{"type":"track","event":"Signed Up","userId":"u1"}';
 const limits = { maxBodyBytes: 1024, contentTypes: 'json-only' as const };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DIRECT_BUDGET } from '../../lib/budgets.js';
 import {
   type AckMemory,
-  classifyCanduStatus,
+  classifyStatus,
   createAckMemory,
   createDelivery,
   type DeliverOptions,
@@ -490,7 +490,7 @@ describe('createDelivery: events Candu refuses', () => {
 describe('createDelivery: what each Candu status leads to', () => {
   // Each row of the status table; the first answer is `status`, any further one 200.
   it.each(CANDU_STATUS_TABLE)('%i is classified %s and handled so', async (status, verdict) => {
-    expect(classifyCanduStatus(status)).toBe(verdict);
+    expect(classifyStatus(status)).toBe(verdict);
     const secrets = fakeSecrets({ canduApiKey: KEY }, { canduApiKey: 'key-two' });
     const h = harness({ secrets: secrets.store, reply: (_call, n) => (n === 1 ? status : 200) });
     const result = await h.deliver(items(1));

@@ -8,9 +8,9 @@ import {
 } from '../../lib/budgets.js';
 import {
   type AttemptOutcome,
-  type CanduAttempt,
-  classifyCanduStatus,
+  classifyStatus,
   type Decision,
+  type DeliveryAttempt,
   deadlineFailure,
   decideAfterAttempt,
   mayStartAttempt,
@@ -21,16 +21,16 @@ import { CANDU_STATUS_TABLE } from '../support/candu-statuses.js';
 // The delivery policy as a table: each row is one attempt's outcome and the exact decision.
 // docs/RELIABILITY.md ("The delivery policy") shows the same table to operators.
 
-const answered = (status: number, retryAfterMs?: number): CanduAttempt => ({
+const answered = (status: number, retryAfterMs?: number): DeliveryAttempt => ({
   kind: 'answered',
   status,
   retryAfterMs,
 });
-const TIMEOUT: CanduAttempt = { kind: 'timeout' };
-const RESET: CanduAttempt = { kind: 'network', error: 'TypeError (ECONNRESET)', maybeReceived: true };
+const TIMEOUT: DeliveryAttempt = { kind: 'timeout' };
+const RESET: DeliveryAttempt = { kind: 'network', error: 'TypeError (ECONNRESET)', maybeReceived: true };
 
 /** An outcome with defaults: first attempt, one event, fresh key, 4 s left, jitter draw 0.5. */
-const outcome = (result: CanduAttempt, overrides: Partial<AttemptOutcome> = {}): AttemptOutcome => ({
+const outcome = (result: DeliveryAttempt, overrides: Partial<AttemptOutcome> = {}): AttemptOutcome => ({
   result,
   events: 1,
   attempt: 1,
@@ -53,9 +53,9 @@ const fail = (status: 429 | 503, retryAfterSeconds: number, reason: string): Dec
   reason,
 });
 
-describe('classifyCanduStatus', () => {
+describe('classifyStatus', () => {
   it.each(CANDU_STATUS_TABLE)('%i → %s', (status, verdict) => {
-    expect(classifyCanduStatus(status)).toBe(verdict);
+    expect(classifyStatus(status)).toBe(verdict);
   });
 });
 
@@ -265,7 +265,7 @@ describe('before an attempt', () => {
 describe('secretFailure: secret and configuration problems', () => {
   it.each<[SecretProblem, number]>([
     ['secrets-unavailable', 30],
-    ['no-candu-key', 30],
+    ['no-delivery-credential', 30],
     ['no-inbound-credential', 300],
     ['invalid-configuration', 300],
   ])('%s → 503 with Retry-After %i s', (problem, retryAfterSeconds) => {

@@ -52,6 +52,9 @@ describe('createMetricsPublisher', () => {
               { Name: 'PossiblyDuplicated', Unit: 'Count' },
               { Name: 'CanduKeyRefused', Unit: 'Count' },
               { Name: 'FailedBatchItems', Unit: 'Count' },
+              { Name: 'EngagementReceived', Unit: 'Count' },
+              { Name: 'EngagementForwarded', Unit: 'Count' },
+              { Name: 'EngagementFailed', Unit: 'Count' },
               { Name: 'Skipped', Unit: 'Count' },
               { Name: 'Rejected', Unit: 'Count' },
               { Name: 'CanduRequests', Unit: 'Count' },
@@ -74,6 +77,9 @@ describe('createMetricsPublisher', () => {
       PossiblyDuplicated: 0,
       CanduKeyRefused: 0,
       FailedBatchItems: 0,
+      EngagementReceived: 0,
+      EngagementForwarded: 0,
+      EngagementFailed: 0,
       Skipped: 1,
       Rejected: 1,
       CanduRequests: 2,
@@ -109,6 +115,9 @@ describe('createMetricsPublisher', () => {
       possiblyDuplicated: 2,
       canduKeyRefused: 1,
       failedBatchItems: 5,
+      engagementReceived: 7,
+      engagementForwarded: 6,
+      engagementFailed: 1,
       status: undefined,
     });
     const second = emf()[1];
@@ -119,6 +128,9 @@ describe('createMetricsPublisher', () => {
       PossiblyDuplicated: 2,
       CanduKeyRefused: 1,
       FailedBatchItems: 5,
+      EngagementReceived: 7,
+      EngagementForwarded: 6,
+      EngagementFailed: 1,
       DeliveryFailures: 0,
     });
     expect(second).not.toHaveProperty('status');

@@ -21,6 +21,7 @@ import {
 } from '../../lib/queue/index.js';
 import { createWorkerRuntime } from '../../lib/runtime.js';
 import type { CanduEvent } from '../../lib/schemas/candu-event.js';
+import type { TrackCall } from '../../lib/schemas/track-call.js';
 
 const sqs = mockClient(SQSClient);
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/candu-queue';
@@ -469,5 +470,135 @@ describe('worker runtime', () => {
     const response = await worker({ Records: [record('r1', ['a']), record('r2', ['b'])] });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r1' }, { itemIdentifier: 'r2' }]);
     expect(writes.join('')).toContain('CANDU_BATCH_SIZE must be an integer');
+  });
+});
+
+describe('queue worker, a batch holding messages for Candu and for the CDP', () => {
+  const call = (id: string): TrackCall => ({
+    type: 'track',
+    event: 'candu.sdk.content',
+    anonymousId: `anon-${id}`,
+    messageId: id,
+    properties: {},
+    context: { candu: { origin: 'webhook' } },
+    integrations: { Candu: false },
+  });
+
+  /** An SQS record holding the track calls `ids`, as the engagement route's queue writer writes them. */
+  function cdpRecord(sqsId: string, ids: string[]): SQSRecord {
+    const items = ids.map((id, index) => ({ index, messageId: id, event: call(id) }));
+    return { ...record(sqsId, []), body: messageBody(items.map(serializeQueuedEvent), 'cdp') };
+  }
+
+  function mixed(cdp: WorkerDelivery | undefined, candu: WorkerDelivery) {
+    const lines: Record<string, unknown>[] = [];
+    const metrics: Record<string, unknown>[] = [];
+    const worker = createQueueWorker({
+      config: {
+        queueUrl: QUEUE_URL,
+        queueRetryBaseSeconds: 10,
+        queueRetryMaxSeconds: 900,
+        deliveryDeadlineMs: 4_000,
+      },
+      delivery: candu,
+      cdpDelivery: cdp as QueueWorkerDeps['cdpDelivery'],
+      logger: createLogger('DEBUG', (line) => lines.push(JSON.parse(line))),
+      metrics: createMetricsPublisher({ write: (line) => metrics.push(JSON.parse(line)) }),
+      client: new SQSClient({ region: 'us-east-1' }),
+      now: () => NOW,
+    });
+    return { worker, lines, metrics };
+  }
+
+  it('delivers each message to its destination, each destination as one call, and retries only the records that failed', async () => {
+    const candu = fakeDelivery(() => 'delivered');
+    const cdp = fakeDelivery((item) => (item.messageId === 'c2' ? 'undelivered' : 'delivered'));
+    const { worker, lines, metrics } = mixed(cdp.delivery, candu.delivery);
+    const response = await worker({
+      Records: [
+        record('r1', ['a1', 'a2']),
+        cdpRecord('r2', ['c1', 'c2']),
+        record('r3', ['b1']),
+        cdpRecord('r4', ['c3']),
+      ],
+    });
+    expect(candu.calls.map((c) => c.items.map((item) => [item.index, item.messageId]))).toEqual([
+      [
+        [0, 'a1'],
+        [1, 'a2'],
+        [2, 'b1'],
+      ],
+    ]);
+    expect(cdp.calls.map((c) => c.items.map((item) => [item.index, item.messageId]))).toEqual([
+      [
+        [0, 'c1'],
+        [1, 'c2'],
+        [2, 'c3'],
+      ],
+    ]);
+    // The CDP gets the track call exactly as the engagement route wrote it.
+    expect(cdp.calls[0]?.items[0]?.event).toEqual(call('c1'));
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'r2' }] });
+    expect(visibilityChanges()).toEqual({ 'handle-r2': 10 });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: LogMessage.QueueBatchPartlyDelivered,
+        destination: 'cdp',
+        undelivered: 1,
+      }),
+    );
+    expect(lines.find((line) => line.message === LogMessage.QueueBatch)).toMatchObject({
+      records: 4,
+      events: 6,
+      cdpEvents: 3,
+      delivered: 5,
+      cdpDelivered: 2,
+      failedRecords: 1,
+      canduRequests: 1,
+      cdpRequests: 1,
+    });
+    expect(metrics[0]).toMatchObject({
+      Received: 6,
+      Delivered: 5,
+      EngagementForwarded: 2,
+      EngagementFailed: 1,
+      FailedBatchItems: 1,
+    });
+  });
+
+  it('logs what the CDP refuses under its own message and does not retry it', async () => {
+    const cdp = fakeDelivery((item) => (item.messageId === 'c1' ? 'rejected' : 'delivered'));
+    const { worker, lines } = mixed(cdp.delivery, fakeDelivery(() => 'delivered').delivery);
+    const response = await worker({ Records: [cdpRecord('r1', ['c1', 'c2'])] });
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: LogMessage.QueueEventRejectedByCdp,
+        messageId: 'c1',
+        sqsMessageIds: ['r1'],
+      }),
+    );
+  });
+
+  it('keeps the CDP records in the queue when the worker has no CDP_TRACKING_URL, delivering the rest', async () => {
+    const candu = fakeDelivery(() => 'delivered');
+    const { worker, lines } = mixed(undefined, candu.delivery);
+    const response = await worker({ Records: [record('r1', ['a1']), cdpRecord('r2', ['c1'])] });
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'r2' }] });
+    expect(candu.calls).toHaveLength(1);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ message: LogMessage.QueueCdpNotConfigured, events: 1 }),
+    );
+  });
+
+  it("never hands a CDP message to Candu's delivery, even one whose track call looks like a Candu event", async () => {
+    const candu = fakeDelivery(() => 'delivered');
+    const cdp = fakeDelivery(() => 'delivered');
+    const { worker } = mixed(cdp.delivery, candu.delivery);
+    const lookalike = { ...call('c1'), userId: 'u1', timestamp: '2024-05-01T10:00:00.000Z' };
+    const body = messageBody([serializeQueuedEvent({ index: 0, messageId: 'c1', event: lookalike })], 'cdp');
+    await worker({ Records: [{ ...record('r1', []), body }] });
+    expect(candu.calls).toEqual([]);
+    expect(cdp.calls[0]?.items.map((item) => item.messageId)).toEqual(['c1']);
   });
 });

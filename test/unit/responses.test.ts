@@ -7,8 +7,8 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '../../lib/errors.js';
-import { type MessageReport, messageReport, toResponse } from '../../lib/ingest/responses.js';
 import { MAX_ANSWER_BYTES } from '../../lib/limits.js';
+import { type MessageReport, messageReport, toResponse } from '../../lib/request/responses.js';
 
 const body = (response: ReturnType<typeof toResponse>) => JSON.parse(String(response.body));
 

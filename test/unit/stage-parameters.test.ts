@@ -54,6 +54,7 @@ describe('resolveStageParameters', () => {
       buildFolder: '.esbuild/package',
       canduApiUrl: 'https://api.candu.ai/api',
       canduAuth: 'bearer',
+      cdpTrackingUrl: '',
       corsAllowedOrigins: '',
       secretTtlSeconds: '300',
       canduBatchSize: '100',
@@ -158,6 +159,14 @@ describe('resolveStageParameters', () => {
     expect(problemsOf(stage({ ...REQUIRED, canduApiUrl: 'http://candu.example' }))).toBe(
       'config/stages/prod.yml has a problem:\n' +
         '  - canduApiUrl must be an https URL (plain http only for 127.0.0.1, localhost or [::1])',
+    );
+    // The engagement route's CDP address: a bad one would answer 503 and hold the worker's records.
+    expect(problemsOf(stage({ ...REQUIRED, cdpTrackingUrl: 'http://api.segment.io/v1' }))).toBe(
+      'config/stages/prod.yml has a problem:\n' +
+        '  - cdpTrackingUrl must be an https URL (plain http only for 127.0.0.1, localhost or [::1])',
+    );
+    expect(parametersOf(stage({ ...REQUIRED, cdpTrackingUrl: 'https://api.segment.io/v1' })).cdpTrackingUrl).toBe(
+      'https://api.segment.io/v1',
     );
     // An empty value leaves the functions to their default, as an empty variable does.
     expect(parametersOf(stage({ ...REQUIRED, canduBatchSize: '' })).canduBatchSize).toBe('');

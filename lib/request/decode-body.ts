@@ -271,3 +271,10 @@ export function checkNestingDepth(body: BodyBytes, limit: number): void {
 function shown(value: string): string {
   return truncate(value, MAX_ECHOED_HEADER_CHARS);
 }
+
+/** The request with its header names in lower case (API Gateway's, whatever the caller gave). */
+export function normaliseHeaders<R extends RawRequest>(request: R): R {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+  return { ...request, headers };
+}

@@ -1,64 +1,62 @@
-/** One HTTP attempt against Candu's `POST {CANDU_API_URL}/eventWebhook`; retries and batching live in `deliver.ts`. */
+/**
+ * One HTTP attempt against a destination (Candu's `POST {CANDU_API_URL}/eventWebhook`, the CDP's
+ * `POST {CDP_TRACKING_URL}/batch`); retries and batching live in `deliver.ts`.
+ */
 
-import type { Config } from '../config.js';
 import { MAX_REFUSAL_BODY_BYTES, MAX_REFUSAL_DETAIL_CHARS } from '../limits.js';
 import { describeError } from '../logger.js';
 import { truncate } from '../text.js';
+import type { Destination } from './destination.js';
 
-/** What one POST to Candu came to. */
-export type CanduAttempt =
+/** What one POST to a destination came to. */
+export type DeliveryAttempt =
   /**
-   * Candu answered; `retryAfterMs` is its `Retry-After`, when it sent a readable one, and `detail`
-   * its reason for refusing the events (400, 413, 422), when its body gives one.
+   * The destination answered; `retryAfterMs` is its `Retry-After`, when it sent a readable one, and
+   * `detail` its reason for refusing the events (400, 413, 422), when its body gives one.
    */
   | { kind: 'answered'; status: number; retryAfterMs: number | undefined; detail?: string }
-  /** No answer within the attempt's timeout; the request was aborted (Candu may have the events). */
+  /** No answer within the attempt's timeout; the request was aborted (the destination may have the events). */
   | { kind: 'timeout' }
   /**
    * The connection failed (refused, reset, DNS...); `error` names the error class and code only.
-   * `maybeReceived` is false when the request cannot have reached Candu (refused, no such host).
+   * `maybeReceived` is false when the request cannot have reached the destination (refused, no such host).
    */
   | { kind: 'network'; error: string; maybeReceived: boolean };
 
-/** Statuses whose body may say which events Candu refused, and why. */
+/** Statuses whose body may say which events the destination refused, and why. */
 const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
-/** Connection errors that mean the request never reached Candu. */
+/** Connection errors that mean the request never reached the destination. */
 const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'];
 
-export interface CanduClient {
+export interface DestinationClient {
   /**
-   * POSTs `body` (already serialized JSON) with the key in `Authorization` as `CANDU_AUTH` says
-   * (`Bearer <apiKey>` or `Basic base64("<apiKey>:")`), aborting after `timeoutMs`. Never throws:
-   * a timeout or a connection failure is a result.
+   * POSTs `body` (already serialized JSON) with `authorization` as the `Authorization` header,
+   * aborting after `timeoutMs`. Never throws: a timeout or a connection failure is a result.
    */
-  post(body: string, apiKey: string, timeoutMs: number): Promise<CanduAttempt>;
+  post(body: string, authorization: string, timeoutMs: number): Promise<DeliveryAttempt>;
 }
 
-export interface CanduClientDeps {
-  /** `CANDU_API_URL`, without a trailing slash. */
-  apiUrl: string;
-  /** `CANDU_AUTH`: how the key is sent; `bearer` (the API reference's form) by default. */
-  auth?: Config['canduAuth'];
+export interface DestinationClientDeps {
+  destination: Pick<Destination, 'url' | 'refusalDetail'>;
   /** The global `fetch` (undici, keep-alive) by default. */
   fetch?: typeof fetch;
   /** Epoch milliseconds, to read an HTTP-date `Retry-After`; `Date.now` by default. */
   now?: () => number;
 }
 
-/** Creates a client for `{apiUrl}/eventWebhook`. Never throws. */
-export function createCanduClient(deps: CanduClientDeps): CanduClient {
-  const url = `${deps.apiUrl}/eventWebhook`;
+/** Creates a client for the destination's URL. Never throws. */
+export function createDestinationClient(deps: DestinationClientDeps): DestinationClient {
+  const { url, refusalDetail } = deps.destination;
   const send = deps.fetch ?? globalThis.fetch;
   const now = deps.now ?? Date.now;
-  const authorizationOf = deps.auth === 'basic' ? basicAuthorization : bearerAuthorization;
   return {
-    async post(body, apiKey, timeoutMs) {
+    async post(body, authorization, timeoutMs) {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), Math.max(1, Math.floor(timeoutMs)));
       try {
         const response = await send(url, {
           method: 'POST',
-          headers: { authorization: authorizationOf(apiKey), 'content-type': 'application/json' },
+          headers: { authorization, 'content-type': 'application/json' },
           body,
           signal: controller.signal,
           // A redirect is an answer to classify (it ends in 503), never one to follow: fetch would
@@ -68,7 +66,13 @@ export function createCanduClient(deps: CanduClientDeps): CanduClient {
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
         // Read the body so the keep-alive connection can be reused; only a refusal's is kept.
         const answer = await response.arrayBuffer().catch(() => undefined);
-        const detail = REFUSAL_STATUSES.has(response.status) ? refusalDetail(answer) : undefined;
+        const detail =
+          REFUSAL_STATUSES.has(response.status) &&
+          answer !== undefined &&
+          answer.byteLength > 0 &&
+          answer.byteLength <= MAX_REFUSAL_BODY_BYTES
+            ? refusalDetail(Buffer.from(answer))
+            : undefined;
         return detail === undefined
           ? { kind: 'answered', status: response.status, retryAfterMs }
           : { kind: 'answered', status: response.status, retryAfterMs, detail };
@@ -84,31 +88,30 @@ export function createCanduClient(deps: CanduClientDeps): CanduClient {
   };
 }
 
-const bearerAuthorization = (apiKey: string) => `Bearer ${apiKey}`;
-/** The key as the user name and no password, as Candu's webhook guide and the CDPs' own Candu integrations send it. */
-const basicAuthorization = (apiKey: string) => `Basic ${Buffer.from(`${apiKey}:`).toString('base64')}`;
-
 /**
- * Candu's reason for refusing events: the `message` or `error` string of a JSON body, cut to
- * `MAX_REFUSAL_DETAIL_CHARS`, with control characters removed (it is echoed and logged). `undefined`
- * when the body is not JSON or gives no such string.
+ * The `message` or `error` string of a JSON body (what Candu and Segment answer), else, with
+ * `plainText`, the body itself when it is not JSON (RudderStack answers its refusals in plain
+ * text): cut to `MAX_REFUSAL_DETAIL_CHARS`, control characters removed, since it is echoed and
+ * logged. `undefined` when there is no such text.
  */
-function refusalDetail(body: ArrayBuffer | undefined): string | undefined {
-  if (body === undefined || body.byteLength === 0 || body.byteLength > MAX_REFUSAL_BODY_BYTES)
-    return undefined;
+export function refusalDetailOf(body: Buffer, options: { plainText?: boolean } = {}): string | undefined {
+  const text = body.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(body).toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
-    return undefined;
+    return options.plainText === true ? clean(text) : undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const { message, error } = parsed as { message?: unknown; error?: unknown };
-  const text = typeof message === 'string' ? message : typeof error === 'string' ? error : undefined;
+  return clean(typeof message === 'string' ? message : typeof error === 'string' ? error : undefined);
+}
+
+function clean(text: string | undefined): string | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
-  const clean = text?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  if (clean === undefined || clean === '') return undefined;
-  return truncate(clean, MAX_REFUSAL_DETAIL_CHARS);
+  const cleaned = text?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  if (cleaned === undefined || cleaned === '') return undefined;
+  return truncate(cleaned, MAX_REFUSAL_DETAIL_CHARS);
 }
 
 /**

@@ -1,24 +1,41 @@
 /**
- * Handing a request's events on: to Candu (direct delivery), spilling to the queue what Candu has
- * not acknowledged by the deadline, or to the queue alone (queued mode).
+ * Handing a request's events on: to the destination (direct delivery: Candu, or the CDP for
+ * Candu's engagement), spilling to the queue what it has not acknowledged by the deadline, or to
+ * the queue alone (queued mode). Below, "Candu" stands for whichever destination `delivery` has.
  */
 import { spillReserve } from '../budgets.js';
 import type { Config } from '../config.js';
 import { LogMessage } from '../log-messages.js';
 import type { Logger } from '../logger.js';
+import type { CanduEvent } from '../schemas/candu-event.js';
 import type { Delivery, DeliveryResult, QueueWriter, Secrets } from '../schemas/contracts.js';
-import type { DeliveryItem } from '../schemas/delivery-item.js';
+import type { DeliverableEvent, DeliveryItem } from '../schemas/delivery-item.js';
 import type { Reports, RequestSummary } from './request-state.js';
 import { messageReport as report } from './responses.js';
 
-export interface HandOffDeps {
+export interface HandOffDeps<E extends DeliverableEvent = CanduEvent> {
   config: Pick<Config, 'spillToQueue'>;
-  delivery: Delivery;
+  delivery: Delivery<E>;
   /** The queue, in queued mode and for spill-over; neither is possible without it. */
-  queue?: QueueWriter;
+  queue?: QueueWriter<E>;
   logger: Logger;
   now: () => number;
+  /** The lines naming the destination: Candu's (`message rejected by Candu`, ...) by default. */
+  log?: HandOffLogMessages;
 }
+
+/** The log lines of a hand-off that name its destination (each registered in lib/log-messages.ts). */
+export interface HandOffLogMessages {
+  /** WARN, per event the destination refused. */
+  rejected: LogMessage;
+  /** WARN, once: events were spilled to the queue. */
+  spilled: LogMessage;
+}
+
+const CANDU_HAND_OFF: HandOffLogMessages = {
+  rejected: LogMessage.MessageRejectedByCandu,
+  spilled: LogMessage.EventsSpilled,
+};
 
 /**
  * Direct delivery: sends to Candu until `answerBy` less the spill reserve (all of it without a
@@ -29,9 +46,9 @@ export interface HandOffDeps {
  *   (`SPILL_TO_QUEUE=false`, or none configured) or it cannot be written, so the sender keeps
  *   the events.
  */
-export async function deliverOrSpill(
-  deps: HandOffDeps,
-  items: Iterator<DeliveryItem>,
+export async function deliverOrSpill<E extends DeliverableEvent>(
+  deps: HandOffDeps<E>,
+  items: Iterator<DeliveryItem<E>>,
   request: { answerBy: number; secrets: Secrets },
   reports: Reports,
   summary: RequestSummary,
@@ -50,7 +67,7 @@ export async function deliverOrSpill(
   for (const r of result.rejected) {
     const candu = report(r.index, r.messageId, r.reason);
     reports.rejected.push(candu);
-    reports.warnings.warn(LogMessage.MessageRejectedByCandu, { ...candu });
+    reports.warnings.warn((deps.log ?? CANDU_HAND_OFF).rejected, { ...candu });
   }
   if (result.failure === undefined) return;
   if (queue === undefined) throw result.failure;
@@ -66,11 +83,11 @@ export async function deliverOrSpill(
 }
 
 /** Writes what delivery left to the queue. @throws the delivery's failure when the write fails. */
-async function spill(
-  deps: HandOffDeps,
-  queue: QueueWriter,
-  result: DeliveryResult & { failure: NonNullable<DeliveryResult['failure']> },
-  items: Iterable<DeliveryItem>,
+async function spill<E extends DeliverableEvent>(
+  deps: HandOffDeps<E>,
+  queue: QueueWriter<E>,
+  result: DeliveryResult<E> & { failure: NonNullable<DeliveryResult<E>['failure']> },
+  items: Iterable<DeliveryItem<E>>,
   deadlineAt: number,
   reports: Reports,
   summary: RequestSummary,
@@ -85,7 +102,7 @@ async function spill(
   }
   summary.queued = summary.spilled = written.queued;
   summary.possiblyDuplicated = result.possiblyDelivered;
-  deps.logger.warn(LogMessage.EventsSpilled, {
+  deps.logger.warn((deps.log ?? CANDU_HAND_OFF).spilled, {
     problem: result.failure.message,
     keyRefused: result.keyRefused,
     delivered: result.delivered,
@@ -100,9 +117,9 @@ async function spill(
  *
  * @throws the writer's `RetryLaterError` (503 with `Retry-After`) when the write fails.
  */
-export async function enqueue(
-  queue: QueueWriter | undefined,
-  items: Iterable<DeliveryItem>,
+export async function enqueue<E extends DeliverableEvent>(
+  queue: QueueWriter<E> | undefined,
+  items: Iterable<DeliveryItem<E>>,
   deadlineAt: number,
   reports: Reports,
 ): Promise<number> {
@@ -112,9 +129,9 @@ export async function enqueue(
   return written.queued;
 }
 
-async function write(
-  queue: QueueWriter,
-  items: Iterable<DeliveryItem>,
+async function write<E extends DeliverableEvent>(
+  queue: QueueWriter<E>,
+  items: Iterable<DeliveryItem<E>>,
   deadlineAt: number,
   reports: Reports,
 ) {

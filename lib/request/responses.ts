@@ -46,11 +46,12 @@ function json(statusCode: number, body: unknown, headers: Record<string, string>
  * - processed with every message rejected: 400 naming the issues;
  *   either way the body stays within `MAX_ANSWER_BYTES` (see `bounded`);
  * - `HttpError` (bad input, credentials, size, media type): its status and its message;
- * - `RetryLaterError` (Candu or Secrets Manager trouble, broken configuration): 429/503 with
- *   `Retry-After` and a generic message;
+ * - `RetryLaterError` (trouble with the destination or Secrets Manager, broken configuration):
+ *   429/503 with `Retry-After` and a generic message naming `destination` (`Candu` by default;
+ *   the engagement route's is `the CDP`);
  * - anything else: 500 with a generic message. The caller logs the cause.
  */
-export function toResponse(outcome: Outcome): APIGatewayProxyStructuredResultV2 {
+export function toResponse(outcome: Outcome, destination = 'Candu'): APIGatewayProxyStructuredResultV2 {
   if (outcome.kind === 'processed') {
     const { accounting } = outcome;
     if (accounting.received > 0 && accounting.rejected.length === accounting.received) {
@@ -73,10 +74,11 @@ export function toResponse(outcome: Outcome): APIGatewayProxyStructuredResultV2 
     return json(error.statusCode, body, headers);
   }
   if (error instanceof RetryLaterError) {
+    const subject = destination.charAt(0).toUpperCase() + destination.slice(1);
     const message =
       error.statusCode === 429
-        ? 'Candu is throttling deliveries: retry later'
-        : 'temporarily unable to deliver to Candu: retry later';
+        ? `${subject} is throttling deliveries: retry later`
+        : `temporarily unable to deliver to ${destination}: retry later`;
     return json(
       error.statusCode,
       { ok: false, error: message },

@@ -18,8 +18,19 @@ export interface InvocationContext {
   awsRequestId?: string;
 }
 
-/** What one request did, as its summary log line and its metrics report it (every count, 0 when nothing happened). */
-export type RequestSummary = Omit<Required<MetricsSummary>, 'durationMs' | 'status' | 'failedBatchItems'>;
+/**
+ * What one request did, as its summary log line and its metrics report it (every count, 0 when
+ * nothing happened). The engagement route publishes its own counts from these (lib/engagement/).
+ */
+export type RequestSummary = Omit<
+  Required<MetricsSummary>,
+  | 'durationMs'
+  | 'status'
+  | 'failedBatchItems'
+  | 'engagementReceived'
+  | 'engagementForwarded'
+  | 'engagementFailed'
+>;
 
 /** A summary with every count at 0. */
 export function emptySummary(): RequestSummary {
