@@ -34,18 +34,19 @@ const PLUGIN_ONLY_KEYS = new Set([
 ]);
 
 type Scalar = string | number | boolean;
+type Value = Scalar | Scalar[] | Record<string, Scalar>;
 
 /**
- * Reads the flat `custom.esbuild` block of serverless.yml: `key: value` lines holding scalars or
- * `[a, b]` lists. Variables (`${param:...}`) are kept as text; only plugin-only keys use them.
+ * Reads the flat `custom.esbuild` block of serverless.yml: `key: value` lines holding scalars,
+ * `[a, b]` lists or `{ a: b }` mappings (one line each). Variables (`${param:...}`) are kept as text; only plugin-only keys use them.
  * @throws Error when the block is missing or holds a nested mapping this reader does not know.
  */
-export async function readServerlessEsbuild(): Promise<Record<string, Scalar | Scalar[]>> {
+export async function readServerlessEsbuild(): Promise<Record<string, Value>> {
   const lines = (await readFile(join(ROOT, 'serverless.yml'), 'utf8')).split('\n');
   const custom = lines.indexOf('custom:');
   const start = lines.findIndex((line, index) => index > custom && line === '  esbuild:');
   if (custom < 0 || start < 0) throw new Error('serverless.yml has no custom.esbuild block');
-  const options: Record<string, Scalar | Scalar[]> = {};
+  const options: Record<string, Value> = {};
   for (const line of lines.slice(start + 1)) {
     if (line.trim() === '' || line.trim().startsWith('#')) continue;
     if (!line.startsWith('    ')) break;
@@ -53,15 +54,27 @@ export async function readServerlessEsbuild(): Promise<Record<string, Scalar | S
     if (match === null) throw new Error(`serverless.yml custom.esbuild: cannot read ${JSON.stringify(line)}`);
     const [, key = '', raw = ''] = match;
     if (raw === '') throw new Error(`serverless.yml custom.esbuild.${key}: nested values are not supported`);
-    options[key] = raw.startsWith('[')
-      ? raw
-          .slice(1, -1)
-          .split(',')
-          .map((item) => scalar(item.trim()))
-          .filter((item) => item !== '')
-      : scalar(raw);
+    options[key] = value(raw);
   }
   return options;
+}
+
+/** One line's value: `[a, b]`, `{ a: b, c: d }` or a scalar. */
+function value(raw: string): Value {
+  const items = () =>
+    raw
+      .slice(1, -1)
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  if (raw.startsWith('[')) return items().map(scalar);
+  if (!raw.startsWith('{')) return scalar(raw);
+  const entries = items().map((item) => {
+    const colon = /^('[^']*'|"[^"]*"|[^:]+):\s*(.*)$/.exec(item);
+    if (colon === null) throw new Error(`serverless.yml custom.esbuild: cannot read ${JSON.stringify(raw)}`);
+    return [String(scalar(colon[1] ?? '')), scalar(colon[2] ?? '')] as const;
+  });
+  return Object.fromEntries(entries);
 }
 
 function scalar(raw: string): Scalar {

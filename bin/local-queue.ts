@@ -56,8 +56,8 @@ export function workerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /**
  * Starts the queue (when `plan.queue` is `local`) and the worker. Sets in `env` what the
  * functions need to write to the queue: `QUEUE_URL`, the SDK's `AWS_ENDPOINT_URL_SQS`, and, only
- * when no AWS credential or profile is configured, local credentials (the stand-in checks no
- * signature). Call it after `env` points at where the functions deliver (the sandbox): the worker
+ * when `env` holds no AWS credentials, local ones (the stand-in checks no signature). Call it
+ * after `env` points at where the functions deliver (the sandbox): the worker
  * delivers there too.
  */
 export async function startLocalQueueAndWorker(
@@ -72,7 +72,9 @@ export async function startLocalQueueAndWorker(
       visibilityTimeoutSeconds: (6 * DEPLOYED_WORKER.timeoutMs) / 1_000,
       deadLetter: { queueName: `${QUEUE_NAME}-dlq`, maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT },
     });
-    const noCredentials = !['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'CANDU_SECRET_ID'].some((name) => env[name]);
+    // The bundled functions read credentials from the environment only (lib/lambda-credentials.ts);
+    // bin/start.ts has already put there any that the secret or a given queue needs.
+    const noCredentials = !env.AWS_ACCESS_KEY_ID;
     Object.assign(env, {
       QUEUE_URL: url,
       AWS_ENDPOINT_URL_SQS: server.endpoint,

@@ -33,6 +33,7 @@ import {
 import { cdpSandboxEnvironment, startCdpSandbox } from '../local/cdp-stand-in.js';
 import { type OfflineAdapter, startOfflineAdapter } from '../local/offline-adapter.js';
 import { outputFilter } from '../local/offline-output.js';
+import { credentialsNotice, resolveLocalAwsCredentials } from './local-credentials.js';
 import { freeLoopbackPort, waitUntilListening } from './local-ports.js';
 import { startLocalQueueAndWorker } from './local-queue.js';
 import {
@@ -83,6 +84,7 @@ const env: NodeJS.ProcessEnv = {
   SLS_DEPRECATION_DISABLE: '*',
   ...(generatedToken === undefined ? {} : { ENGAGEMENT_TOKEN: generatedToken }),
 };
+await addAwsCredentials(env);
 const sandbox = plan.sandbox ? await startSandbox(plan, env) : undefined;
 const cdpSandbox = plan.cdpSandbox ? await startCdpSandbox() : undefined;
 if (cdpSandbox !== undefined) Object.assign(env, cdpSandboxEnvironment(cdpSandbox));
@@ -138,6 +140,22 @@ async function startAdapter(port: number, upstreamPort: number): Promise<Offline
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     console.error(portProblem(port, code === 'EADDRINUSE' ? 'in-use' : code));
     process.exit(1);
+  }
+}
+
+/**
+ * Puts the AWS credentials the functions need into `env` (bin/local-credentials.ts: the bundles
+ * read them from the environment only), or says in one line why it cannot and exits 1.
+ */
+async function addAwsCredentials(functionsEnv: NodeJS.ProcessEnv): Promise<void> {
+  const credentials = await resolveLocalAwsCredentials(functionsEnv);
+  if (credentials.kind === 'failed') {
+    console.error(`npm start: not starting: ${credentials.problem}`);
+    process.exit(1);
+  }
+  if (credentials.kind === 'resolved') {
+    Object.assign(functionsEnv, credentials.variables);
+    console.log(`npm start: ${credentialsNotice(functionsEnv, credentials.expiration)}`);
   }
 }
 

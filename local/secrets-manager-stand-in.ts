@@ -11,7 +11,7 @@
  * await sm.close();
  * ```
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { listenOnLoopback } from './loopback-server.js';
 
 const REGION = 'us-east-1';
@@ -24,6 +24,8 @@ export interface SecretsManagerCall {
   secretId: string | undefined;
   /** The error type answered, or `undefined` for a success. */
   error: string | undefined;
+  /** The access key id the request was signed with (SigV4 `Credential=`); the signature is not checked. */
+  accessKeyId: string | undefined;
 }
 
 export interface SecretsManagerFakeOptions {
@@ -85,7 +87,7 @@ export async function startSecretsManagerFake(
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const { status, body } = call(state, String(req.headers['x-amz-target'] ?? ''), Buffer.concat(chunks));
+      const { status, body } = call(state, req.headers, Buffer.concat(chunks));
       res.writeHead(status, {
         'content-type': 'application/x-amz-json-1.1',
         'x-amzn-requestid': `fake-${state.log.length}`,
@@ -126,14 +128,16 @@ function setSecret(state: SecretsState, name: string, value: string | Uint8Array
   state.secrets.set(name, { value, version: state.versions });
 }
 
-/** Answers one call of `target` (`secretsmanager.<Op>`) with JSON body `raw`, and logs it. */
-function call(state: SecretsState, target: string, raw: Buffer): Answer {
+/** Answers one call (`X-Amz-Target: secretsmanager.<Op>`) with JSON body `raw`, and logs it. */
+function call(state: SecretsState, headers: IncomingHttpHeaders, raw: Buffer): Answer {
+  const target = String(headers['x-amz-target'] ?? '');
+  const accessKeyId = /Credential=([^/,\s]+)\//.exec(String(headers.authorization ?? ''))?.[1];
   const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : target;
   const input = parseInput(raw);
   const secretId = typeof input.SecretId === 'string' ? input.SecretId : undefined;
   const answer = answerOf(state, operation, secretId);
   const error = answer.status === 200 ? undefined : String(answer.body.__type);
-  state.log.push({ operation, secretId, error });
+  state.log.push({ operation, secretId, error, accessKeyId });
   return answer;
 }
 

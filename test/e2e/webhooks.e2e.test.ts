@@ -1,23 +1,35 @@
 import { createHmac } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../local/secrets-manager-stand-in.js';
-import { fakeAwsEnvironment } from '../support/fake-aws-env.js';
 import { type LocalServer, startLocalServer } from '../support/local-server.js';
 
 // `npm start` (serverless-offline on the real serverless.yml) in front of a local Candu
-// stand-in and a local Secrets Manager: what a sender sees, and what Candu receives.
+// stand-in and a local Secrets Manager: what a sender sees, and what Candu receives. The AWS
+// credentials come from a profile, as an operator's usually do: npm start resolves it for the
+// bundled functions, which read credentials from the environment only (lib/lambda-credentials.ts).
 
 const SECRET_NAME = 'candu-destination/e2e';
 const CANDU_KEY = 'candu-key-e2e';
 const SHARED = 'segment-shared-secret-e2e';
 const TOKEN = 'inbound-token-e2e';
+const PROFILE = { name: 'candu-e2e', accessKeyId: 'AKIAPROFILEE2E', secretAccessKey: 'profile-secret-e2e' };
 
 let candu: CanduStandIn;
 let secrets: SecretsManagerFake;
 let server: LocalServer;
+let awsDir: string;
 
 beforeAll(async () => {
+  awsDir = await mkdtemp(join(tmpdir(), 'webhooks-e2e-aws-'));
+  const { name, accessKeyId, secretAccessKey } = PROFILE;
+  await writeFile(
+    join(awsDir, 'credentials'),
+    `[${name}]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secretAccessKey}\n`,
+  );
   candu = await startCanduStandIn({ acceptedKey: CANDU_KEY });
   secrets = await startSecretsManagerFake({
     secrets: {
@@ -31,7 +43,12 @@ beforeAll(async () => {
   server = await startLocalServer({
     CANDU_API_URL: candu.url,
     CANDU_SECRET_ID: secrets.arnOf(SECRET_NAME),
-    ...fakeAwsEnvironment(secrets.endpoint),
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_PROFILE: PROFILE.name,
+    AWS_SHARED_CREDENTIALS_FILE: join(awsDir, 'credentials'),
+    AWS_CONFIG_FILE: join(awsDir, 'config'),
+    AWS_EC2_METADATA_DISABLED: 'true',
     CANDU_TIMEOUT_MS: '500',
     DELIVERY_DEADLINE_MS: '2500',
     QUEUE_RETRY_BASE_SECONDS: '1',
@@ -43,6 +60,7 @@ afterAll(async () => {
   await server?.stop();
   await candu?.close();
   await secrets?.close();
+  if (awsDir !== undefined) await rm(awsDir, { recursive: true, force: true });
 });
 
 beforeEach(() => candu.reset());
@@ -116,6 +134,19 @@ function mixedBatch() {
 }
 
 describe('npm start, Segment webhook', () => {
+  it("reads the secret with the profile's credentials, which npm start resolved for the functions", async () => {
+    const body = JSON.stringify({ type: 'identify', userId: 'u-profile', messageId: 'profile-1' });
+    const answer = await post('/v1/segment', body, { 'x-signature': sign(body) });
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.delivered).toBe(1);
+    expect(server.output()).toContain(
+      `npm start: AWS credentials for the functions from profile ${PROFILE.name}`,
+    );
+    const signedWith = new Set(secrets.log.map((call) => call.accessKeyId));
+    expect([...signedWith]).toEqual([PROFILE.accessKeyId]);
+  });
+
   it('delivers a signed batch of 1,000 mixed messages in at most ceil(valid/100) Candu requests, accounting for all', async () => {
     const { messages, expected } = mixedBatch();
     const body = JSON.stringify(messages);

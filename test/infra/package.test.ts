@@ -1072,4 +1072,22 @@ describe('osls package', () => {
     }
     console.log(`function zip sizes (bytes): ${JSON.stringify(sizes)}`);
   });
+
+  it("bundles the environment's AWS credentials, as Lambda sets them, in place of the SDK's full chain", () => {
+    for (const [name, lambda] of functions(base.template)) {
+      const [entry] = listZipEntries(zipOf(base, lambda)).filter((e) => /\.(js|mjs|cjs)$/.test(e.name));
+      if (entry === undefined || name.startsWith('Health')) continue;
+      const code = entry.read().toString('utf8');
+      // The debug names the providers log by: the environment's, and none of the chain's others.
+      expect(code, name).toContain('@aws-sdk/credential-provider-env - fromEnv');
+      // (The package names alone also appear in the clients' bundled package.json.)
+      for (const marker of [
+        '@aws-sdk/credential-provider-node - defaultProvider',
+        '@aws-sdk/credential-provider-ini - fromIni',
+        '@aws-sdk/credential-provider-sso - fromSSO',
+      ]) {
+        expect(code.includes(marker), `${name} bundles ${marker}`).toBe(false);
+      }
+    }
+  });
 });

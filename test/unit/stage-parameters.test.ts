@@ -165,9 +165,9 @@ describe('resolveStageParameters', () => {
       'config/stages/prod.yml has a problem:\n' +
         '  - cdpTrackingUrl must be an https URL (plain http only for 127.0.0.1, localhost or [::1])',
     );
-    expect(parametersOf(stage({ ...REQUIRED, cdpTrackingUrl: 'https://api.segment.io/v1' })).cdpTrackingUrl).toBe(
-      'https://api.segment.io/v1',
-    );
+    expect(
+      parametersOf(stage({ ...REQUIRED, cdpTrackingUrl: 'https://api.segment.io/v1' })).cdpTrackingUrl,
+    ).toBe('https://api.segment.io/v1');
     // An empty value leaves the functions to their default, as an empty variable does.
     expect(parametersOf(stage({ ...REQUIRED, canduBatchSize: '' })).canduBatchSize).toBe('');
   });
