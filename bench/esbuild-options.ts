@@ -96,14 +96,20 @@ export async function deployedBuildOptions(): Promise<BuildOptions> {
   return { bundle: true, platform: 'node', target: 'node18', ...options } as BuildOptions;
 }
 
+/** What a bundle is made of: bytes in the output by package (`zod`, `@smithy/core`) or folder of ours (`lib/delivery`). */
+export interface BundlePart {
+  name: string;
+  bytes: number;
+}
+
 /**
  * Bundles `entry` (relative to the repository) into `outdir` with the deployed options and
- * returns the bundle's path and size in bytes.
+ * returns the bundle's path, size in bytes, and its largest parts (esbuild's metafile), largest first.
  */
 export async function bundleFunction(
   entry: string,
   outdir: string,
-): Promise<{ path: string; bytes: number }> {
+): Promise<{ path: string; bytes: number; parts: BundlePart[] }> {
   const options = await deployedBuildOptions();
   const result = await build({
     ...options,
@@ -116,5 +122,19 @@ export async function bundleFunction(
   });
   const [path, output] = Object.entries(result.metafile.outputs)[0] ?? [];
   if (path === undefined || output === undefined) throw new Error(`esbuild wrote nothing for ${entry}`);
-  return { path: join(ROOT, path), bytes: output.bytes };
+  return { path: join(ROOT, path), bytes: output.bytes, parts: partsOf(output.inputs) };
+}
+
+/** The output's bytes by package or folder, largest first (the first 6). */
+function partsOf(inputs: Record<string, { bytesInOutput: number }>): BundlePart[] {
+  const bytes = new Map<string, number>();
+  for (const [file, { bytesInOutput }] of Object.entries(inputs)) {
+    const inPackage = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
+    const name = inPackage ?? (file.split('/').slice(0, -1).join('/') || file);
+    bytes.set(name, (bytes.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...bytes]
+    .map(([name, size]) => ({ name, bytes: size }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 6);
 }

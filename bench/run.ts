@@ -51,7 +51,7 @@ const RUNS = quick
       memory: 5,
     };
 const SECRET_ID = 'candu/bench';
-const FUNCTIONS = ['segment', 'rudderstack', 'tracking', 'health', 'worker'] as const;
+const FUNCTIONS = ['segment', 'rudderstack', 'tracking', 'engagement', 'health', 'worker'] as const;
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -77,8 +77,8 @@ async function main(): Promise<void> {
     log('bundling the functions and the minimal handler with the options of serverless.yml');
     const bundles: BenchResults['bundles'] = [];
     for (const name of FUNCTIONS) {
-      const { bytes } = await bundleFunction(`functions/${name}.ts`, join(dir, 'bundles'));
-      bundles.push({ name, bytes });
+      const { bytes, parts } = await bundleFunction(`functions/${name}.ts`, join(dir, 'bundles'));
+      bundles.push({ name, bytes, parts });
     }
     const functionBundle = join(dir, 'bundles', 'segment.cjs');
     const minimal = await bundleFunction('bench/minimal-handler.ts', join(dir, 'bundles'));
