@@ -9,6 +9,7 @@ import { LAMBDA_128_NODE_ARGS, LAMBDA_MIN_MEMORY_MB, type MemoryFigures } from '
 import type { QueuedFigures } from './queued.js';
 import { queuedRows, queuedSection } from './queued-report.js';
 import type { RefusedBatchFigures } from './refused-batch.js';
+import { REPLAY_MEMORY_TARGETS, replayMemoryVerdict } from './replay-memory.js';
 import type { ReplayMemory } from './replay-memory-section.js';
 import { formatSummary, type Summary } from './stats.js';
 import type { TranslationFigures } from './translation.js';
@@ -189,6 +190,7 @@ function rows(r: BenchResults): Row[] {
       target: `bad event isolated in ≤ ${count(oneBadBound)} (${f.chunks} + 2 × ${Math.ceil(Math.log2(BATCH_SIZE))} halvings)`,
       met: f.oneBad.isolated && f.oneBad.requests <= oneBadBound,
     },
+    replayMemoryRow(r.replayMemory),
     ...queuedRows(r.queued),
   ];
 }
@@ -245,6 +247,32 @@ function costSection(r: BenchResults): string[] {
   return lines;
 }
 
+/** Issue 22's replay row: peak RSS at a million lines, and how flat it is against 100,000. */
+function replayMemoryRow(replay: ReplayMemory): Row {
+  const { peakRssMiB, lines, flatAgainst, flatRatio } = REPLAY_MEMORY_TARGETS;
+  const measurement = `replay memory: peak RSS of \`replay\` sending ${count(lines)} gzipped lines to the stand-in (bench/replay-memory.ts; the section "Replay memory" below)`;
+  const target = `≤ ${peakRssMiB} MiB, and ≤ ${flatRatio}× the peak at ${count(flatAgainst)} lines`;
+  if (replay.kind !== 'measured') {
+    const why = replay.kind === 'missing' ? 'not measured' : `failed (exit ${replay.code})`;
+    return { measurement, result: why, baseline: '', ratio: '', target, met: false };
+  }
+  const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
+  const largest = replay.runs.find((run) => run.lines === lines);
+  const verdict = replayMemoryVerdict(replay.runs);
+  return {
+    measurement,
+    result: largest === undefined ? 'not measured' : `peak RSS ${mib(largest.peakRssBytes)}`,
+    baseline: replay.runs
+      .filter((run) => run.lines !== lines)
+      .map((run) => `${count(run.lines)} lines: ${mib(run.peakRssBytes)}`)
+      .join('; '),
+    ratio:
+      verdict.flatRatio === undefined ? '' : `${verdict.flatRatio.toFixed(2)}× the ${count(flatAgainst)}`,
+    target,
+    met: verdict.met,
+  };
+}
+
 function replaySection(replay: ReplayMemory): string[] {
   const lines = ['## Replay memory', ''];
   if (replay.kind === 'missing') {
@@ -259,7 +287,7 @@ function replaySection(replay: ReplayMemory): string[] {
     );
   } else {
     lines.push(
-      `Printed by \`node --import tsx bench/replay-memory.ts\` (its default sizes; run as a child process`,
+      `Printed by \`npx tsx bench/replay-memory.ts\` (its default sizes; run as a child process`,
       `by this bench, ${replay.seconds.toFixed(1)} s). The replay's own figures, not this bench's; see that file for the method.`,
       '',
       '```',
