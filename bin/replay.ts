@@ -8,6 +8,7 @@ import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { REPLAY_BUDGET } from '../lib/budgets.js';
 import { type Config, parseConfig } from '../lib/config.js';
+import { createAckMemory } from '../lib/delivery/index.js';
 import { describeError } from '../lib/logger.js';
 import {
   CHUNK_ATTEMPTS,
@@ -27,6 +28,7 @@ import {
   type ProgressView,
   parseInstant,
   parseTypes,
+  REPLAY_ACK_MEMORY_ENTRIES,
   type ReplayInput,
   ReplayInputError,
   type ReplaySelection,
@@ -36,7 +38,7 @@ import {
   runReplay,
   STDIN_NAME,
 } from '../lib/replay/index.js';
-import { createRuntime } from '../lib/runtime.js';
+import { createRuntime, type Runtime } from '../lib/runtime.js';
 import type { SecretStore } from '../lib/secrets/index.js';
 import { checkSourceOption, filtersOption, UsageError } from './command-line.js';
 
@@ -227,17 +229,10 @@ interface Run {
 /** Wires the functions' delivery with replay's budget and runs the replay with its progress display. */
 async function replay(args: Arguments, prepared: Prepared): Promise<Run> {
   const { config, inputs, identity, resumeAfter } = prepared;
-  // The functions' wiring and delivery policy with replay's budget; the chunk sender logs one
-  // line per chunk outcome. Delivery's own JSON lines go through the progress display, once it
-  // exists, so they do not tear the bar (nothing logs before it does).
+  // Delivery's own JSON lines go through the progress display, once it exists, so they do not
+  // tear the bar (nothing logs before it does).
   let display: Progress | undefined;
-  const { secrets, delivery, logger } = createRuntime(
-    { ...config, logLevel: config.logLevel === 'INFO' ? 'WARN' : config.logLevel },
-    {
-      write: (line) => display?.log(line),
-      delivery: { budget: { ...REPLAY_BUDGET, maxAttempts: args.attempts }, attemptLogLevel: 'debug' },
-    },
-  );
+  const { secrets, delivery, logger } = replayRuntime(config, args.attempts, (line) => display?.log(line));
   if (!args.dryRun) await checkKey(secrets, config);
   const reportStream = args.report === undefined ? undefined : await openReport(args.report, resumeAfter > 0);
   const report = reportStream === undefined ? undefined : createReportWriter(reportStream);
@@ -300,6 +295,25 @@ async function replay(args: Arguments, prepared: Prepared): Promise<Run> {
     reportProblem = `cannot write --report ${args.report}: ${describeIoError(error)}`;
   }
   return { summary, progress, view, reportProblem };
+}
+
+/**
+ * The functions' wiring and delivery policy, with replay's budget (`attempts` tries per chunk)
+ * and its smaller memory of acknowledged events (REPLAY_ACK_MEMORY_ENTRIES); the chunk sender
+ * logs one line per chunk outcome, so delivery's per-attempt lines are debug.
+ */
+function replayRuntime(config: Config, attempts: number, write: (line: string) => void): Runtime {
+  return createRuntime(
+    { ...config, logLevel: config.logLevel === 'INFO' ? 'WARN' : config.logLevel },
+    {
+      write,
+      delivery: {
+        budget: { ...REPLAY_BUDGET, maxAttempts: attempts },
+        attemptLogLevel: 'debug',
+        ackMemory: createAckMemory({ maxEntries: REPLAY_ACK_MEMORY_ENTRIES }),
+      },
+    },
+  );
 }
 
 /** Fails with a UsageError unless the Candu key can be read (from the secret, or the environment). */

@@ -13,6 +13,7 @@ export {
   type ChunkSender,
   type ChunkSenderDeps,
   createChunkSender,
+  REPLAY_ACK_MEMORY_ENTRIES,
 } from './chunk-sender.js';
 export {
   type InputLine,

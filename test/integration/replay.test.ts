@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REPLAY_ACK_MEMORY_ENTRIES } from '../../lib/replay/index.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -176,6 +177,53 @@ describe('replay (CLI)', () => {
       outcome: 'rejected',
       reason: 'candu rejected the event (400: invalid event)',
     });
+  });
+
+  it('sends a line that repeats one sent shortly before only once, and again once its memory has moved on', {
+    timeout: 60_000,
+  }, async () => {
+    const track = (messageId: string) =>
+      JSON.stringify({
+        type: 'track',
+        userId: 'u1',
+        event: 'Clicked',
+        messageId,
+        timestamp: '2024-01-01T00:00:00Z',
+      });
+    // The same line at line 1, halfway through the memory's span, and well past it: with one
+    // chunk in flight, each chunk is acknowledged (and remembered) before the next one is sent.
+    const near = REPLAY_ACK_MEMORY_ENTRIES / 2;
+    const far = REPLAY_ACK_MEMORY_ENTRIES + 500;
+    const lines = Array.from({ length: far }, (_, i) =>
+      i + 1 === 1 || i + 1 === near || i + 1 === far ? track('repeated') : track(`other-${i + 1}`),
+    );
+    const path = join(dir, 'repeats.jsonl');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const report = join(dir, 'repeats.report.jsonl');
+    const result = await replay([path, '--report', report], {
+      CANDU_API_URL: candu.url,
+      CANDU_API_KEY: KEY,
+      CANDU_BATCH_SIZE: '100',
+      CANDU_CONCURRENCY: '1',
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^replay: done: ${far.toLocaleString('en-US')} lines read, ${far.toLocaleString('en-US')} sent,`,
+        'm',
+      ),
+    );
+    const ids = acceptedIds(candu);
+    expect(ids.filter((id) => id === 'repeated')).toHaveLength(2);
+    expect(ids).toHaveLength(far - 1);
+    const outcomes = (await readReport(report)).filter((entry) => entry.messageId === 'repeated');
+    expect(
+      outcomes.map((entry) => [entry.line, entry.outcome]).sort(([a], [b]) => Number(a) - Number(b)),
+    ).toEqual([
+      [1, 'sent'],
+      [near, 'sent'],
+      [far, 'sent'],
+    ]);
   });
 
   it('resumes a killed replay from its checkpoint: no event missing, duplicates only from chunks in flight', async () => {
