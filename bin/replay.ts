@@ -5,6 +5,7 @@
  * and wires the real dependencies; the replay itself is `lib/replay/`.
  */
 import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPLAY_BUDGET } from '../lib/budgets.js';
 import { type Config, parseConfig } from '../lib/config.js';
@@ -24,6 +25,7 @@ import {
   formatSummary,
   type InputIdentity,
   loadCheckpoint,
+  missingHeapFlags,
   type Progress,
   type ProgressView,
   parseInstant,
@@ -389,5 +391,42 @@ function fail(error: unknown): number {
   return 2;
 }
 
+/** `process.execve`, in Node.js from 22.15 and 23.11 on Linux and macOS (not yet in @types/node 20). */
+type Execve = (file: string, args: readonly string[], env: NodeJS.ProcessEnv) => never;
+
+/**
+ * Starts this command again with the heap limits of `REPLAY_HEAP_FLAGS` (lib/replay/heap-sizing.ts)
+ * that the process was not started with. `process.execve` replaces the process image: the same
+ * process id, standard streams, terminal and signals, so there is nothing to relay. Where it does
+ * not exist (older Node.js, Windows) or fails, the replay runs with V8's default heap sizing.
+ */
+function restartWithHeapLimits(): void {
+  const { execve } = process as { execve?: Execve };
+  const missing = missingHeapFlags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length === 0 || execve === undefined) return;
+  // tsx's loader by URL, for `npx candu-destination replay`, which registers it through its API
+  // rather than on the command line (given twice, it is loaded once).
+  const loader = import.meta.resolve('tsx');
+  const command = fileURLToPath(import.meta.url);
+  try {
+    execve(
+      process.execPath,
+      [
+        process.execPath,
+        ...missing,
+        ...process.execArgv,
+        '--import',
+        loader,
+        command,
+        ...process.argv.slice(2),
+      ],
+      process.env,
+    );
+  } catch {
+    // The command line could not be run (e.g. too long for the system): run as started.
+  }
+}
+
+restartWithHeapLimits();
 // Exit explicitly: a backoff timer or a keep-alive socket must not hold the finished command open.
 process.exit(await main(process.argv.slice(2)).catch(fail));

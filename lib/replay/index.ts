@@ -15,6 +15,7 @@ export {
   createChunkSender,
   REPLAY_ACK_MEMORY_ENTRIES,
 } from './chunk-sender.js';
+export { missingHeapFlags, REPLAY_HEAP_FLAGS } from './heap-sizing.js';
 export {
   type InputLine,
   isGzip,
