@@ -250,7 +250,7 @@ function costSection(r: BenchResults): string[] {
 /** Issue 22's replay row: peak RSS at a million lines, and how flat it is against 100,000. */
 function replayMemoryRow(replay: ReplayMemory): Row {
   const { peakRssMiB, lines, flatAgainst, flatRatio } = REPLAY_MEMORY_TARGETS;
-  const measurement = `replay memory: peak RSS of \`replay\` sending ${count(lines)} gzipped lines to the stand-in (bench/replay-memory.ts; the section "Replay memory" below)`;
+  const measurement = `replay memory: peak RSS of \`replay\` sending ${count(lines)} gzipped lines to the stand-in (bench/replay-memory.ts; docs/BENCHMARKS.md, "Replay memory")`;
   const target = `≤ ${peakRssMiB} MiB, and ≤ ${flatRatio}× the peak at ${count(flatAgainst)} lines`;
   if (replay.kind !== 'measured') {
     const why = replay.kind === 'missing' ? 'not measured' : `failed (exit ${replay.code})`;
@@ -295,13 +295,19 @@ function replaySection(replay: ReplayMemory): string[] {
       '```',
     );
   }
-  return lines;
+  // What the figures come from and what changed them (bench/replay-memory.md), after a blank line.
+  return [...lines, ...handWritten('replay-memory.md').flatMap((text) => ['', text])];
 }
 
 /** The hand-written notes on missed targets (bench/analysis.md), if any, followed by a blank line. */
 function analysis(): string[] {
-  const file = join(import.meta.dirname, 'analysis.md');
-  return existsSync(file) ? [readFileSync(file, 'utf8').trim(), ''] : [];
+  return handWritten('analysis.md').flatMap((text) => [text, '']);
+}
+
+/** A hand-written part of the report kept in bench/ (analysis.md, replay-memory.md); none when absent. */
+function handWritten(name: string): string[] {
+  const file = join(import.meta.dirname, name);
+  return existsSync(file) ? [readFileSync(file, 'utf8').trim()] : [];
 }
 
 /** docs/BENCHMARKS.md. */
