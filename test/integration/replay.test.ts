@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { REPLAY_ACK_MEMORY_ENTRIES } from '../../lib/replay/index.js';
+import { REPLAY_ACK_MEMORY_ENTRIES, REPLAY_HEAP_FLAGS } from '../../lib/replay/index.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -360,6 +360,45 @@ describe('replay (CLI)', () => {
     );
     expect(candu.requests).toEqual([]);
   });
+
+  it.runIf(typeof (process as { execve?: unknown }).execve === 'function')(
+    'runs in the same process restarted with its heap limits, leaving a limit the operator gave',
+    async () => {
+      // Loaded before the command, in the process as started and again in the restarted one.
+      const probe = `data:text/javascript,process.on('exit',()=>process.stderr.write('probe '+JSON.stringify({pid:process.pid,execArgv:process.execArgv})+'\\n'))`;
+      const probes = async (env: Record<string, string>) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', probe, '--import', 'tsx', 'bin/replay.ts', '--help'],
+          {
+            cwd: root,
+            env: { PATH: process.env.PATH ?? '', ...env },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
+        let stderr = '';
+        child.stderr?.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        const code = await new Promise((resolve) => child.once('close', resolve));
+        expect(code).toBe(0);
+        const lines = stderr.split('\n').filter((line) => line.startsWith('probe '));
+        return {
+          pid: child.pid,
+          runs: lines.map((line) => JSON.parse(line.slice(6)) as { pid: number; execArgv: string[] }),
+        };
+      };
+      // The process image is replaced, so only the restarted one gets to exit: one probe line.
+      const plain = await probes({});
+      expect(plain.runs).toHaveLength(1);
+      expect(plain.runs[0]?.pid).toBe(plain.pid);
+      expect(plain.runs[0]?.execArgv).toEqual(expect.arrayContaining([...REPLAY_HEAP_FLAGS]));
+
+      const own = await probes({ NODE_OPTIONS: '--max-old-space-size=300' });
+      const flags = own.runs[0]?.execArgv.filter((arg) => arg.startsWith('--max-')) ?? [];
+      expect(flags).toEqual(REPLAY_HEAP_FLAGS.filter((flag) => !flag.startsWith('--max-old-space-size')));
+    },
+  );
 
   it('exits 2 with a one-line message for usage errors and unreadable input', async () => {
     const cases: [string[], RegExp][] = [
