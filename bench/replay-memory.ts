@@ -1,8 +1,9 @@
 /**
  * `npx tsx bench/replay-memory.ts [LINES...]`: shows that the replay's memory stays flat whatever
  * the input size. Replays gzipped exports of 10,000, 100,000 and 1,000,000 lines (or LINES) with
- * the real command, as `npm run replay` starts it (a child process per run, heap sizing included),
- * into the local Candu stand-in, samples the child's RSS and heap every 20 ms, and prints the
+ * the real command (`node --import tsx bin/replay.ts`, a child process per run, which restarts
+ * itself with its heap limits as under `npm run replay`) into the local Candu stand-in, samples
+ * the child's RSS and heap every 20 ms, and prints the
  * peaks and the verdict against the targets (`REPLAY_MEMORY_TARGETS`). The exports are generated
  * once and kept in `.bench-tmp/replay-memory/` (the million lines take a while to write). Not part
  * of `npm test`: it takes a minute or two.
