@@ -404,11 +404,11 @@ function restartWithHeapLimits(): void {
   const { execve } = process as { execve?: Execve };
   const missing = missingHeapFlags(process.execArgv, process.env.NODE_OPTIONS);
   if (missing.length === 0 || execve === undefined) return;
-  // tsx's loader by URL, for `npx candu-destination replay`, which registers it through its API
-  // rather than on the command line (given twice, it is loaded once).
-  const loader = import.meta.resolve('tsx');
-  const command = fileURLToPath(import.meta.url);
   try {
+    // tsx's loader by URL, for `npx candu-destination replay`, which registers it through its API
+    // rather than on the command line (given twice, it is loaded once).
+    const loader = import.meta.resolve('tsx');
+    const command = fileURLToPath(import.meta.url);
     execve(
       process.execPath,
       [
@@ -423,7 +423,7 @@ function restartWithHeapLimits(): void {
       process.env,
     );
   } catch {
-    // The command line could not be run (e.g. too long for the system): run as started.
+    // tsx could not be found again, or the command line not run (e.g. too long): run as started.
   }
 }
 
