@@ -1,26 +1,64 @@
 /**
  * `npx tsx bench/replay-memory.ts [LINES...]`: shows that the replay's memory stays flat whatever
- * the input size. Replays gzipped exports of 10,000 and 100,000 lines (or LINES) with the real CLI (a child process
- * per run) into the local Candu stand-in, samples the child's RSS and heap every 20 ms, and
- * prints the peaks. Not part of `npm test`: it takes a while.
+ * the input size. Replays gzipped exports of 10,000, 100,000 and 1,000,000 lines (or LINES) with
+ * the real command (`node --import tsx bin/replay.ts`, a child process per run, which restarts
+ * itself with its heap limits as under `npm run replay`) into the local Candu stand-in, samples
+ * the child's RSS and heap every 20 ms, and prints the
+ * peaks and the verdict against the targets (`REPLAY_MEMORY_TARGETS`). The exports are generated
+ * once and kept in `.bench-tmp/replay-memory/` (the million lines take a while to write). Not part
+ * of `npm test`: it takes a minute or two.
  *
  * The same file, loaded with `--import` and `REPLAY_MEMORY_SAMPLE_TO=<file>` set, is the sampler
  * inside the child: it records the peaks and writes them to that file when the process exits.
+ * With `REPLAY_MEMORY_RESULTS_TO=<file>` set, the figures are also written there as JSON (the
+ * bench's replay-memory section reads them).
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { startCanduStandIn } from '../local/candu-stand-in.js';
 
+/** Bump when `writeExport` changes, so that an input cached by an earlier version is not reused. */
+const EXPORT_VERSION = 1;
+
+/** Issue 22: at most 200 MiB at a million lines, and the million within 1.2× of 100,000. */
+export const REPLAY_MEMORY_TARGETS = {
+  peakRssMiB: 200,
+  lines: 1_000_000,
+  flatAgainst: 100_000,
+  flatRatio: 1.2,
+};
+
+const DEFAULT_SIZES = [10_000, 100_000, 1_000_000];
+
+/** One replay measured. */
+export interface ReplayMemoryRun {
+  lines: number;
+  gzipBytes: number;
+  /** Events the stand-in accepted. */
+  received: number;
+  seconds: number;
+  peakRssBytes: number;
+  peakHeapUsedBytes: number;
+}
+
+/** The targets checked against the runs; `undefined` figures were not measured. */
+export interface ReplayMemoryVerdict {
+  peakRssMiB: number | undefined;
+  flatRatio: number | undefined;
+  met: boolean;
+}
+
 interface Peaks {
   peakRssBytes: number;
   peakHeapUsedBytes: number;
 }
+
+const MIB = 1_048_576;
 
 const sampleTo = process.env.REPLAY_MEMORY_SAMPLE_TO;
 if (sampleTo !== undefined && sampleTo !== '') {
@@ -44,6 +82,40 @@ if (sampleTo !== undefined && sampleTo !== '') {
   await main();
 }
 
+/** Checks `runs` against `REPLAY_MEMORY_TARGETS`: missed when the million or the 100,000 was not measured. */
+export function replayMemoryVerdict(runs: readonly ReplayMemoryRun[]): ReplayMemoryVerdict {
+  const { peakRssMiB, lines, flatAgainst, flatRatio } = REPLAY_MEMORY_TARGETS;
+  const largest = runs.find((run) => run.lines === lines);
+  const reference = runs.find((run) => run.lines === flatAgainst);
+  const peak = largest === undefined ? undefined : largest.peakRssBytes / MIB;
+  const ratio =
+    largest === undefined || reference === undefined
+      ? undefined
+      : largest.peakRssBytes / reference.peakRssBytes;
+  return {
+    peakRssMiB: peak,
+    flatRatio: ratio,
+    met: peak !== undefined && ratio !== undefined && peak <= peakRssMiB && ratio <= flatRatio,
+  };
+}
+
+/** The export of `lines` lines, generated once and kept in `.bench-tmp/replay-memory/`. */
+async function cachedExport(root: string, lines: number): Promise<string> {
+  const dir = join(root, '.bench-tmp', 'replay-memory');
+  const path = join(dir, `export-v${EXPORT_VERSION}-${lines}.jsonl.gz`);
+  try {
+    await stat(path);
+    return path;
+  } catch {
+    await mkdir(dir, { recursive: true });
+    // Written beside and renamed, so that a generation cut short never passes for a cached input.
+    const partial = `${path}.${process.pid}.partial`;
+    await writeExport(partial, lines);
+    await rename(partial, path);
+    return path;
+  }
+}
+
 async function writeExport(path: string, lines: number): Promise<void> {
   const gzip = createGzip();
   const out = gzip.pipe(createWriteStream(path));
@@ -62,19 +134,28 @@ async function writeExport(path: string, lines: number): Promise<void> {
 
 async function main(): Promise<void> {
   const sizes = process.argv.slice(2).map(Number);
-  if (sizes.length === 0) sizes.push(10_000, 100_000);
+  if (sizes.length === 0) sizes.push(...DEFAULT_SIZES);
   if (!sizes.every((n) => Number.isInteger(n) && n > 0))
     throw new Error('usage: replay-memory.ts [LINES...]');
   const root = join(fileURLToPath(import.meta.url), '..', '..');
-  const dir = await mkdtemp(join(tmpdir(), 'replay-memory-'));
-  const candu = await startCanduStandIn();
-  const rows: string[] = [];
+  await mkdir(join(root, '.bench-tmp'), { recursive: true });
+  const dir = await mkdtemp(join(root, '.bench-tmp', 'replay-memory-run-'));
+  // Counted, not recorded: a million recorded requests would load this process, which shares
+  // the machine with the replay being measured.
+  let received = 0;
+  const candu = await startCanduStandIn({
+    recordRequests: false,
+    respond: (_request, events) => {
+      received += events.length;
+      return undefined;
+    },
+  });
+  const runs: ReplayMemoryRun[] = [];
   try {
     for (const lines of sizes) {
-      candu.reset();
-      const input = join(dir, `export-${lines}.jsonl.gz`);
+      const input = await cachedExport(root, lines);
+      received = 0;
       const samples = join(dir, `peaks-${lines}.json`);
-      await writeExport(input, lines);
       const started = Date.now();
       const code = await new Promise<number | null>((resolve) => {
         const child = spawn(
@@ -95,30 +176,44 @@ async function main(): Promise<void> {
       });
       const seconds = (Date.now() - started) / 1_000;
       if (code !== 0) throw new Error(`replay of ${lines} lines exited ${code}`);
-      const received = candu.acceptedEvents().length;
       const peaks = JSON.parse(await readFile(samples, 'utf8')) as Peaks;
-      const size = (await stat(input)).size;
-      rows.push(
-        [
-          `${lines.toLocaleString('en-US')} lines`,
-          `${mib(size)} gz`,
-          `${received.toLocaleString('en-US')} events at the stand-in`,
-          `${seconds.toFixed(1)} s`,
-          `peak RSS ${mib(peaks.peakRssBytes)}`,
-          `peak heap used ${mib(peaks.peakHeapUsedBytes)}`,
-        ].join(' | '),
-      );
+      runs.push({ lines, gzipBytes: (await stat(input)).size, received, seconds, ...peaks });
     }
   } finally {
     await candu.close();
     await rm(dir, { recursive: true, force: true });
   }
+  const resultsTo = process.env.REPLAY_MEMORY_RESULTS_TO;
+  if (resultsTo !== undefined && resultsTo !== '') await writeFile(resultsTo, JSON.stringify(runs));
   process.stdout.write(
     `\nreplay memory (node ${process.version}, CANDU_BATCH_SIZE=100, CANDU_CONCURRENCY=4)\n`,
   );
-  for (const row of rows) process.stdout.write(`${row}\n`);
+  for (const run of runs) process.stdout.write(`${formatRun(run)}\n`);
+  process.stdout.write(`${formatVerdict(replayMemoryVerdict(runs))}\n`);
+}
+
+/** One printed row. */
+export function formatRun(run: ReplayMemoryRun): string {
+  return [
+    `${run.lines.toLocaleString('en-US')} lines`,
+    `${mib(run.gzipBytes)} gz`,
+    `${run.received.toLocaleString('en-US')} events at the stand-in`,
+    `${run.seconds.toFixed(1)} s`,
+    `peak RSS ${mib(run.peakRssBytes)}`,
+    `peak heap used ${mib(run.peakHeapUsedBytes)}`,
+  ].join(' | ');
+}
+
+function formatVerdict(verdict: ReplayMemoryVerdict): string {
+  const { peakRssMiB, lines, flatAgainst, flatRatio } = REPLAY_MEMORY_TARGETS;
+  const peak = verdict.peakRssMiB === undefined ? 'not measured' : `${verdict.peakRssMiB.toFixed(1)} MiB`;
+  const ratio = verdict.flatRatio === undefined ? 'not measured' : `${verdict.flatRatio.toFixed(2)}×`;
+  return (
+    `target: ≤ ${peakRssMiB} MiB peak RSS at ${lines.toLocaleString('en-US')} lines (${peak}) and ≤ ${flatRatio}× ` +
+    `the peak at ${flatAgainst.toLocaleString('en-US')} (${ratio}): ${verdict.met ? 'MET' : 'MISSED'}`
+  );
 }
 
 function mib(bytes: number): string {
-  return `${(bytes / 1_048_576).toFixed(1)} MiB`;
+  return `${(bytes / MIB).toFixed(1)} MiB`;
 }

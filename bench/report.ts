@@ -10,6 +10,7 @@ import { LAMBDA_128_NODE_ARGS, LAMBDA_MIN_MEMORY_MB, type MemoryFigures } from '
 import type { QueuedFigures } from './queued.js';
 import { queuedRows, queuedSection } from './queued-report.js';
 import type { RefusedBatchFigures } from './refused-batch.js';
+import { REPLAY_MEMORY_TARGETS, replayMemoryVerdict } from './replay-memory.js';
 import type { ReplayMemory } from './replay-memory-section.js';
 import { formatSummary, type Summary } from './stats.js';
 import type { TranslationFigures } from './translation.js';
@@ -192,6 +193,7 @@ function rows(r: BenchResults): Row[] {
       target: `bad event isolated in ≤ ${count(oneBadBound)} (${f.chunks} + 2 × ${Math.ceil(Math.log2(BATCH_SIZE))} halvings)`,
       met: f.oneBad.isolated && f.oneBad.requests <= oneBadBound,
     },
+    replayMemoryRow(r.replayMemory),
     ...queuedRows(r.queued),
   ];
 }
@@ -248,6 +250,32 @@ function costSection(r: BenchResults): string[] {
   return lines;
 }
 
+/** Issue 22's replay row: peak RSS at a million lines, and how flat it is against 100,000. */
+function replayMemoryRow(replay: ReplayMemory): Row {
+  const { peakRssMiB, lines, flatAgainst, flatRatio } = REPLAY_MEMORY_TARGETS;
+  const measurement = `replay memory: peak RSS of \`replay\` sending ${count(lines)} gzipped lines to the stand-in (bench/replay-memory.ts; docs/BENCHMARKS.md, "Replay memory")`;
+  const target = `≤ ${peakRssMiB} MiB, and ≤ ${flatRatio}× the peak at ${count(flatAgainst)} lines`;
+  if (replay.kind !== 'measured') {
+    const why = replay.kind === 'missing' ? 'not measured' : `failed (exit ${replay.code})`;
+    return { measurement, result: why, baseline: '', ratio: '', target, met: false };
+  }
+  const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
+  const largest = replay.runs.find((run) => run.lines === lines);
+  const verdict = replayMemoryVerdict(replay.runs);
+  return {
+    measurement,
+    result: largest === undefined ? 'not measured' : `peak RSS ${mib(largest.peakRssBytes)}`,
+    baseline: replay.runs
+      .filter((run) => run.lines !== lines)
+      .map((run) => `${count(run.lines)} lines: ${mib(run.peakRssBytes)}`)
+      .join('; '),
+    ratio:
+      verdict.flatRatio === undefined ? '' : `${verdict.flatRatio.toFixed(2)}× the ${count(flatAgainst)}`,
+    target,
+    met: verdict.met,
+  };
+}
+
 function replaySection(replay: ReplayMemory): string[] {
   const lines = ['## Replay memory', ''];
   if (replay.kind === 'missing') {
@@ -262,7 +290,7 @@ function replaySection(replay: ReplayMemory): string[] {
     );
   } else {
     lines.push(
-      `Printed by \`node --import tsx bench/replay-memory.ts\` (its default sizes; run as a child process`,
+      `Printed by \`npx tsx bench/replay-memory.ts\` (its default sizes; run as a child process`,
       `by this bench, ${replay.seconds.toFixed(1)} s). The replay's own figures, not this bench's; see that file for the method.`,
       '',
       '```',
@@ -270,13 +298,19 @@ function replaySection(replay: ReplayMemory): string[] {
       '```',
     );
   }
-  return lines;
+  // What the figures come from and what changed them (bench/replay-memory.md), after a blank line.
+  return [...lines, ...handWritten('replay-memory.md').flatMap((text) => ['', text])];
 }
 
 /** The hand-written notes on missed targets (bench/analysis.md), if any, followed by a blank line. */
 function analysis(): string[] {
-  const file = join(import.meta.dirname, 'analysis.md');
-  return existsSync(file) ? [readFileSync(file, 'utf8').trim(), ''] : [];
+  return handWritten('analysis.md').flatMap((text) => [text, '']);
+}
+
+/** A hand-written part of the report kept in bench/ (analysis.md, replay-memory.md); none when absent. */
+function handWritten(name: string): string[] {
+  const file = join(import.meta.dirname, name);
+  return existsSync(file) ? [readFileSync(file, 'utf8').trim()] : [];
 }
 
 /** docs/BENCHMARKS.md. */

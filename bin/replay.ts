@@ -5,9 +5,11 @@
  * and wires the real dependencies; the replay itself is `lib/replay/`.
  */
 import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPLAY_BUDGET } from '../lib/budgets.js';
 import { type Config, parseConfig } from '../lib/config.js';
+import { createAckMemory } from '../lib/delivery/index.js';
 import { describeError } from '../lib/logger.js';
 import {
   CHUNK_ATTEMPTS,
@@ -23,10 +25,12 @@ import {
   formatSummary,
   type InputIdentity,
   loadCheckpoint,
+  missingHeapFlags,
   type Progress,
   type ProgressView,
   parseInstant,
   parseTypes,
+  REPLAY_ACK_MEMORY_ENTRIES,
   type ReplayInput,
   ReplayInputError,
   type ReplaySelection,
@@ -36,7 +40,7 @@ import {
   runReplay,
   STDIN_NAME,
 } from '../lib/replay/index.js';
-import { createRuntime } from '../lib/runtime.js';
+import { createRuntime, type Runtime } from '../lib/runtime.js';
 import type { SecretStore } from '../lib/secrets/index.js';
 import { checkSourceOption, filtersOption, UsageError } from './command-line.js';
 
@@ -228,17 +232,10 @@ interface Run {
 /** Wires the functions' delivery with replay's budget and runs the replay with its progress display. */
 async function replay(args: Arguments, prepared: Prepared): Promise<Run> {
   const { config, inputs, identity, resumeAfter } = prepared;
-  // The functions' wiring and delivery policy with replay's budget; the chunk sender logs one
-  // line per chunk outcome. Delivery's own JSON lines go through the progress display, once it
-  // exists, so they do not tear the bar (nothing logs before it does).
+  // Delivery's own JSON lines go through the progress display, once it exists, so they do not
+  // tear the bar (nothing logs before it does).
   let display: Progress | undefined;
-  const { secrets, delivery, logger } = createRuntime(
-    { ...config, logLevel: config.logLevel === 'INFO' ? 'WARN' : config.logLevel },
-    {
-      write: (line) => display?.log(line),
-      delivery: { budget: { ...REPLAY_BUDGET, maxAttempts: args.attempts }, attemptLogLevel: 'debug' },
-    },
-  );
+  const { secrets, delivery, logger } = replayRuntime(config, args.attempts, (line) => display?.log(line));
   if (!args.dryRun) await checkKey(secrets, config);
   const reportStream = args.report === undefined ? undefined : await openReport(args.report, resumeAfter > 0);
   const report = reportStream === undefined ? undefined : createReportWriter(reportStream);
@@ -301,6 +298,25 @@ async function replay(args: Arguments, prepared: Prepared): Promise<Run> {
     reportProblem = `cannot write --report ${args.report}: ${describeIoError(error)}`;
   }
   return { summary, progress, view, reportProblem };
+}
+
+/**
+ * The functions' wiring and delivery policy, with replay's budget (`attempts` tries per chunk)
+ * and its smaller memory of acknowledged events (REPLAY_ACK_MEMORY_ENTRIES); the chunk sender
+ * logs one line per chunk outcome, so delivery's per-attempt lines are debug.
+ */
+function replayRuntime(config: Config, attempts: number, write: (line: string) => void): Runtime {
+  return createRuntime(
+    { ...config, logLevel: config.logLevel === 'INFO' ? 'WARN' : config.logLevel },
+    {
+      write,
+      delivery: {
+        budget: { ...REPLAY_BUDGET, maxAttempts: attempts },
+        attemptLogLevel: 'debug',
+        ackMemory: createAckMemory({ maxEntries: REPLAY_ACK_MEMORY_ENTRIES }),
+      },
+    },
+  );
 }
 
 /** Fails with a UsageError unless the Candu key can be read (from the secret, or the environment). */
@@ -376,5 +392,42 @@ function fail(error: unknown): number {
   return 2;
 }
 
+/** `process.execve`, in Node.js from 22.15 and 23.11 on Linux and macOS (not yet in @types/node 20). */
+type Execve = (file: string, args: readonly string[], env: NodeJS.ProcessEnv) => never;
+
+/**
+ * Starts this command again with the heap limits of `REPLAY_HEAP_FLAGS` (lib/replay/heap-sizing.ts)
+ * that the process was not started with. `process.execve` replaces the process image: the same
+ * process id, standard streams, terminal and signals, so there is nothing to relay. Where it does
+ * not exist (older Node.js, Windows) or fails, the replay runs with V8's default heap sizing.
+ */
+function restartWithHeapLimits(): void {
+  const { execve } = process as { execve?: Execve };
+  const missing = missingHeapFlags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length === 0 || execve === undefined) return;
+  try {
+    // tsx's loader by URL, for `npx candu-destination replay`, which registers it through its API
+    // rather than on the command line (given twice, it is loaded once).
+    const loader = import.meta.resolve('tsx');
+    const command = fileURLToPath(import.meta.url);
+    execve(
+      process.execPath,
+      [
+        process.execPath,
+        ...missing,
+        ...process.execArgv,
+        '--import',
+        loader,
+        command,
+        ...process.argv.slice(2),
+      ],
+      process.env,
+    );
+  } catch {
+    // tsx could not be found again, or the command line not run (e.g. too long): run as started.
+  }
+}
+
+restartWithHeapLimits();
 // Exit explicitly: a backoff timer or a keep-alive socket must not hold the finished command open.
 process.exit(await main(process.argv.slice(2)).catch(fail));

@@ -40,8 +40,11 @@ export interface RuntimeOverrides {
   secrets?: SecretStore;
   /** CloudWatch namespace of the metrics (`POWERTOOLS_METRICS_NAMESPACE`); see createMetricsPublisher. */
   metricsNamespace?: string;
-  /** How hard delivery tries and how loudly it logs each attempt (replay passes its own budget). */
-  delivery?: Pick<DeliveryDeps, 'budget' | 'attemptLogLevel'>;
+  /**
+   * How hard delivery tries, how loudly it logs each attempt and what it remembers of the events
+   * Candu acknowledged (replay passes its own budget and memory).
+   */
+  delivery?: Pick<DeliveryDeps, 'budget' | 'attemptLogLevel' | 'ackMemory'>;
 }
 
 /**

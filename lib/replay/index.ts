@@ -13,7 +13,9 @@ export {
   type ChunkSender,
   type ChunkSenderDeps,
   createChunkSender,
+  REPLAY_ACK_MEMORY_ENTRIES,
 } from './chunk-sender.js';
+export { missingHeapFlags, REPLAY_HEAP_FLAGS } from './heap-sizing.js';
 export {
   type InputLine,
   isGzip,

@@ -181,6 +181,7 @@ class ReplayRun {
     if (decided.outcome !== 'send') {
       if (decided.outcome === 'skipped') this.counters.skipped++;
       else this.counters.rejected++;
+      if (this.deps.report === undefined) return;
       await this.report({
         line,
         ...this.inputOf(input),
@@ -192,10 +193,13 @@ class ReplayRun {
     }
     if (this.deps.send === undefined) {
       this.counters.sent++;
+      if (this.deps.report === undefined) return;
       await this.report({ line, ...this.inputOf(input), messageId, outcome: 'would-send' });
       return;
     }
-    const item = { index: line, ...(messageId === null ? {} : { messageId }), event: decided.event };
+    const { event } = decided;
+    const item: DeliveryItem =
+      messageId === null ? { index: line, event } : { index: line, messageId, event };
     this.current.push({ item, input });
     if (this.current.length >= this.options.chunkSize) await this.seal();
   }
@@ -248,7 +252,11 @@ class ReplayRun {
     counters.canduRequests += result.canduRequests;
     counters.sent += result.sent.length;
     counters.rejected += result.rejected.length;
-    const inputs = new Map(chunk.map((p) => [p.item.index, p.input]));
+    // Looked up only for report lines that name their input: most replays write no report.
+    const inputs =
+      this.deps.report !== undefined && this.options.reportInputs
+        ? new Map(chunk.map((p) => [p.item.index, p.input]))
+        : undefined;
     await this.reportEach(inputs, result.sent, 'sent');
     await this.reportEach(inputs, result.rejected, 'rejected');
     if (result.failed !== undefined) {
@@ -267,16 +275,17 @@ class ReplayRun {
   }
 
   private async reportEach(
-    inputs: ReadonlyMap<number, string>,
+    inputs: ReadonlyMap<number, string> | undefined,
     entries: readonly { index: number; messageId?: string; reason?: string }[],
     outcome: 'sent' | 'rejected' | 'failed',
     reason?: string,
   ): Promise<void> {
+    if (this.deps.report === undefined) return;
     for (const entry of entries) {
       const why = reason ?? entry.reason;
       await this.report({
         line: entry.index,
-        ...this.inputOf(inputs.get(entry.index) ?? ''),
+        ...this.inputOf(inputs?.get(entry.index) ?? ''),
         messageId: entry.messageId ?? null,
         outcome,
         ...(why === undefined ? {} : { reason: why }),

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REPLAY_ACK_MEMORY_ENTRIES, REPLAY_HEAP_FLAGS } from '../../lib/replay/index.js';
 import { type CanduStandIn, fault, startCanduStandIn } from '../../local/candu-stand-in.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -178,6 +179,53 @@ describe('replay (CLI)', () => {
     });
   });
 
+  it('sends a line that repeats one sent shortly before only once, and again once its memory has moved on', {
+    timeout: 60_000,
+  }, async () => {
+    const track = (messageId: string) =>
+      JSON.stringify({
+        type: 'track',
+        userId: 'u1',
+        event: 'Clicked',
+        messageId,
+        timestamp: '2024-01-01T00:00:00Z',
+      });
+    // The same line at line 1, halfway through the memory's span, and well past it: with one
+    // chunk in flight, each chunk is acknowledged (and remembered) before the next one is sent.
+    const near = REPLAY_ACK_MEMORY_ENTRIES / 2;
+    const far = REPLAY_ACK_MEMORY_ENTRIES + 500;
+    const lines = Array.from({ length: far }, (_, i) =>
+      i + 1 === 1 || i + 1 === near || i + 1 === far ? track('repeated') : track(`other-${i + 1}`),
+    );
+    const path = join(dir, 'repeats.jsonl');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const report = join(dir, 'repeats.report.jsonl');
+    const result = await replay([path, '--report', report], {
+      CANDU_API_URL: candu.url,
+      CANDU_API_KEY: KEY,
+      CANDU_BATCH_SIZE: '100',
+      CANDU_CONCURRENCY: '1',
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^replay: done: ${far.toLocaleString('en-US')} lines read, ${far.toLocaleString('en-US')} sent,`,
+        'm',
+      ),
+    );
+    const ids = acceptedIds(candu);
+    expect(ids.filter((id) => id === 'repeated')).toHaveLength(2);
+    expect(ids).toHaveLength(far - 1);
+    const outcomes = (await readReport(report)).filter((entry) => entry.messageId === 'repeated');
+    expect(
+      outcomes.map((entry) => [entry.line, entry.outcome]).sort(([a], [b]) => Number(a) - Number(b)),
+    ).toEqual([
+      [1, 'sent'],
+      [near, 'sent'],
+      [far, 'sent'],
+    ]);
+  });
+
   it('resumes a killed replay from its checkpoint: no event missing, duplicates only from chunks in flight', async () => {
     const data = await writeExport(dir, 3_000);
     candu.setDelay(40);
@@ -325,6 +373,45 @@ describe('replay (CLI)', () => {
     );
     expect(candu.requests).toEqual([]);
   });
+
+  it.runIf(typeof (process as { execve?: unknown }).execve === 'function')(
+    'runs in the same process restarted with its heap limits, leaving a limit the operator gave',
+    async () => {
+      // Loaded before the command, in the process as started and again in the restarted one.
+      const probe = `data:text/javascript,process.on('exit',()=>process.stderr.write('probe '+JSON.stringify({pid:process.pid,execArgv:process.execArgv})+'\\n'))`;
+      const probes = async (env: Record<string, string>) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', probe, '--import', 'tsx', 'bin/replay.ts', '--help'],
+          {
+            cwd: root,
+            env: { PATH: process.env.PATH ?? '', ...env },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
+        let stderr = '';
+        child.stderr?.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        const code = await new Promise((resolve) => child.once('close', resolve));
+        expect(code).toBe(0);
+        const lines = stderr.split('\n').filter((line) => line.startsWith('probe '));
+        return {
+          pid: child.pid,
+          runs: lines.map((line) => JSON.parse(line.slice(6)) as { pid: number; execArgv: string[] }),
+        };
+      };
+      // The process image is replaced, so only the restarted one gets to exit: one probe line.
+      const plain = await probes({});
+      expect(plain.runs).toHaveLength(1);
+      expect(plain.runs[0]?.pid).toBe(plain.pid);
+      expect(plain.runs[0]?.execArgv).toEqual(expect.arrayContaining([...REPLAY_HEAP_FLAGS]));
+
+      const own = await probes({ NODE_OPTIONS: '--max-old-space-size=300' });
+      const flags = own.runs[0]?.execArgv.filter((arg) => arg.startsWith('--max-')) ?? [];
+      expect(flags).toEqual(REPLAY_HEAP_FLAGS.filter((flag) => !flag.startsWith('--max-old-space-size')));
+    },
+  );
 
   it('exits 2 with a one-line message for usage errors and unreadable input', async () => {
     const cases: [string[], RegExp][] = [
