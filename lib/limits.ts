@@ -1,9 +1,10 @@
 /**
  * Every limit, once: what the functions, `translate`, `replay` and the configuration enforce,
- * with its value and the reason for it. `LIMITS_TABLE` is the "Limits" table of
+ * with its value and the reason for it. `limitsTable()` is the "Limits" table of
  * docs/ARCHITECTURE.md row for row (test/unit/limits.test.ts holds the two together), so the
  * docs cannot drift from the code.
  */
+import { formatCount } from './text.js';
 
 const KIB = 1_024;
 const MIB = 1_024 * KIB;
@@ -121,76 +122,81 @@ export interface LimitRow {
   beyond: string;
 }
 
-/** The Limits table of docs/ARCHITECTURE.md, row for row, from the values above. */
-export const LIMITS_TABLE: readonly LimitRow[] = [
-  {
-    limit: 'decompressed body',
-    value: `\`MAX_BODY_BYTES\`, ${bytes(MAX_BODY_BYTES.default)}`,
-    beyond: '413',
-  },
-  { limit: 'messages in one request', value: count(MAX_MESSAGES_PER_REQUEST), beyond: '413' },
-  {
-    limit: 'JSON nesting',
-    value: `${MAX_JSON_DEPTH} levels`,
-    beyond: '400, found by a linear scan before parsing',
-  },
-  {
-    limit: 'one Candu event, serialized',
-    value: `\`MAX_EVENT_BYTES\`, ${bytes(MAX_EVENT_BYTES.default)} (${bytes(MAX_EVENT_BYTES.min)} to ${bytes(MAX_EVENT_BYTES.max)})`,
-    beyond: 'that message alone rejected; translation stops as soon as the budget is passed',
-  },
-  {
-    limit: 'trait and property nesting',
-    value: `${MAX_ATTRIBUTE_DEPTH} levels`,
-    beyond: 'deeper values dropped',
-  },
-  {
-    limit: 'numeric ids',
-    value: 'safe integers (≤ 2^53 − 1)',
-    beyond: 'that message rejected: a larger JSON number has already lost digits',
-  },
-  {
-    limit: 'the answer',
-    value: bytes(MAX_ANSWER_BYTES),
-    beyond: '`skipped`/`rejected` lists cut, `omitted` counts what was left out',
-  },
-  {
-    limit: 'echoed `messageId` / reason',
-    value: `${MAX_ECHOED_ID_CHARS} / ${MAX_ECHOED_REASON_CHARS} characters`,
-    beyond: 'cut',
-  },
-  {
-    limit: 'per-message warning lines',
-    value: `${MAX_MESSAGE_WARNINGS} per request or queue batch`,
-    beyond: `one line counting the rest by reason (the ${MAX_SUMMED_REASONS} most frequent)`,
-  },
-  {
-    limit: "Candu's (or the CDP's) reason for a refusal",
-    value: `${MAX_REFUSAL_DETAIL_CHARS} characters, of a body of at most ${bytes(MAX_REFUSAL_BODY_BYTES)}`,
-    beyond: 'cut; a longer body gives no reason',
-  },
-  {
-    limit: '`engagementToken`',
-    value: `at least ${MIN_ENGAGEMENT_TOKEN_CHARS} characters`,
-    beyond: 'a shorter one is a configuration problem: the engagement route answers 503',
-  },
-  {
-    limit: 'one track call to the CDP, serialized / one batch',
-    value: `${bytes(MAX_CDP_EVENT_BYTES)} / ${bytes(MAX_CDP_BATCH_BYTES)} (Segment's tracking API)`,
-    beyond: 'that Candu event alone rejected / the chunk closed before it',
-  },
-  { limit: 'a filter pattern', value: `${MAX_PATTERN_LENGTH} characters`, beyond: 'configuration refused' },
-  {
-    limit: 'one queue message',
-    value: `${bytes(MAX_QUEUE_MESSAGE_BYTES)}, packed to ${bytes(QUEUE_MESSAGE_TARGET_BYTES)}`,
-    beyond: 'an event too large for a message alone is rejected',
-  },
-  {
-    limit: 'the acknowledgement memory',
-    value: `${count(ACK_MEMORY_MAX_ENTRIES)} events, ${ACK_MEMORY_MAX_AGE_MS / 60_000} minutes, per instance`,
-    beyond: 'the oldest forgotten (a resend is then sent again)',
-  },
-];
+/**
+ * The Limits table of docs/ARCHITECTURE.md, row for row, from the values above. A function, so
+ * that the bundles, which never call it, leave it out.
+ */
+export function limitsTable(): readonly LimitRow[] {
+  return [
+    {
+      limit: 'decompressed body',
+      value: `\`MAX_BODY_BYTES\`, ${bytes(MAX_BODY_BYTES.default)}`,
+      beyond: '413',
+    },
+    { limit: 'messages in one request', value: count(MAX_MESSAGES_PER_REQUEST), beyond: '413' },
+    {
+      limit: 'JSON nesting',
+      value: `${MAX_JSON_DEPTH} levels`,
+      beyond: '400, found by a linear scan before parsing',
+    },
+    {
+      limit: 'one Candu event, serialized',
+      value: `\`MAX_EVENT_BYTES\`, ${bytes(MAX_EVENT_BYTES.default)} (${bytes(MAX_EVENT_BYTES.min)} to ${bytes(MAX_EVENT_BYTES.max)})`,
+      beyond: 'that message alone rejected; translation stops as soon as the budget is passed',
+    },
+    {
+      limit: 'trait and property nesting',
+      value: `${MAX_ATTRIBUTE_DEPTH} levels`,
+      beyond: 'deeper values dropped',
+    },
+    {
+      limit: 'numeric ids',
+      value: 'safe integers (≤ 2^53 − 1)',
+      beyond: 'that message rejected: a larger JSON number has already lost digits',
+    },
+    {
+      limit: 'the answer',
+      value: bytes(MAX_ANSWER_BYTES),
+      beyond: '`skipped`/`rejected` lists cut, `omitted` counts what was left out',
+    },
+    {
+      limit: 'echoed `messageId` / reason',
+      value: `${MAX_ECHOED_ID_CHARS} / ${MAX_ECHOED_REASON_CHARS} characters`,
+      beyond: 'cut',
+    },
+    {
+      limit: 'per-message warning lines',
+      value: `${MAX_MESSAGE_WARNINGS} per request or queue batch`,
+      beyond: `one line counting the rest by reason (the ${MAX_SUMMED_REASONS} most frequent)`,
+    },
+    {
+      limit: "Candu's (or the CDP's) reason for a refusal",
+      value: `${MAX_REFUSAL_DETAIL_CHARS} characters, of a body of at most ${bytes(MAX_REFUSAL_BODY_BYTES)}`,
+      beyond: 'cut; a longer body gives no reason',
+    },
+    {
+      limit: '`engagementToken`',
+      value: `at least ${MIN_ENGAGEMENT_TOKEN_CHARS} characters`,
+      beyond: 'a shorter one is a configuration problem: the engagement route answers 503',
+    },
+    {
+      limit: 'one track call to the CDP, serialized / one batch',
+      value: `${bytes(MAX_CDP_EVENT_BYTES)} / ${bytes(MAX_CDP_BATCH_BYTES)} (Segment's tracking API)`,
+      beyond: 'that Candu event alone rejected / the chunk closed before it',
+    },
+    { limit: 'a filter pattern', value: `${MAX_PATTERN_LENGTH} characters`, beyond: 'configuration refused' },
+    {
+      limit: 'one queue message',
+      value: `${bytes(MAX_QUEUE_MESSAGE_BYTES)}, packed to ${bytes(QUEUE_MESSAGE_TARGET_BYTES)}`,
+      beyond: 'an event too large for a message alone is rejected',
+    },
+    {
+      limit: 'the acknowledgement memory',
+      value: `${count(ACK_MEMORY_MAX_ENTRIES)} events, ${ACK_MEMORY_MAX_AGE_MS / 60_000} minutes, per instance`,
+      beyond: 'the oldest forgotten (a resend is then sent again)',
+    },
+  ];
+}
 
 /** `5 MiB`, `64 KiB`, `1,024 bytes`. */
 function bytes(value: number): string {
@@ -199,6 +205,4 @@ function bytes(value: number): string {
   return `${count(value)} bytes`;
 }
 
-function count(value: number): string {
-  return value.toLocaleString('en-US');
-}
+const count = formatCount;

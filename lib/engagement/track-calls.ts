@@ -7,7 +7,7 @@ import { MAX_CDP_EVENT_BYTES, MAX_ECHOED_TYPE_CHARS, MAX_MESSAGES_PER_REQUEST } 
 import { CanduWebhookEventSchema, type CanduWebhookPayload } from '../schemas/candu-webhook.js';
 import { parseIsoTimestamp } from '../schemas/iso-timestamp.js';
 import { CANDU_ORIGIN, type TrackCall } from '../schemas/track-call.js';
-import { truncate } from '../text.js';
+import { formatCount, truncate } from '../text.js';
 
 /** What one element of a webhook body comes to: one track call to send, or a skip or rejection with its reason. */
 export type TrackCallTranslation =
@@ -76,7 +76,7 @@ function translate(element: unknown): TrackCallTranslation {
   if (bytes > MAX_CDP_EVENT_BYTES) {
     return {
       outcome: 'reject',
-      reason: `track call larger than ${MAX_CDP_EVENT_BYTES.toLocaleString('en-US')} bytes (the tracking API's limit per event)`,
+      reason: `track call larger than ${formatCount(MAX_CDP_EVENT_BYTES)} bytes (the tracking API's limit per event)`,
     };
   }
   return { outcome: 'send', call };

@@ -2,6 +2,8 @@
  * What a replay shows while it runs, on standard error: a redrawn progress bar on a terminal,
  * a plain status line every few seconds otherwise (CI logs, `2> file`).
  */
+
+import { formatCount } from '../text.js';
 import type { ReplayCounters } from './replay.js';
 
 /** A snapshot of the run for display. */
@@ -252,6 +254,4 @@ function duration(ms: number): string {
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
 
-function number(value: number): string {
-  return value.toLocaleString('en-US');
-}
+const number = formatCount;
