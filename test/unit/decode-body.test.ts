@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import {
   BadRequestError,
@@ -241,6 +242,45 @@ describe('nesting depth, checked before parsing', () => {
     expect(parseJsonBody(Buffer.from(inString))).toHaveLength(4);
     // A string that ends in an escaped backslash closes: the brackets after it count.
     expect(() => checkNestingDepth(`["\\\\",${nested(64)}]`, 64)).toThrow(NestingTooDeepError);
+  });
+
+  it('counts exactly as a reading of one character at a time would, whatever the text', () => {
+    /** The plain reading: brackets outside strings, a backslash in a string skipping the next character. */
+    const depthOf = (text: string): number => {
+      let depth = 0;
+      let deepest = 0;
+      let inString = false;
+      for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+          if (c === '\\') i++;
+          else if (c === '"') inString = false;
+        } else if (c === '"') inString = true;
+        else if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth);
+        else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+      }
+      return deepest;
+    };
+    const pieces = fc.constantFrom('[', ']', '{', '}', '"', '\\', 'a', ',', ':', 'é');
+    fc.assert(
+      fc.property(
+        fc.array(pieces, { maxLength: 60 }).map((chars) => chars.join('')),
+        fc.integer({ min: 0, max: 8 }),
+        (text, limit) => {
+          const refused = (() => {
+            try {
+              checkNestingDepth(text, limit);
+              return false;
+            } catch (error) {
+              expect(error).toBeInstanceOf(NestingTooDeepError);
+              return true;
+            }
+          })();
+          expect(refused).toBe(depthOf(text) > limit);
+        },
+      ),
+      { numRuns: 5_000 },
+    );
   });
 
   it('does not let unmatched closers buy extra levels', () => {
