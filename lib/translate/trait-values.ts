@@ -64,7 +64,7 @@ function flatten(
   layers: readonly unknown[],
   budget: ByteBudget,
 ): { attributes: Record<string, CanduValue>; collisions: number } {
-  const output: FlatOutput = { flat: {}, depths: new Map(), collisions: 0, budget };
+  const output: FlatOutput = { flat: {}, entries: 0, depths: undefined, collisions: 0, budget };
   budget.spend(2);
   layers.forEach((layer, index) => {
     if (isContainer(layer)) flattenInto(output, undefined, layer, 0, layers.slice(index + 1));
@@ -74,15 +74,22 @@ function flatten(
 
 interface FlatOutput {
   flat: Record<string, CanduValue>;
-  /** Each path's nesting level, for the collision rule. */
-  depths: Map<string, number>;
+  /** Entries written so far (the commas between them count against the budget). */
+  entries: number;
+  /**
+   * Each dot path's nesting level, for the collision rule; made for the first path with a dot.
+   * Only a path with a dot can collide: a top-level key without one is written once per layer,
+   * and a later layer's own key is skipped in the earlier ones (`isOverridden`).
+   */
+  depths: Map<string, number> | undefined;
   collisions: number;
   budget: ByteBudget;
 }
 
 /**
- * A dot path not yet written out: its text is built only when a leaf under it is kept, so an
- * object with many empty children under a long key costs nothing per child.
+ * An object's dot path, its text built only when a leaf under it is kept, so an object with many
+ * empty children under a long key costs nothing per child. A leaf is no node: `keep` takes its
+ * parent and key.
  */
 interface PathNode {
   parent: PathNode | undefined;
@@ -90,6 +97,8 @@ interface PathNode {
   /** The text's length in UTF-16 units, known without building it. */
   length: number;
   text?: string;
+  /** The text's size in JSON, without the quotes; counted once for all the leaves under it. */
+  bytes?: number;
 }
 
 function childPath(parent: PathNode | undefined, key: string): PathNode {
@@ -101,6 +110,15 @@ function pathText(node: PathNode): string {
     node.text = node.parent === undefined ? node.key : `${pathText(node.parent)}.${node.key}`;
   }
   return node.text;
+}
+
+/** JSON escapes one character at a time, so a path's size is its keys' sizes and the dots. */
+function pathBytes(node: PathNode): number {
+  if (node.bytes === undefined) {
+    const own = jsonStringBytes(node.key) - 2;
+    node.bytes = node.parent === undefined ? own : pathBytes(node.parent) + 1 + own;
+  }
+  return node.bytes;
 }
 
 function flattenInto(
@@ -116,19 +134,18 @@ function flattenInto(
     switch (typeof value) {
       case 'string':
       case 'boolean':
-        keep(output, childPath(parent, key), depth, value);
+        keep(output, parent, key, depth, value);
         break;
       case 'number':
-        if (Number.isFinite(value)) keep(output, childPath(parent, key), depth, value);
+        if (Number.isFinite(value)) keep(output, parent, key, depth, value);
         break;
       case 'object': {
         if (value === null) break;
         if (Array.isArray(value)) {
           const text = arrayText(value);
-          if (text !== undefined) keep(output, childPath(parent, key), depth, text);
+          if (text !== undefined) keep(output, parent, key, depth, text);
         } else if (value instanceof Date) {
-          if (Number.isFinite(value.getTime()))
-            keep(output, childPath(parent, key), depth, value.toISOString());
+          if (Number.isFinite(value.getTime())) keep(output, parent, key, depth, value.toISOString());
         } else if (depth < MAX_ATTRIBUTE_DEPTH) {
           flattenInto(output, childPath(parent, key), value as Record<string, unknown>, depth + 1);
         }
@@ -140,20 +157,35 @@ function flattenInto(
   }
 }
 
-/** Writes one flattened entry, counting its bytes first and applying the collision rule. */
-function keep(output: FlatOutput, node: PathNode, depth: number, value: CanduValue): void {
-  const { budget, depths } = output;
+/**
+ * Writes the entry for `key` under `parent`, counting its bytes first (a comma, the path, a colon
+ * and the value) and applying the collision rule.
+ */
+function keep(
+  output: FlatOutput,
+  parent: PathNode | undefined,
+  key: string,
+  depth: number,
+  value: CanduValue,
+): void {
+  const { budget } = output;
   // Refused before the path is built: a long path is as costly to build as to send.
-  budget.ensureRoomFor(node.length + (typeof value === 'string' ? value.length : 0));
-  const path = pathText(node);
-  const separator = depths.size === 0 ? 0 : 1;
-  budget.spend(separator + jsonStringBytes(path) + 1 + jsonLeafBytes(value));
-  const previous = depths.get(path);
-  if (previous !== undefined) {
-    output.collisions++;
-    if (previous < depth) return;
+  const pathLength = parent === undefined ? key.length : parent.length + 1 + key.length;
+  budget.ensureRoomFor(pathLength + (typeof value === 'string' ? value.length : 0));
+  const keyBytes = jsonStringBytes(key);
+  const quotedPathBytes = parent === undefined ? keyBytes : pathBytes(parent) + 1 + keyBytes;
+  budget.spend((output.entries === 0 ? 0 : 1) + quotedPathBytes + 1 + jsonLeafBytes(value));
+  output.entries++;
+  const path = parent === undefined ? key : `${pathText(parent)}.${key}`;
+  if (parent !== undefined || key.includes('.')) {
+    output.depths ??= new Map();
+    const previous = output.depths.get(path);
+    if (previous !== undefined) {
+      output.collisions++;
+      if (previous < depth) return;
+    }
+    output.depths.set(path, depth);
   }
-  depths.set(path, depth);
   output.flat[path] = value;
 }
 
