@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { MAX_PATTERN_LENGTH } from '../limits.js';
+import { parseJsonDocument } from '../schemas/json-document.js';
 
 /** The Candu event types a filter can keep (page and screen views are `track` events). */
 export const FILTER_TYPES = ['identify', 'track', 'group'] as const;
@@ -52,35 +53,8 @@ export type FiltersResult = { ok: true; filters: Filters } | { ok: false; proble
  * each starting with its JSON path (`events.allow[1]: must not be empty`).
  */
 export function parseFilters(text: string): FiltersResult {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return {
-      ok: false,
-      problems: [`not valid JSON (${error instanceof Error ? error.message : 'parse error'})`],
-    };
-  }
-  const parsed = FiltersSchema.safeParse(value);
-  if (parsed.success) return { ok: true, filters: parsed.data };
-  return { ok: false, problems: parsed.error.issues.map(describeIssue) };
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const message =
-    issue.code === 'unrecognized_keys'
-      ? `unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')} (expected ${issue.path.length === 0 ? 'types, events, traits, properties' : 'allow, deny'})`
-      : issue.message;
-  const path = jsonPath(issue.path);
-  return path === '' ? message : `${path}: ${message}`;
-}
-
-/** `['events', 'allow', 1]` → `events.allow[1]`. */
-function jsonPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((key, index) => {
-      if (typeof key === 'number') return `[${key}]`;
-      return index === 0 ? String(key) : `.${String(key)}`;
-    })
-    .join('');
+  const parsed = parseJsonDocument(text, FiltersSchema, (path) =>
+    path.length === 0 ? 'types, events, traits, properties' : 'allow, deny',
+  );
+  return parsed.ok ? { ok: true, filters: parsed.value } : parsed;
 }
