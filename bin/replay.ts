@@ -7,7 +7,7 @@
 import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { REPLAY_BUDGET } from '../lib/budgets.js';
-import { type Config, parseConfig } from '../lib/config.js';
+import { type Config, parseConfig, translateOptionsOf } from '../lib/config.js';
 import { describeError } from '../lib/logger.js';
 import {
   CHUNK_ATTEMPTS,
@@ -38,7 +38,7 @@ import {
 } from '../lib/replay/index.js';
 import { createRuntime } from '../lib/runtime.js';
 import type { SecretStore } from '../lib/secrets/index.js';
-import { checkSourceOption, filtersOption, UsageError } from './command-line.js';
+import { checkSourceOption, filtersOption, mappingOption, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent replay -- [FILE...] [options]
        npx candu-destination replay [FILE...] [options]
@@ -65,6 +65,8 @@ Options:
                                 an earlier run are not sent again (needs FILE inputs)
   --filters FILE                apply the filters in FILE (JSON, as FILTERS, e.g.
                                 config/filters.json) instead of the FILTERS environment variable
+  --mapping FILE                take ids and names from the mapping in FILE (JSON, as MAPPING,
+                                e.g. config/mapping.json) instead of the MAPPING environment variable
   --report FILE                 write one JSON line per input line: {"line":N,"messageId":...,
                                 "outcome":"sent"|"skipped"|"rejected"|"failed","reason":...}
                                 (appended to when resuming from a checkpoint)
@@ -88,6 +90,7 @@ interface Arguments {
   checkpoint: string | undefined;
   report: string | undefined;
   filters: string | undefined;
+  mapping: string | undefined;
 }
 
 function parseArguments(argv: string[]): Arguments | 'help' {
@@ -105,6 +108,7 @@ function parseArguments(argv: string[]): Arguments | 'help' {
       checkpoint: { type: 'string' },
       report: { type: 'string' },
       filters: { type: 'string' },
+      mapping: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -144,6 +148,7 @@ function parseArguments(argv: string[]): Arguments | 'help' {
     checkpoint: values.checkpoint,
     report: values.report,
     filters: values.filters,
+    mapping: values.mapping,
   };
 }
 
@@ -190,6 +195,7 @@ async function main(argv: string[]): Promise<number> {
 interface Prepared {
   config: Config;
   filters: Config['filters'];
+  mapping: Config['mapping'];
   inputs: ReplayInput[];
   identity: InputIdentity[];
   resumeAfter: number;
@@ -201,6 +207,7 @@ async function prepare(args: Arguments): Promise<Prepared> {
   if (!configured.ok) throw new UsageError(`invalid configuration: ${configured.problems.join('; ')}`);
   const { config } = configured;
   const filters = filtersOption(args.filters, config.filters);
+  const mapping = mappingOption(args.mapping, config.mapping);
   const readsStdin = args.files.length === 0 || args.files.includes(STDIN_NAME);
   if (readsStdin && process.stdin.isTTY === true) {
     throw new UsageError('no FILE given and standard input is a terminal (see --help)');
@@ -214,7 +221,7 @@ async function prepare(args: Arguments): Promise<Prepared> {
   if (!args.dryRun && config.canduSecretId === undefined && config.canduApiKey === undefined) {
     throw new UsageError('no Candu key: set CANDU_API_KEY or CANDU_SECRET_ID (or use --dry-run)');
   }
-  return { config, filters, inputs, identity, resumeAfter };
+  return { config, filters, mapping, inputs, identity, resumeAfter };
 }
 
 /** A finished (or stopped) replay, and what its last lines need. */
@@ -279,13 +286,10 @@ async function replay(args: Arguments, prepared: Prepared): Promise<Run> {
   progress.start();
   const summary = await runReplay(
     {
-      translate: {
-        anonymousEvents: config.anonymousEvents,
-        traitValues: config.traitValues,
-        now: new Date(started),
-        maxEventBytes: config.maxEventBytes,
-        filters: prepared.filters,
-      },
+      translate: translateOptionsOf(
+        { ...config, filters: prepared.filters, mapping: prepared.mapping },
+        new Date(started),
+      ),
       selection: args.selection,
       chunkSize,
       window: config.canduConcurrency,

@@ -3,7 +3,7 @@
  * zod schema, every problem reported at once, each starting with its JSON path, so an operator
  * fixes a document in one pass rather than one error per deploy.
  */
-import * as z from 'zod';
+import type * as z from 'zod';
 
 /** A document read: its value, or every problem found, each naming its JSON path. */
 export type JsonDocumentResult<T> = { ok: true; value: T } | { ok: false; problems: string[] };

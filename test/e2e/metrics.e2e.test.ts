@@ -70,6 +70,7 @@ describe('npm start metrics', () => {
         'Received',
         'Rejected',
         'RemovedKeys',
+        'RenameCollisions',
         'Retries',
         'Skipped',
       ].sort(),

@@ -256,7 +256,9 @@ describe('parseFilters', () => {
   });
 
   it('accepts the repository config/filters.json and the documented examples', () => {
-    const examples = readdirSync(join(ROOT, 'config', 'examples')).map((file) => join('examples', file));
+    const examples = readdirSync(join(ROOT, 'config', 'examples'))
+      .filter((file) => !file.startsWith('mapping-'))
+      .map((file) => join('examples', file));
     expect(examples).toHaveLength(3);
     for (const file of ['filters.json', ...examples]) {
       expect(parseFilters(readFileSync(join(ROOT, 'config', file), 'utf8')), file).toMatchObject({

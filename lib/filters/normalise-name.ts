@@ -1,0 +1,45 @@
+/**
+ * Names as people mean them, for the rules that keep data out (`deny`, `urls.dropQuery`): a CRM
+ * that sends `Email`, a form that leaves `email ` with a trailing space, a fullwidth `ｅｍａｉｌ`
+ * pasted from an IME, or a zero-width space copied from a web page all mean `email`, and a deny
+ * rule that let them through would not hold. `allow` lists do not use this: what they keep is
+ * exactly what they name.
+ *
+ * The normal form, in order:
+ * 1. Unicode NFKC (fullwidth and other compatibility forms become their plain letters; a
+ *    non-breaking or ideographic space becomes a space);
+ * 2. every format character (Unicode `Cf`: the zero-width space, joiners, U+2060, U+FEFF, soft
+ *    hyphens, direction marks) and every control character but the whitespace ones removed;
+ * 3. each run of whitespace (spaces, tabs, line breaks, no-break spaces) made one space;
+ * 4. lower case, taken after upper case, so `ß` matches `SS` and a final `ς` matches `σ`; then
+ *    NFKC again, so the form is stable;
+ * 5. each dot-separated segment trimmed, so `Address . City` reads `address.city`, as a key
+ *    flattened from `{"Address ":{" City":…}}` does.
+ */
+
+/** Format characters and the controls that are not whitespace (tab, line breaks stay for step 3). */
+const INVISIBLE = /[\p{Cf}\u0000-\u0008\u000E-\u001F\u007F-\u009F]/gu;
+const WHITESPACE_RUN = /\s+/g;
+/** Printable ASCII: NFKC leaves it as it is and nothing in it is invisible. */
+const PRINTABLE_ASCII = /^[\x20-\x7E]*$/;
+/** A space that step 5 (or step 3, in ASCII) would change: at an end, doubled, or beside a dot. */
+const UNTIDY_SPACE = /^ | $| {2}| \.|\. /;
+
+/**
+ * The normal form of `name` (see the module comment). Pure; printable ASCII, the usual case,
+ * costs one scan and a lower-casing.
+ */
+export function normaliseName(name: string): string {
+  if (PRINTABLE_ASCII.test(name)) return tidySegments(name.toLowerCase());
+  const visible = name.normalize('NFKC').replace(INVISIBLE, '').replace(WHITESPACE_RUN, ' ');
+  return tidySegments(visible.toUpperCase().toLowerCase().normalize('NFKC'));
+}
+
+/** Trims each dot-separated segment and makes runs of spaces one. */
+function tidySegments(text: string): string {
+  if (!UNTIDY_SPACE.test(text)) return text;
+  return text
+    .split('.')
+    .map((segment) => segment.replace(/ {2,}/g, ' ').trim())
+    .join('.');
+}
