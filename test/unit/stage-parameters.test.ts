@@ -10,6 +10,7 @@ import {
 const root = join(import.meta.dirname, '..', '..');
 const REQUIRED = { canduSecretName: 'candu-destination/prod', kmsKeyArn: '', alarmTopicArn: '' };
 const FILTERS = '{"types":["identify"]}';
+const MAPPING = '{"userId":["traits.email","userId"]}';
 
 function stage(content: unknown, options: Partial<StageInput> = {}): StageInput {
   return {
@@ -19,6 +20,7 @@ function stage(content: unknown, options: Partial<StageInput> = {}): StageInput 
     content,
     cliParams: [],
     defaultFilters: () => FILTERS,
+    defaultMapping: () => MAPPING,
     ...options,
   };
 }
@@ -67,6 +69,7 @@ describe('resolveStageParameters', () => {
       maxEventBytes: '65536',
       segmentSignatureScope: 'body',
       filters: FILTERS,
+      mapping: MAPPING,
       logLevel: 'INFO',
       deliveryMode: 'direct',
       spillToQueue: 'true',
@@ -165,9 +168,9 @@ describe('resolveStageParameters', () => {
       'config/stages/prod.yml has a problem:\n' +
         '  - cdpTrackingUrl must be an https URL (plain http only for 127.0.0.1, localhost or [::1])',
     );
-    expect(parametersOf(stage({ ...REQUIRED, cdpTrackingUrl: 'https://api.segment.io/v1' })).cdpTrackingUrl).toBe(
-      'https://api.segment.io/v1',
-    );
+    expect(
+      parametersOf(stage({ ...REQUIRED, cdpTrackingUrl: 'https://api.segment.io/v1' })).cdpTrackingUrl,
+    ).toBe('https://api.segment.io/v1');
     // An empty value leaves the functions to their default, as an empty variable does.
     expect(parametersOf(stage({ ...REQUIRED, canduBatchSize: '' })).canduBatchSize).toBe('');
   });
