@@ -18,7 +18,7 @@
  */
 
 /** Format characters and the controls that are not whitespace (tab, line breaks stay for step 3). */
-const INVISIBLE = /[\p{Cf}\u0000-\u0008\u000E-\u001F\u007F-\u009F]/gu;
+const INVISIBLE = /\p{Cf}|(?!\s)\p{Cc}/gu;
 const WHITESPACE_RUN = /\s+/g;
 /** Printable ASCII: NFKC leaves it as it is and nothing in it is invisible. */
 const PRINTABLE_ASCII = /^[\x20-\x7E]*$/;

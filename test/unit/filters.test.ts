@@ -235,7 +235,7 @@ describe('parseFilters', () => {
       'events.allow[1]: must not be empty',
       'events: unknown key "denny" (expected allow, deny)',
       'traits.deny: must be a list of names',
-      'unknown key "trait" (expected types, events, traits, properties)',
+      'unknown key "trait" (expected types, events, traits, properties, urls)',
     ]);
   });
 
@@ -281,7 +281,7 @@ describe('parseConfig: FILTERS', () => {
     expect(result.ok === false && result.problems).toEqual([
       'CANDU_BATCH_SIZE must be an integer from 1 to 1000, got "0"',
       'FILTERS: events.allow[0]: must be a string',
-      'FILTERS: unknown key "x" (expected types, events, traits, properties)',
+      'FILTERS: unknown key "x" (expected types, events, traits, properties, urls)',
     ]);
   });
 });

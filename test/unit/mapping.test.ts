@@ -460,7 +460,7 @@ describe('parseConfig: MAPPING', () => {
     });
     expect(result.ok === false && result.problems).toEqual([
       'CANDU_BATCH_SIZE must be an integer from 1 to 1000, got "0"',
-      'FILTERS: unknown key "y" (expected types, events, traits, properties)',
+      'FILTERS: unknown key "y" (expected types, events, traits, properties, urls)',
       'MAPPING: userId[0]: must be a string',
       'MAPPING: unknown key "x" (expected userId, groupId, events, traits, properties)',
     ]);
