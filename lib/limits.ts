@@ -80,8 +80,9 @@ export const MAX_CDP_BATCH_BYTES = 500_000;
 // ─── Filters ────────────────────────────────────────────────────────────────────────────────
 
 /**
- * Longest filter pattern. Matching costs up to the pattern's length per character of the name
- * (lib/filters/name-matcher.ts); names and keys are far shorter than this.
+ * Longest filter pattern, and longest `MAPPING` path or name. Matching costs up to the pattern's
+ * length per character of the name (lib/filters/name-matcher.ts); names and keys are far shorter
+ * than this.
  */
 export const MAX_PATTERN_LENGTH = 256;
 
@@ -179,7 +180,11 @@ export const LIMITS_TABLE: readonly LimitRow[] = [
     value: `${bytes(MAX_CDP_EVENT_BYTES)} / ${bytes(MAX_CDP_BATCH_BYTES)} (Segment's tracking API)`,
     beyond: 'that Candu event alone rejected / the chunk closed before it',
   },
-  { limit: 'a filter pattern', value: `${MAX_PATTERN_LENGTH} characters`, beyond: 'configuration refused' },
+  {
+    limit: 'a filter pattern, a `MAPPING` path or name',
+    value: `${MAX_PATTERN_LENGTH} characters`,
+    beyond: 'configuration refused',
+  },
   {
     limit: 'one queue message',
     value: `${bytes(MAX_QUEUE_MESSAGE_BYTES)}, packed to ${bytes(QUEUE_MESSAGE_TARGET_BYTES)}`,
