@@ -6,9 +6,12 @@
  * `^.*a.*a.*a.*b$` takes time exponential in the number of stars on a long name of `a`s.
  *
  * Exact by default (`allow` lists). With a normaliser (`deny`, `urls.dropQuery`:
- * normalise-name.ts), the patterns are normalised once, here, and each name when it is matched;
- * a star between two spaces then also matches where the name has one space (`Viewed * Page`
- * denies `Viewed  Page`, whose double space the normal form makes one).
+ * normalise-name.ts), the patterns are normalised once, here, and each name when it is matched,
+ * and a glob matches a name when the name's normal form is the normal form of some filling of
+ * the glob's stars: a star between two spaces also matches where the name has one space
+ * (`Viewed * Page` denies `Viewed  Page`, whose double space the normal form makes one), and a
+ * star at an end also takes the space beside it (`Debug *` denies `Debug`, the normal form of
+ * `Debug `).
  */
 
 /** A compiled list of patterns. */
@@ -43,12 +46,17 @@ export function compileNameMatcher(
   patterns: readonly string[],
   options: NameMatcherOptions = {},
 ): NameMatcher {
+  const normalised = options.normalise !== undefined;
   const normalise = options.normalise ?? ((name: string) => name);
+  // In the normal form, a glob and a name are matched with a space at either end, so that a
+  // space beside a star at an end may vanish as the normal form trims it (`Debug *` denies
+  // `Debug`, the normal form of `Debug ` which the star matches as written).
+  const padded = normalised ? (text: string) => ` ${text} ` : (text: string) => text;
   const exact = new Map<string, string>();
   const globs: Glob[] = [];
   for (const pattern of patterns) {
     const form = normalise(pattern);
-    if (form.includes('*')) globs.push(compileGlob(pattern, form, options.normalise !== undefined));
+    if (form.includes('*')) globs.push(compileGlob(pattern, padded(form), normalised));
     else if (!exact.has(form)) exact.set(form, pattern);
   }
   return {
@@ -56,7 +64,9 @@ export function compileNameMatcher(
       const form = normalise(name);
       const found = exact.get(form);
       if (found !== undefined) return found;
-      for (const glob of globs) if (globMatches(glob, form)) return glob.pattern;
+      if (globs.length === 0) return undefined;
+      const text = padded(form);
+      for (const glob of globs) if (globMatches(glob, text)) return glob.pattern;
       return undefined;
     },
   };

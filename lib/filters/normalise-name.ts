@@ -11,10 +11,11 @@
  * 2. every format character (Unicode `Cf`: the zero-width space, joiners, U+2060, U+FEFF, soft
  *    hyphens, direction marks) and every control character but the whitespace ones removed;
  * 3. each run of whitespace (spaces, tabs, line breaks, no-break spaces) made one space;
- * 4. lower case, taken after upper case, so `ß` matches `SS` and a final `ς` matches `σ`; then
- *    NFKC again, so the form is stable;
- * 5. each dot-separated segment trimmed, so `Address . City` reads `address.city`, as a key
- *    flattened from `{"Address ":{" City":…}}` does.
+ * 4. each dot-separated segment trimmed, so `Address . City` reads `address.city`, as a key
+ *    flattened from `{"Address ":{" City":…}}` does;
+ * 5. lower case, taken after upper case (after lower case), so `ẞ`, `ß` and `SS` match and a
+ *    word-final `σ` matches `ς`;
+ *    then NFKC again, so the form is stable.
  */
 
 /** Format characters and the controls that are not whitespace (tab, line breaks stay for step 3). */
@@ -22,7 +23,7 @@ const INVISIBLE = /\p{Cf}|(?!\s)\p{Cc}/gu;
 const WHITESPACE_RUN = /\s+/g;
 /** Printable ASCII: NFKC leaves it as it is and nothing in it is invisible. */
 const PRINTABLE_ASCII = /^[\x20-\x7E]*$/;
-/** A space that step 5 (or step 3, in ASCII) would change: at an end, doubled, or beside a dot. */
+/** A space that step 4 (or step 3, in ASCII) would change: at an end, doubled, or beside a dot. */
 const UNTIDY_SPACE = /^ | $| {2}| \.|\. /;
 
 /**
@@ -32,7 +33,9 @@ const UNTIDY_SPACE = /^ | $| {2}| \.|\. /;
 export function normaliseName(name: string): string {
   if (PRINTABLE_ASCII.test(name)) return tidySegments(name.toLowerCase());
   const visible = name.normalize('NFKC').replace(INVISIBLE, '').replace(WHITESPACE_RUN, ' ');
-  return tidySegments(visible.toUpperCase().toLowerCase().normalize('NFKC'));
+  // Case last: lower-casing reads the letters around a `Σ`, so the spaces it sits beside must be
+  // settled first or a second pass could read it otherwise.
+  return tidySegments(visible).toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
 }
 
 /** Trims each dot-separated segment and makes runs of spaces one. */
