@@ -17,6 +17,8 @@ export const SHARED_FILTERS = {
   types: ['identify', 'track'],
   events: { deny: ['Debug *'] },
   traits: { deny: ['email', 'phone', 'address.*'] },
+  properties: { deny: ['email'] },
+  urls: { dropQuery: ['email', 'token'] },
 } as const;
 
 export interface StackConfiguration {
