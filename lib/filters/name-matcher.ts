@@ -36,6 +36,8 @@ interface Glob {
   shares: boolean[];
   /** The characters a name needs at least: every literal part once, less the shared spaces. */
   minLength: number;
+  /** Matched against the name with a space at either end (see `compileGlob`). */
+  padded: boolean;
 }
 
 /**
@@ -46,17 +48,12 @@ export function compileNameMatcher(
   patterns: readonly string[],
   options: NameMatcherOptions = {},
 ): NameMatcher {
-  const normalised = options.normalise !== undefined;
   const normalise = options.normalise ?? ((name: string) => name);
-  // In the normal form, a glob and a name are matched with a space at either end, so that a
-  // space beside a star at an end may vanish as the normal form trims it (`Debug *` denies
-  // `Debug`, the normal form of `Debug ` which the star matches as written).
-  const padded = normalised ? (text: string) => ` ${text} ` : (text: string) => text;
   const exact = new Map<string, string>();
   const globs: Glob[] = [];
   for (const pattern of patterns) {
     const form = normalise(pattern);
-    if (form.includes('*')) globs.push(compileGlob(pattern, padded(form), normalised));
+    if (form.includes('*')) globs.push(compileGlob(pattern, form, options.normalise !== undefined));
     else if (!exact.has(form)) exact.set(form, pattern);
   }
   return {
@@ -64,29 +61,47 @@ export function compileNameMatcher(
       const form = normalise(name);
       const found = exact.get(form);
       if (found !== undefined) return found;
-      if (globs.length === 0) return undefined;
-      const text = padded(form);
-      for (const glob of globs) if (globMatches(glob, text)) return glob.pattern;
+      let padded: string | undefined;
+      for (const glob of globs) {
+        if (glob.padded) padded ??= ` ${form} `;
+        if (globMatches(glob, glob.padded ? (padded as string) : form)) return glob.pattern;
+      }
       return undefined;
     },
   };
 }
 
+/**
+ * Cuts `form` (the pattern, in the normal form when `normalised`) at its stars. In the normal
+ * form a star at an end beside a space (`Debug *`, `* Clicked`) may take that space with it, as
+ * the normal form trims `Debug ` to `debug`: such a glob is compiled with a space at either end
+ * and matched against the name with one at either end, where the spaces then share like any
+ * two around a star. (For any other glob the padding would change nothing, so it is spared.)
+ */
 function compileGlob(pattern: string, form: string, normalised: boolean): Glob {
-  const split = form.split('*');
-  // Empty parts between stars come from `**`: they match anywhere and are dropped. The first
-  // and the last part stay, empty or not: they are anchored at the ends.
-  const parts = [
-    split[0] ?? '',
-    ...split.slice(1, -1).filter((part) => part !== ''),
-    split[split.length - 1] ?? '',
-  ];
+  const cut = cutAtStars(form);
+  const first = cut[0] as string;
+  const last = cut[cut.length - 1] as string;
+  const padded =
+    normalised &&
+    ((first === '' && (cut[1] ?? '').startsWith(' ')) ||
+      (last === '' && (cut[cut.length - 2] ?? '').endsWith(' ')));
+  const parts = padded ? cutAtStars(` ${form} `) : cut;
   const shares = parts
     .slice(0, -1)
     .map((part, i) => normalised && part.endsWith(' ') && (parts[i + 1] ?? '').startsWith(' '));
   const length = parts.reduce((sum, part) => sum + part.length, 0);
   const minLength = length - shares.filter(Boolean).length;
-  return { pattern, parts, shares, minLength };
+  return { pattern, parts, shares, minLength, padded };
+}
+
+/**
+ * The literal parts of a glob. Empty parts between stars come from `**`: they match anywhere
+ * and are dropped. The first and the last part stay, empty or not: they are anchored at the ends.
+ */
+function cutAtStars(form: string): string[] {
+  const split = form.split('*');
+  return [split[0] ?? '', ...split.slice(1, -1).filter((part) => part !== ''), split[split.length - 1] ?? ''];
 }
 
 /**
