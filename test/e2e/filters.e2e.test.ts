@@ -3,8 +3,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/local-server.js';
 import { useSharedStack } from '../support/shared-stack.js';
 
-// `npm start` (serverless-offline on the real serverless.yml) with FILTERS set, in front of a
-// local Candu stand-in: what the sender is told, and what Candu receives.
+// `npm start` (serverless-offline on the real serverless.yml) with FILTERS (and MAPPING) set, in
+// front of a local Candu stand-in: what the sender is told, and what Candu receives.
 
 const local = useSharedStack('filters');
 
@@ -72,7 +72,8 @@ describe('npm start with FILTERS', () => {
     expect(await local.candu.acceptedEvents()).toEqual([
       {
         type: 'identify',
-        userId: 'u1',
+        // The stack's MAPPING makes the email the Candu id; the filters keep it out of the traits.
+        userId: 'a@example.com',
         traits: { plan: 'pro', role: 'admin', seats: 12, 'company.name': 'Acme' },
         timestamp: at,
         messageId: 'm3',

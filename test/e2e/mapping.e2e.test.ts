@@ -1,31 +1,15 @@
 import { spawn } from 'node:child_process';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/local-server.js';
-import { useLocalStack } from '../support/local-stack.js';
+import { useSharedStack } from '../support/shared-stack.js';
 
-// `npm start` (serverless-offline on the real serverless.yml) with MAPPING and FILTERS set, as a
-// team whose Candu ids are emails would run it, in front of a local Candu stand-in: which user
-// each event lands on, which names Candu sees, and that a denied key arrives under no spelling.
+// `npm start` (serverless-offline on the real serverless.yml) with MAPPING and FILTERS set
+// (test/support/shared-stacks.ts, the `filters` stack: SHARED_MAPPING makes the email the Candu
+// id, SHARED_FILTERS denies the email trait), in front of a local Candu stand-in, as a team whose
+// Candu ids are emails would run it: which user each event lands on, which names Candu sees, and
+// that the email travels as the id only, under no spelling as a trait.
 
-const KEY = 'candu-key-mapping-e2e';
-const MAPPING = {
-  userId: ['traits.email', 'context.traits.email', 'userId'],
-  events: { rename: { 'Order Completed': 'Purchased' } },
-  traits: { rename: { first_name: 'firstName' } },
-};
-// The email is the id: it need not travel as a trait as well, whatever its spelling.
-const FILTERS = { traits: { deny: ['email'] } };
-
-const local = useLocalStack({
-  candu: { acceptedKey: KEY },
-  env: {
-    CANDU_API_KEY: KEY,
-    ALLOW_UNAUTHENTICATED: 'true',
-    MAPPING: JSON.stringify(MAPPING),
-    FILTERS: JSON.stringify(FILTERS),
-  },
-  startTimeoutMs: 90_000,
-});
+const local = useSharedStack('filters');
 
 beforeEach(() => local.candu.reset());
 
@@ -36,6 +20,12 @@ async function post(path: string, body: unknown) {
     body: JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** The request's summary line for `route`, once the server has written it. */
+async function summaryLine(route: string, counts: RegExp) {
+  const line = new RegExp(`"message":"request".*"route":"POST ${route}".*${counts.source}`);
+  await expect.poll(() => local.server.outputSinceLease()).toMatch(line);
 }
 
 const at = '2024-05-01T10:00:00.000Z';
@@ -62,7 +52,7 @@ describe('npm start with MAPPING (email as the Candu id) and FILTERS', () => {
       status: 200,
       body: { ok: true, received: 3, delivered: 3, skipped: [], rejected: [] },
     });
-    expect(local.candu.acceptedEvents()).toEqual([
+    expect(await local.candu.acceptedEvents()).toEqual([
       {
         type: 'identify',
         userId: 'ada@example.com',
@@ -88,7 +78,7 @@ describe('npm start with MAPPING (email as the Candu id) and FILTERS', () => {
       },
     ]);
     // email and EMAIL removed (the envelope's context.traits.email and traits.email merge into one key).
-    await expect.poll(() => local.server.output()).toMatch(/"message":"request".*"removedKeys":2/);
+    await summaryLine('/v1/batch', /"removedKeys":2/);
   });
 
   it('counts a rename that replaced a key in the request line, and skips a message with no id', async () => {
@@ -105,7 +95,7 @@ describe('npm start with MAPPING (email as the Candu id) and FILTERS', () => {
       delivered: 1,
       skipped: [{ index: 1, messageId: 'm5', reason: 'track is anonymous (no userId)' }],
     });
-    expect(local.candu.acceptedEvents()).toEqual([
+    expect(await local.candu.acceptedEvents()).toEqual([
       {
         type: 'identify',
         userId: 'bo@example.com',
@@ -114,7 +104,51 @@ describe('npm start with MAPPING (email as the Candu id) and FILTERS', () => {
         messageId: 'm4',
       },
     ]);
-    await expect.poll(() => local.server.output()).toMatch(/"message":"request".*"renameCollisions":1/);
+    await summaryLine('/v1/segment', /"renameCollisions":1/);
+  });
+
+  it('lands RudderStack messages on the email in context.traits, with the renamed event and property', async () => {
+    // RudderStack's SDKs send identify traits in context.traits, a numeric userId, and the user's
+    // traits in every message's context.
+    const context = { traits: { email: 'cy@example.com', Email: 'cy@example.com', first_name: 'Cy' } };
+    const answer = await post('/v1/rudderstack', [
+      { type: 'identify', userId: 4711, messageId: 'r1', context, timestamp: at },
+      {
+        type: 'track',
+        userId: 4711,
+        messageId: 'r2',
+        event: 'Order Completed',
+        properties: { revenue: 30, currency: 'EUR' },
+        context,
+        timestamp: at,
+      },
+      // No email anywhere: the CDP's userId, the mapping's last path.
+      { type: 'track', userId: 4712, messageId: 'r3', event: 'Signed Up', timestamp: at },
+    ]);
+    expect(answer).toEqual({
+      status: 200,
+      body: { ok: true, received: 3, delivered: 3, skipped: [], rejected: [] },
+    });
+    expect(await local.candu.acceptedEvents()).toEqual([
+      {
+        type: 'identify',
+        userId: 'cy@example.com',
+        traits: { firstName: 'Cy' },
+        timestamp: at,
+        messageId: 'r1',
+      },
+      {
+        type: 'track',
+        userId: 'cy@example.com',
+        event: 'Purchased',
+        properties: { amount: 30, currency: 'EUR' },
+        timestamp: at,
+        messageId: 'r2',
+      },
+      { type: 'track', userId: '4712', event: 'Signed Up', properties: {}, timestamp: at, messageId: 'r3' },
+    ]);
+    // The identify's email and Email traits, denied once the mapping has read the id.
+    await summaryLine('/v1/rudderstack', /"removedKeys":2/);
   });
 });
 
