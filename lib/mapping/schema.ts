@@ -5,7 +5,7 @@
  * configuration error rather than a mapping silently not applied.
  */
 import * as z from 'zod';
-import { MAX_PATTERN_LENGTH } from '../limits.js';
+import { MAX_MAPPING_ID_PATHS, MAX_MAPPING_RENAMES, MAX_PATTERN_LENGTH } from '../limits.js';
 import { parseJsonDocument } from '../schemas/json-document.js';
 
 /** A dot path into a message, cut at its dots once: `traits.email` → `['traits', 'email']`. */
@@ -62,7 +62,8 @@ const DotPathSchema = z.string({ error: 'must be a string' }).transform((text, c
 
 const IdPathsSchema = z
   .array(DotPathSchema, { error: 'must be a list of dot paths, e.g. ["traits.email", "userId"]' })
-  .min(1, { error: 'must not be empty (no message would have an id); leave it out for the default order' });
+  .min(1, { error: 'must not be empty (no message would have an id); leave it out for the default order' })
+  .max(MAX_MAPPING_ID_PATHS, { error: `must list at most ${MAX_MAPPING_ID_PATHS} paths` });
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -79,6 +80,14 @@ const RenamesSchema = z
         : 'must be an object of "name": "new name"',
   })
   .transform((raw, ctx): Renames => {
+    const count = Object.keys(raw).length;
+    if (count > MAX_MAPPING_RENAMES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must hold at most ${MAX_MAPPING_RENAMES.toLocaleString('en-US')} renames, got ${count.toLocaleString('en-US')}`,
+      });
+      return z.NEVER;
+    }
     const renames = new Map<string, string>();
     const sources = new Map<string, string>();
     for (const [from, to] of Object.entries(raw)) {

@@ -431,6 +431,27 @@ describe('parseMapping', () => {
     });
   });
 
+  it('refuses lists longer than lib/limits.ts allows, and accepts them at the limit', () => {
+    const paths = (n: number) => Array.from({ length: n }, (_, i) => `traits.id${i}`);
+    const renames = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `n${i}`]));
+    expect(parseMapping(JSON.stringify({ userId: paths(16), traits: { rename: renames(1_000) } })).ok).toBe(
+      true,
+    );
+    expect(
+      parseMapping(
+        JSON.stringify({ userId: paths(17), groupId: paths(17), events: { rename: renames(1_001) } }),
+      ),
+    ).toEqual({
+      ok: false,
+      problems: [
+        'userId: must list at most 16 paths',
+        'groupId: must list at most 16 paths',
+        'events.rename: must hold at most 1,000 renames, got 1,001',
+      ],
+    });
+  });
+
   it('accepts the repository config/mapping.json and the documented mapping examples', () => {
     const examples = readdirSync(join(ROOT, 'config', 'examples')).filter((file) =>
       file.startsWith('mapping-'),
