@@ -1,6 +1,7 @@
 /** What the operator commands (`translate`, `replay`) share about their command lines. */
 import { readFileSync } from 'node:fs';
 import { type CompiledFilters, compileFilters, parseFilters } from '../lib/filters/index.js';
+import { type Mapping, parseMapping } from '../lib/mapping/index.js';
 
 /** A failure that ends a command with exit status 2 and a one-line message. */
 export class UsageError extends Error {
@@ -47,14 +48,32 @@ export function filtersOption(
   fallback?: CompiledFilters,
 ): CompiledFilters | undefined {
   if (file === undefined) return fallback;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new UsageError(`cannot read --filters ${file}: ${typeof code === 'string' ? code : 'read failed'}`);
-  }
-  const parsed = parseFilters(text);
+  const parsed = parseFilters(readOptionFile('filters', file));
   if (!parsed.ok) throw new UsageError(`--filters ${file}: ${parsed.problems.join('; ')}`);
   return compileFilters(parsed.filters);
+}
+
+/**
+ * Reads `--mapping FILE`: the same JSON document as `MAPPING`, validated; a missing option gives
+ * `fallback` (for `replay`, the environment's `MAPPING`).
+ *
+ * @throws UsageError when FILE cannot be read, or naming every problem in it.
+ */
+export function mappingOption(file: string | undefined, fallback?: Mapping): Mapping | undefined {
+  if (file === undefined) return fallback;
+  const parsed = parseMapping(readOptionFile('mapping', file));
+  if (!parsed.ok) throw new UsageError(`--mapping ${file}: ${parsed.problems.join('; ')}`);
+  return parsed.mapping;
+}
+
+/** The text of the FILE given to `--option`; throws UsageError naming the option when it cannot be read. */
+function readOptionFile(option: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new UsageError(
+      `cannot read --${option} ${file}: ${typeof code === 'string' ? code : 'read failed'}`,
+    );
+  }
 }

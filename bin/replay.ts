@@ -8,7 +8,7 @@ import { createWriteStream, fstatSync, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPLAY_BUDGET } from '../lib/budgets.js';
-import { type Config, parseConfig } from '../lib/config.js';
+import { type Config, parseConfig, translateOptionsOf } from '../lib/config.js';
 import { createAckMemory } from '../lib/delivery/index.js';
 import { describeError } from '../lib/logger.js';
 import {
@@ -42,7 +42,7 @@ import {
 } from '../lib/replay/index.js';
 import { createRuntime, type Runtime } from '../lib/runtime.js';
 import type { SecretStore } from '../lib/secrets/index.js';
-import { checkSourceOption, filtersOption, UsageError } from './command-line.js';
+import { checkSourceOption, filtersOption, mappingOption, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent replay -- [FILE...] [options]
        npx candu-destination replay [FILE...] [options]
@@ -69,6 +69,8 @@ Options:
                                 an earlier run are not sent again (needs FILE inputs)
   --filters FILE                apply the filters in FILE (JSON, as FILTERS, e.g.
                                 config/filters.json) instead of the FILTERS environment variable
+  --mapping FILE                take ids and names from the mapping in FILE (JSON, as MAPPING,
+                                e.g. config/mapping.json) instead of the MAPPING environment variable
   --report FILE                 write one JSON line per input line: {"line":N,"messageId":...,
                                 "outcome":"sent"|"skipped"|"rejected"|"failed","reason":...}
                                 (appended to when resuming from a checkpoint)
@@ -92,6 +94,7 @@ interface Arguments {
   checkpoint: string | undefined;
   report: string | undefined;
   filters: string | undefined;
+  mapping: string | undefined;
 }
 
 function parseArguments(argv: string[]): Arguments | 'help' {
@@ -109,6 +112,7 @@ function parseArguments(argv: string[]): Arguments | 'help' {
       checkpoint: { type: 'string' },
       report: { type: 'string' },
       filters: { type: 'string' },
+      mapping: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -148,6 +152,7 @@ function parseArguments(argv: string[]): Arguments | 'help' {
     checkpoint: values.checkpoint,
     report: values.report,
     filters: values.filters,
+    mapping: values.mapping,
   };
 }
 
@@ -194,6 +199,7 @@ async function main(argv: string[]): Promise<number> {
 interface Prepared {
   config: Config;
   filters: Config['filters'];
+  mapping: Config['mapping'];
   inputs: ReplayInput[];
   identity: InputIdentity[];
   resumeAfter: number;
@@ -205,6 +211,7 @@ async function prepare(args: Arguments): Promise<Prepared> {
   if (!configured.ok) throw new UsageError(`invalid configuration: ${configured.problems.join('; ')}`);
   const { config } = configured;
   const filters = filtersOption(args.filters, config.filters);
+  const mapping = mappingOption(args.mapping, config.mapping);
   const readsStdin = args.files.length === 0 || args.files.includes(STDIN_NAME);
   if (readsStdin && process.stdin.isTTY === true) {
     throw new UsageError('no FILE given and standard input is a terminal (see --help)');
@@ -218,7 +225,7 @@ async function prepare(args: Arguments): Promise<Prepared> {
   if (!args.dryRun && config.canduSecretId === undefined && config.canduApiKey === undefined) {
     throw new UsageError('no Candu key: set CANDU_API_KEY or CANDU_SECRET_ID (or use --dry-run)');
   }
-  return { config, filters, inputs, identity, resumeAfter };
+  return { config, filters, mapping, inputs, identity, resumeAfter };
 }
 
 /** A finished (or stopped) replay, and what its last lines need. */
@@ -276,13 +283,10 @@ async function replay(args: Arguments, prepared: Prepared): Promise<Run> {
   progress.start();
   const summary = await runReplay(
     {
-      translate: {
-        anonymousEvents: config.anonymousEvents,
-        traitValues: config.traitValues,
-        now: new Date(started),
-        maxEventBytes: config.maxEventBytes,
-        filters: prepared.filters,
-      },
+      translate: translateOptionsOf(
+        { ...config, filters: prepared.filters, mapping: prepared.mapping },
+        new Date(started),
+      ),
       selection: args.selection,
       chunkSize,
       window: config.canduConcurrency,

@@ -1,7 +1,7 @@
 /**
  * `npm run --silent translate -- [FILE] [--anonymous-events skip|anonymousId]
  *   [--trait-values flatten|passthrough] [--source segment|rudderstack] [--max-event-bytes N]
- *   [--filters FILE]`
+ *   [--filters FILE] [--mapping FILE]`
  *
  * Shows what the destination would send to Candu for the messages in FILE (or standard input):
  * one JSON line per input message, in input order. Runs the functions' translation and sends
@@ -19,7 +19,7 @@ import {
   type TranslateOptions,
   translateMessage,
 } from '../lib/translate/index.js';
-import { checkSourceOption, filtersOption, optionChoice, UsageError } from './command-line.js';
+import { checkSourceOption, filtersOption, mappingOption, optionChoice, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run --silent translate -- [FILE] [options]
 
@@ -37,6 +37,8 @@ Options:
                                         rejected (MAX_EVENT_BYTES, 1024 to 1048576), default 65536
   --filters FILE                        apply the filters in FILE (JSON, as FILTERS, e.g.
                                         config/filters.json) after translation
+  --mapping FILE                        take ids and names from the mapping in FILE (JSON, as
+                                        MAPPING, e.g. config/mapping.json) during translation
   -h, --help                            show this help
 
 Exit status: 0 when the input was read, 2 when it could not be read or parsed, or for a bad option.
@@ -115,6 +117,7 @@ function parseCommandLine(argv: string[]): Invocation {
       source: { type: 'string' },
       'max-event-bytes': { type: 'string' },
       filters: { type: 'string' },
+      mapping: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -139,6 +142,7 @@ function parseCommandLine(argv: string[]): Invocation {
         ),
         maxEventBytes: maxEventBytesOption(values['max-event-bytes']),
         filters: filtersOption(values.filters),
+        mapping: mappingOption(values.mapping),
       },
       new Date(),
     ),

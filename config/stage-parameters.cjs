@@ -6,6 +6,7 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { require: requireTypeScript } = require('tsx/cjs/api');
 const defaultFilters = require('./filters.cjs');
+const defaultMapping = require('./mapping.cjs');
 
 module.exports = async ({ options, resolveVariable }) => {
   const stage = String(await resolveVariable('sls:stage'));
@@ -20,6 +21,7 @@ module.exports = async ({ options, resolveVariable }) => {
     content,
     cliParams: options.param ?? [],
     defaultFilters,
+    defaultMapping,
   });
   if (result.ok) return result.parameters;
   // osls prints an error's stack: this one is its message alone.

@@ -186,6 +186,7 @@ const FUNCTION_SETTINGS = [
   'maxEventBytes',
   'segmentSignatureScope',
   'filters',
+  'mapping',
   'logLevel',
   'deliveryMode',
   'spillToQueue',
@@ -235,6 +236,8 @@ export interface StageInput {
   cliParams: readonly string[];
   /** `FILTERS` when the stage does not set `filters`: config/filters.json as one line of JSON. */
   defaultFilters: () => string;
+  /** `MAPPING` when the stage does not set `mapping`: config/mapping.json as one line of JSON. */
+  defaultMapping: () => string;
 }
 
 /** The stage's parameters for serverless.yml, or one message listing every problem. */
@@ -252,7 +255,8 @@ interface Problem {
 /**
  * Checks a stage's parameters and fills in the defaults. Every problem is in the message, each
  * line naming its key (`--param key` for a value from the command line). Throws only what
- * `input.defaultFilters` throws (config/filters.cjs, for a config/filters.json that is not JSON).
+ * `input.defaultFilters` or `input.defaultMapping` throws (config/filters.cjs and
+ * config/mapping.cjs, for a config/filters.json or config/mapping.json that is not JSON).
  */
 export function resolveStageParameters(input: StageInput): StageParametersResult {
   if (!input.exists) {
@@ -275,7 +279,10 @@ export function resolveStageParameters(input: StageInput): StageParametersResult
     ...unknownKeys(Object.keys(fromFile), false, local),
     ...unknownKeys(Object.keys(fromCli), true, local),
   ];
-  const functions = functionSettings(values, input.defaultFilters);
+  const functions = functionSettings(values, {
+    filters: input.defaultFilters,
+    mapping: input.defaultMapping,
+  });
   let stack: Record<string, unknown> = {};
   if (local) {
     problems.push(...REQUIRED_KEYS.filter((key) => !(key in values)).map(missing));
@@ -300,7 +307,7 @@ export function stageParameterDefaults(): Record<string, string> {
   const defaults: Record<string, string> = {};
   for (const key of KNOWN_KEYS) {
     if (REQUIRED_KEYS.includes(key as StackKey) || (LOCAL_ONLY as readonly string[]).includes(key)) continue;
-    if (key === 'filters') defaults[key] = '(config/filters.json, as one line of JSON)';
+    if (key === 'filters' || key === 'mapping') defaults[key] = `(config/${key}.json, as one line of JSON)`;
     else defaults[key] = yamlText(key in stack ? stack[key] : functionDefault(key as FunctionSetting));
   }
   return defaults;
@@ -319,15 +326,16 @@ function stackProblem(issue: z.core.$ZodIssue, fromCli: Record<string, string>):
   return { key, cli: key in fromCli, message: `${key} ${issue.message}` };
 }
 
-/** The functions' environment keys: each value as text, or its default. */
+/** The functions' environment keys: each value as text, or its default (for a document, the repository's file). */
 function functionSettings(
   values: Record<string, unknown>,
-  defaultFilters: () => string,
+  documents: Record<'filters' | 'mapping', () => string>,
 ): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
   for (const key of FUNCTION_SETTINGS) {
     const value = values[key];
-    if (value === undefined) settings[key] = key === 'filters' ? defaultFilters() : functionDefault(key);
+    if (value === undefined)
+      settings[key] = key === 'filters' || key === 'mapping' ? documents[key]() : functionDefault(key);
     else settings[key] = isScalar(value) ? String(value) : value;
   }
   return settings;

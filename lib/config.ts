@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { filtersVariable } from './filters/index.js';
 import { MAX_BODY_BYTES, MAX_EVENT_BYTES, MIN_ENGAGEMENT_TOKEN_CHARS } from './limits.js';
+import { mappingVariable } from './mapping/index.js';
 import type { TranslateOptions } from './translate/index.js';
 
 const integer = (name: string, fallback: number, min: number, max: number) =>
@@ -166,6 +167,7 @@ const ConfigSchema = z.object({
     MAX_EVENT_BYTES.max,
   ),
   filters: filtersVariable('FILTERS'),
+  mapping: mappingVariable('MAPPING'),
   segmentSignatureScope: choice('SEGMENT_SIGNATURE_SCOPE', ['body', 'first-element'] as const, 'body'),
   deliveryMode: choice('DELIVERY_MODE', ['direct', 'queued'] as const, 'direct'),
   spillToQueue: choice('SPILL_TO_QUEUE', ['true', 'false'] as const, 'true').transform(
@@ -236,7 +238,7 @@ export function defaultConfig(): Config {
  * fallback for a message's timestamp: one way to build them, for the functions and the commands.
  */
 export function translateOptionsOf(
-  config: Pick<Config, 'anonymousEvents' | 'traitValues' | 'maxEventBytes' | 'filters'>,
+  config: Pick<Config, 'anonymousEvents' | 'traitValues' | 'maxEventBytes' | 'filters' | 'mapping'>,
   now: Date,
 ): TranslateOptions {
   return {
@@ -245,5 +247,6 @@ export function translateOptionsOf(
     now,
     maxEventBytes: config.maxEventBytes,
     filters: config.filters,
+    mapping: config.mapping,
   };
 }

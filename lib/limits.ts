@@ -81,10 +81,27 @@ export const MAX_CDP_BATCH_BYTES = 500_000;
 // ─── Filters ────────────────────────────────────────────────────────────────────────────────
 
 /**
- * Longest filter pattern. Matching costs up to the pattern's length per character of the name
- * (lib/filters/name-matcher.ts); names and keys are far shorter than this.
+ * Longest filter pattern, and longest `MAPPING` path or name. Matching costs up to the pattern's
+ * length per character of the name (lib/filters/name-matcher.ts); names and keys are far shorter
+ * than this.
  */
 export const MAX_PATTERN_LENGTH = 256;
+
+// ─── MAPPING ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Paths in `MAPPING`'s `userId` or `groupId` list. Each is walked for every message until one
+ * holds an id, so a message without one costs the whole list; a real mapping names two or three
+ * places, and a list this long is a mistake, not a need.
+ */
+export const MAX_MAPPING_ID_PATHS = 16;
+/**
+ * Renames in one `MAPPING` section (`events`, `traits` or `properties`). Each key costs one map
+ * lookup however many there are, but the table is built at every cold start and `translate` and
+ * `replay` read it from files of any size; a deployed stage's 4 KB of Lambda environment holds
+ * far fewer.
+ */
+export const MAX_MAPPING_RENAMES = 1_000;
 
 // ─── SQS ────────────────────────────────────────────────────────────────────────────────────
 
@@ -184,7 +201,16 @@ export function limitsTable(): readonly LimitRow[] {
       value: `${bytes(MAX_CDP_EVENT_BYTES)} / ${bytes(MAX_CDP_BATCH_BYTES)} (Segment's tracking API)`,
       beyond: 'that Candu event alone rejected / the chunk closed before it',
     },
-    { limit: 'a filter pattern', value: `${MAX_PATTERN_LENGTH} characters`, beyond: 'configuration refused' },
+    {
+      limit: 'a filter pattern, a `MAPPING` path or name',
+      value: `${MAX_PATTERN_LENGTH} characters`,
+      beyond: 'configuration refused',
+    },
+    {
+      limit: 'a `MAPPING` list',
+      value: `${MAX_MAPPING_ID_PATHS} paths per id, ${count(MAX_MAPPING_RENAMES)} renames per section`,
+      beyond: 'configuration refused',
+    },
     {
       limit: 'one queue message',
       value: `${bytes(MAX_QUEUE_MESSAGE_BYTES)}, packed to ${bytes(QUEUE_MESSAGE_TARGET_BYTES)}`,

@@ -42,6 +42,8 @@ export interface MetricsSummary {
   removedKeys?: number;
   /** Flattened keys built twice (the literal key kept). */
   collisions?: number;
+  /** Keys a `MAPPING` rename replaced (the event already had the new name). */
+  renameCollisions?: number;
   durationMs: number;
   /** The status answered to the sender; a worker batch may leave it out. */
   status?: number;
@@ -70,7 +72,7 @@ export interface MetricsOptions {
  * `Queued`, `Spilled`, `PossiblyDuplicated`, `CanduKeyRefused`, `FailedBatchItems`,
  * `EngagementReceived`, `EngagementForwarded`, `EngagementFailed` (Candu's engagement to the CDP),
  * `Skipped`, `Rejected`, `CanduRequests`, `Retries`, `RemovedKeys` (by `FILTERS`),
- * `KeyCollisions` (Count), `Duration`
+ * `KeyCollisions`, `RenameCollisions` (by `MAPPING`) (Count), `Duration`
  * (Milliseconds), and `DeliveryFailures` (1 when the sender was answered 429 or 5xx: nothing
  * was delivered and it will retry). The lines are written through `write`, so a test captures them
  * without touching stdout.
@@ -103,6 +105,7 @@ export function createMetricsPublisher(options: MetricsOptions = {}): MetricsPub
       count('Retries', summary.retries);
       count('RemovedKeys', summary.removedKeys ?? 0);
       count('KeyCollisions', summary.collisions ?? 0);
+      count('RenameCollisions', summary.renameCollisions ?? 0);
       count('DeliveryFailures', isDeliveryFailure(summary.status) ? 1 : 0);
       metrics.addMetric('Duration', MetricUnit.Milliseconds, summary.durationMs);
       if (summary.status !== undefined) metrics.addMetadata('status', String(summary.status));

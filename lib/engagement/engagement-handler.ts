@@ -109,11 +109,12 @@ export function createEngagementHandler(deps: EngagementDeps): EngagementHandler
     }
     const durationMs = steps.now() - started;
     const status = response.statusCode;
-    // Named for the CDP in the log line; Candu's filters and flattening do not apply here.
+    // Named for the CDP in the log line; Candu's filters, mapping and flattening do not apply here.
     const {
       canduRequests: cdpRequests,
       canduKeyRefused: cdpKeyRefused,
       collisions: _collisions,
+      renameCollisions: _renameCollisions,
       removedKeys: _removedKeys,
       ...counts
     } = summary;

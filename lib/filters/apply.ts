@@ -1,5 +1,7 @@
 import type { CanduAttributes, CanduEvent } from '../schemas/candu-event.js';
 import type { CompiledFilters, CompiledRules } from './compile.js';
+import type { NameMatcher } from './name-matcher.js';
+import { withoutQueryPairs } from './url-query.js';
 
 /** An event after the filters: sent (with the keys they removed counted), or skipped naming the rule. */
 export type FilterOutcome =
@@ -8,10 +10,11 @@ export type FilterOutcome =
 
 /**
  * Applies `filters` to a translated event: `types`, then `events` (track events' names), then
- * `traits` (identify and group) or `properties` (track) keys. Returns a skip with the reason
- * `filtered: <rule>` naming the rule that dropped the event, or the event to send with the keys
- * the rules remove left out and counted in `removedKeys` (when any were removed). Kept values
- * are the translated values themselves; `event` is never mutated.
+ * `traits` (identify and group) or `properties` (track) keys, then `urls.dropQuery` on the URL
+ * values kept. Returns a skip with the reason `filtered: <rule>` naming the rule that dropped the
+ * event, or the event to send with the keys the rules remove left out and counted in
+ * `removedKeys` (when any were removed). Kept values are the translated values themselves but
+ * for URLs cut by `dropQuery`; `event` is never mutated.
  */
 export function applyFilters(event: CanduEvent, filters: CompiledFilters): FilterOutcome {
   if (filters.types !== undefined && !filters.types.has(event.type)) {
@@ -22,13 +25,17 @@ export function applyFilters(event: CanduEvent, filters: CompiledFilters): Filte
     if (excluded !== undefined) return { outcome: 'skip', reason: `filtered: events.${excluded}` };
   }
   if (event.type === 'track') {
-    const kept = keep(event.properties, filters.properties);
+    const kept = keep(event.properties, filters.properties, filters.dropQuery);
     if (kept === undefined) return { outcome: 'send', candu: event };
-    return { outcome: 'send', candu: { ...event, properties: kept.attributes }, removedKeys: kept.removed };
+    return sent({ ...event, properties: kept.attributes }, kept.removed);
   }
-  const kept = keep(event.traits, filters.traits);
+  const kept = keep(event.traits, filters.traits, filters.dropQuery);
   if (kept === undefined) return { outcome: 'send', candu: event };
-  return { outcome: 'send', candu: { ...event, traits: kept.attributes }, removedKeys: kept.removed };
+  return sent({ ...event, traits: kept.attributes }, kept.removed);
+}
+
+function sent(candu: CanduEvent, removed: number): FilterOutcome {
+  return removed === 0 ? { outcome: 'send', candu } : { outcome: 'send', candu, removedKeys: removed };
 }
 
 /** Which rule leaves `name` out: `deny "<pattern>"` (deny wins), `allow`, or none. */
@@ -45,30 +52,38 @@ function leavesOut(rules: CompiledRules, name: string): boolean {
   return rules.allow !== undefined && rules.allow.match(name) === undefined;
 }
 
-/** The attributes without the keys `rules` leave out; `undefined` when every key stays. */
+/**
+ * The attributes without the keys `rules` leave out, and with `dropQuery` applied to the URL
+ * values kept; `undefined` when nothing changes.
+ */
 function keep(
   attributes: CanduAttributes,
   rules: CompiledRules | undefined,
+  dropQuery: NameMatcher | undefined,
 ): { attributes: CanduAttributes; removed: number } | undefined {
-  if (rules === undefined) return undefined;
+  if (rules === undefined && dropQuery === undefined) return undefined;
   let kept: CanduAttributes | undefined;
   let removed = 0;
   const keys = Object.keys(attributes);
   for (let position = 0; position < keys.length; position++) {
     const key = keys[position] as string;
-    if (!leavesOut(rules, key)) {
-      if (kept !== undefined) kept[key] = attributes[key];
+    const value = attributes[key];
+    const out = rules !== undefined && leavesOut(rules, key);
+    const cut = out || dropQuery === undefined ? value : withoutQueryPairs(key, value, dropQuery);
+    if (!out && cut === value) {
+      if (kept !== undefined) kept[key] = value;
       continue;
     }
     if (kept === undefined) {
-      // The first removed key: copy the keys kept so far, in their order.
+      // The first change: copy the keys kept so far, in their order.
       kept = {};
       for (let earlier = 0; earlier < position; earlier++) {
         const name = keys[earlier] as string;
         kept[name] = attributes[name];
       }
     }
-    removed++;
+    if (out) removed++;
+    else kept[key] = cut;
   }
   return kept === undefined ? undefined : { attributes: kept, removed };
 }

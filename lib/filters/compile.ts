@@ -1,8 +1,12 @@
 import * as z from 'zod';
 import { compileNameMatcher, type NameMatcher } from './name-matcher.js';
+import { normaliseName } from './normalise-name.js';
 import { type Filters, type FilterType, parseFilters } from './schema.js';
 
-/** One `allow`/`deny` pair, compiled. An absent list is `undefined`: no allow means all. */
+/**
+ * One `allow`/`deny` pair, compiled. An absent list is `undefined`: no allow means all. `allow`
+ * matches exactly, `deny` in the normal form (normalise-name.ts).
+ */
 export interface CompiledRules {
   allow?: NameMatcher;
   deny?: NameMatcher;
@@ -14,9 +18,11 @@ export interface CompiledFilters {
   events?: CompiledRules;
   traits?: CompiledRules;
   properties?: CompiledRules;
+  /** `urls.dropQuery`: the query parameter names to take out of URL values, in the normal form. */
+  dropQuery?: NameMatcher;
 }
 
-/** Compiles validated `filters` (see `parseFilters`) into matchers. */
+/** Compiles validated `filters` (see `parseFilters`) into matchers; patterns are normalised here, once. */
 export function compileFilters(filters: Filters): CompiledFilters {
   const compiled: CompiledFilters = {};
   if (filters.types !== undefined) compiled.types = new Set(filters.types);
@@ -25,9 +31,11 @@ export function compileFilters(filters: Filters): CompiledFilters {
     if (rules === undefined) continue;
     const pair: CompiledRules = {};
     if (rules.allow !== undefined) pair.allow = compileNameMatcher(rules.allow);
-    if (rules.deny !== undefined) pair.deny = compileNameMatcher(rules.deny);
+    if (rules.deny !== undefined) pair.deny = compileNameMatcher(rules.deny, { normalise: normaliseName });
     compiled[section] = pair;
   }
+  if (filters.urls !== undefined)
+    compiled.dropQuery = compileNameMatcher(filters.urls.dropQuery, { normalise: normaliseName });
   return compiled;
 }
 

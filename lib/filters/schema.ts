@@ -1,10 +1,13 @@
 /**
  * The `FILTERS` document (ARCHITECTURE.md, "Filters"): which Candu event types and event names
- * are sent, and which trait and property keys they carry. Unknown keys are refused, so a typo
- * (`"trait"`, `"denny"`) is a configuration error rather than a filter silently not applied.
+ * are sent, which trait and property keys they carry, and which query parameters their URLs
+ * keep. Unknown keys are refused, so a typo (`"trait"`, `"denny"`) is a configuration error
+ * rather than a filter silently not applied.
  */
 import * as z from 'zod';
 import { MAX_PATTERN_LENGTH } from '../limits.js';
+import { parseJsonDocument } from '../schemas/json-document.js';
+import { normaliseName } from './normalise-name.js';
 
 /** The Candu event types a filter can keep (page and screen views are `track` events). */
 export const FILTER_TYPES = ['identify', 'track', 'group'] as const;
@@ -17,9 +20,33 @@ const PatternSchema = z
 
 const PatternsSchema = z.array(PatternSchema, { error: 'must be a list of names' });
 
+/**
+ * Patterns read in the normal form (normalise-name.ts): one that is nothing once normalised
+ * (`" "`, a zero-width space) would match only names that are nothing too, so it is a mistake.
+ */
+const NormalisedPatternsSchema = PatternsSchema.superRefine((patterns, ctx) => {
+  patterns.forEach((pattern, index) => {
+    if (pattern !== '' && normaliseName(pattern) === '')
+      ctx.addIssue({
+        code: 'custom',
+        path: [index],
+        message: 'is blank once spaces and invisible characters are taken out',
+      });
+  });
+});
+
 const RulesSchema = z.strictObject(
-  { allow: PatternsSchema.optional(), deny: PatternsSchema.optional() },
+  { allow: PatternsSchema.optional(), deny: NormalisedPatternsSchema.optional() },
   { error: 'must be an object with "allow" and/or "deny"' },
+);
+
+const UrlsSchema = z.strictObject(
+  {
+    dropQuery: NormalisedPatternsSchema.refine((names) => names.length > 0, {
+      error: 'must name at least one query parameter (leave "urls" out to keep every query as it is)',
+    }),
+  },
+  { error: 'must be an object with "dropQuery"' },
 );
 
 const TypeSchema = z.enum(FILTER_TYPES, {
@@ -39,6 +66,7 @@ export const FiltersSchema = z.strictObject(
     events: RulesSchema.optional(),
     traits: RulesSchema.optional(),
     properties: RulesSchema.optional(),
+    urls: UrlsSchema.optional(),
   },
   { error: 'must be a JSON object' },
 );
@@ -52,35 +80,9 @@ export type FiltersResult = { ok: true; filters: Filters } | { ok: false; proble
  * each starting with its JSON path (`events.allow[1]: must not be empty`).
  */
 export function parseFilters(text: string): FiltersResult {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return {
-      ok: false,
-      problems: [`not valid JSON (${error instanceof Error ? error.message : 'parse error'})`],
-    };
-  }
-  const parsed = FiltersSchema.safeParse(value);
-  if (parsed.success) return { ok: true, filters: parsed.data };
-  return { ok: false, problems: parsed.error.issues.map(describeIssue) };
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const message =
-    issue.code === 'unrecognized_keys'
-      ? `unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')} (expected ${issue.path.length === 0 ? 'types, events, traits, properties' : 'allow, deny'})`
-      : issue.message;
-  const path = jsonPath(issue.path);
-  return path === '' ? message : `${path}: ${message}`;
-}
-
-/** `['events', 'allow', 1]` → `events.allow[1]`. */
-function jsonPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((key, index) => {
-      if (typeof key === 'number') return `[${key}]`;
-      return index === 0 ? String(key) : `.${String(key)}`;
-    })
-    .join('');
+  const parsed = parseJsonDocument(text, FiltersSchema, (path) => {
+    if (path.length === 0) return 'types, events, traits, properties, urls';
+    return path[0] === 'urls' ? 'dropQuery' : 'allow, deny';
+  });
+  return parsed.ok ? { ok: true, filters: parsed.value } : parsed;
 }

@@ -47,7 +47,7 @@ export function* translateEach(
   messages: unknown[],
   options: TranslateOptions,
   reports: Reports,
-  counts: Pick<RequestSummary, 'collisions' | 'removedKeys'>,
+  counts: Pick<RequestSummary, 'collisions' | 'renameCollisions' | 'removedKeys'>,
 ): Generator<DeliveryItem, void, undefined> {
   for (let index = 0; index < messages.length; index++) {
     const message = messages[index];
@@ -55,6 +55,7 @@ export function* translateEach(
     const translation = translateMessage(message, options);
     if (translation.outcome === 'send') {
       counts.collisions += translation.collisions ?? 0;
+      counts.renameCollisions += translation.renameCollisions ?? 0;
       counts.removedKeys += translation.removedKeys ?? 0;
       // The event carries the messageId already; it is read again only for reports.
       const item: DeliveryItem = { index, messageId: translation.candu.messageId, event: translation.candu };

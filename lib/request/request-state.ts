@@ -46,6 +46,7 @@ export function emptySummary(): RequestSummary {
     canduRequests: 0,
     retries: 0,
     collisions: 0,
+    renameCollisions: 0,
     removedKeys: 0,
   };
 }

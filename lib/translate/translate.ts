@@ -5,6 +5,7 @@
  */
 import { applyFilters } from '../filters/index.js';
 import { MAX_ECHOED_TYPE_CHARS } from '../limits.js';
+import { type DotPath, findId, type IdLookup, type Renames, renameKeys } from '../mapping/index.js';
 import {
   MESSAGE_TYPES,
   type Message,
@@ -15,10 +16,16 @@ import {
   UNSAFE_INTEGER_PROBLEM,
 } from '../schemas/index.js';
 import { truncate } from '../text.js';
-import { ByteBudget, DEFAULT_MAX_EVENT_BYTES, EventTooLargeError } from './event-budget.js';
+import { ByteBudget, DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, jsonStringBytes } from './event-budget.js';
 import { CAME_FROM_CANDU, cameFromCandu } from './loop-guard.js';
 import { applyTraitValues } from './trait-values.js';
-import type { CanduEvent, CanduTrack, TranslateOptions, Translation } from './translation.js';
+import type {
+  CanduAttributes,
+  CanduEvent,
+  CanduTrack,
+  TranslateOptions,
+  Translation,
+} from './translation.js';
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set<string>(MESSAGE_TYPES);
 const NO_CANDU_EQUIVALENT: ReadonlySet<MessageType> = new Set<MessageType>(['alias', 'delete']);
@@ -36,8 +43,11 @@ const PAGE_FIELDS = ['url', 'path', 'title', 'referrer', 'search'] as const;
  * Segment's and RudderStack's dialects are both accepted on every route (a RudderStack-shaped
  * message can reach a Segment route through the tracking API): nothing depends on the sender.
  *
- * With `options.filters` the event to send then goes through them (`applyFilters`): an event
- * they drop is skipped with `filtered: <rule>`, and the keys they remove are counted.
+ * With `options.mapping` the ids come from its paths and the event name and keys are renamed
+ * while the event is built (a key a rename replaced is counted in `renameCollisions`). With
+ * `options.filters` the event to send then goes through them (`applyFilters`), so they see the
+ * final names: an event they drop is skipped with `filtered: <rule>`, and the keys they remove
+ * are counted.
  *
  * Never throws: an input that defeats the checks (a throwing getter, a proxy) is rejected with
  * `message could not be translated`.
@@ -46,14 +56,9 @@ export function translateMessage(message: unknown, options: TranslateOptions): T
   try {
     const translation = translate(message, options);
     if (translation.outcome !== 'send' || options.filters === undefined) return translation;
-    const filtered = applyFilters(translation.candu, options.filters);
-    if (filtered.outcome !== 'send') return filtered;
-    const { collisions, synthesizedTimestamp } = translation;
-    return {
-      ...filtered,
-      ...(collisions === undefined ? {} : { collisions }),
-      ...(synthesizedTimestamp === undefined ? {} : { synthesizedTimestamp }),
-    };
+    const { outcome, candu, ...counts } = translation;
+    const filtered = applyFilters(candu, options.filters);
+    return filtered.outcome === 'send' ? { ...filtered, ...counts } : filtered;
   } catch (error) {
     if (error instanceof EventTooLargeError) return reject(error.message);
     return reject('message could not be translated');
@@ -71,7 +76,10 @@ function translate(message: unknown, options: TranslateOptions): Translation {
   if (!KNOWN_TYPES.has(type)) return skip(`message type ${quote(type)} has no Candu equivalent`);
   if (NO_CANDU_EQUIVALENT.has(type as MessageType)) return skip(`${type} has no Candu equivalent`);
 
-  const parsed = MessageSchema.safeParse(message);
+  const record = message as Record<string, unknown>;
+  const input = withMappedGroupId(record, type, options.mapping?.groupId);
+  if ('outcome' in input) return input;
+  const parsed = MessageSchema.safeParse(input.message);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue === undefined ? '' : issue.path.join('.');
@@ -81,9 +89,10 @@ function translate(message: unknown, options: TranslateOptions): Translation {
   const data = parsed.data;
 
   const anonymousId = nonBlank(data.anonymousId);
-  const found = userIdOf(data);
+  const userIdPaths = options.mapping?.userId;
+  const found = userIdPaths === undefined ? userIdOf(data) : findId(record, userIdPaths, skipFor(type));
   if ('unsafe' in found) return reject(`${type}: ${found.unsafe} ${UNSAFE_INTEGER_PROBLEM}`);
-  let userId = found.userId;
+  let userId = found.id;
   if (userId === undefined) {
     // No userId: skipped as anonymous (the policy table), whether or not an anonymousId came too.
     if (options.anonymousEvents !== 'anonymousId') return skip(`${type} is anonymous (no userId)`);
@@ -96,6 +105,9 @@ function translate(message: unknown, options: TranslateOptions): Translation {
     parseIsoTimestamp(data.receivedAt) ??
     parseIsoTimestamp(data.sentAt);
   const { candu, attributes } = eventOf(data, userId, (own ?? options.now).toISOString());
+  // Before the event budget counts the name: a new name may be longer.
+  const renamedEvent = candu.type === 'track' ? options.mapping?.events?.get(candu.event) : undefined;
+  if (candu.type === 'track' && renamedEvent !== undefined) candu.event = renamedEvent;
   const messageId = traceId(data.messageId) ?? traceId(data.message_id);
   if (messageId !== undefined) candu.messageId = messageId;
   if (anonymousId !== undefined) candu.anonymousId = anonymousId;
@@ -106,8 +118,9 @@ function translate(message: unknown, options: TranslateOptions): Translation {
 }
 
 /**
- * Fills the event's traits or properties under the value policy, within the event budget: the
- * rest of the event is counted first (with `{}` in their place), then every byte they add.
+ * Fills the event's traits or properties under the value policy, then renames their keys
+ * (`MAPPING`), within the event budget: the rest of the event is counted first (with `{}` in
+ * their place), then every byte they add, then what the new names add.
  */
 function withAttributes(
   candu: CanduEvent,
@@ -117,10 +130,60 @@ function withAttributes(
   const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const rest = Buffer.byteLength(JSON.stringify(candu), 'utf8') - 2;
   const budget = new ByteBudget(maxEventBytes, rest);
-  const { attributes, collisions } = applyTraitValues(layers, options.traitValues, budget);
+  const policed = applyTraitValues(layers, options.traitValues, budget);
+  const renames = candu.type === 'track' ? options.mapping?.properties : options.mapping?.traits;
+  const renamed = renames === undefined ? undefined : renameKeys(policed.attributes, renames);
+  if (renames !== undefined && renamed !== undefined) budget.spend(nameGrowth(policed.attributes, renames));
+  const attributes = renamed?.attributes ?? policed.attributes;
   if (candu.type === 'track') candu.properties = attributes;
   else candu.traits = attributes;
-  return collisions === 0 ? { outcome: 'send', candu } : { outcome: 'send', candu, collisions };
+  const translation: Translation = { outcome: 'send', candu };
+  if (policed.collisions > 0) translation.collisions = policed.collisions;
+  if (renamed !== undefined && renamed.replaced > 0) translation.renameCollisions = renamed.replaced;
+  return translation;
+}
+
+/**
+ * The bytes the new names add to (or take from) the serialized attributes. The entries a
+ * renamed key replaced are not given back: like a flattening collision, they were counted as
+ * built, so the budget bounds the work as well as the event.
+ */
+function nameGrowth(attributes: CanduAttributes, renames: Renames): number {
+  let growth = 0;
+  for (const [from, to] of renames) {
+    if (Object.hasOwn(attributes, from)) growth += jsonStringBytes(to) - jsonStringBytes(from);
+  }
+  return growth;
+}
+
+/**
+ * The message to validate, with its `groupId` from `MAPPING.groupId` when that is set and the
+ * message is a group; or the group's rejection when none of the paths holds an id. The message
+ * itself is never changed: a group gets a shallow copy.
+ */
+function withMappedGroupId(
+  record: Record<string, unknown>,
+  type: string,
+  paths: readonly DotPath[] | undefined,
+): { message: unknown } | Translation {
+  if (type !== 'group' || paths === undefined) return { message: record };
+  const found = findId(record, paths);
+  if ('unsafe' in found) return reject(`group: ${found.unsafe} ${UNSAFE_INTEGER_PROBLEM}`);
+  if (found.id === undefined)
+    return reject('group: groupId is required (none of MAPPING.groupId is present)');
+  return { message: { ...record, groupId: found.id } };
+}
+
+/**
+ * The `MAPPING.userId` paths a message of `type` passes over: a group's own `traits` describe the
+ * group (its `traits.email` is the company's), never the user, as in the default order.
+ */
+function skipFor(type: string): ((path: DotPath) => boolean) | undefined {
+  return type === 'group' ? isUnderTraits : undefined;
+}
+
+function isUnderTraits(path: DotPath): boolean {
+  return path.segments[0] === 'traits';
 }
 
 /**
@@ -197,14 +260,14 @@ function pageFieldsOf(page: Record<string, unknown> | null | undefined): Record<
 }
 
 /**
- * The first present of `userId`, `traits.userId`, `traits.id`, `context.traits.userId`,
+ * The default order (no `MAPPING.userId`): the first present of `userId`, `traits.userId`, `traits.id`, `context.traits.userId`,
  * `context.traits.id`, or the field holding a number beyond 2^53 - 1 (it has lost digits, and two
  * users would merge). A group's `traits` describe the group (its `traits.id` is the group's id),
  * so they are not searched for a group.
  */
-function userIdOf(data: Message): { userId: string | undefined } | { unsafe: string } {
+function userIdOf(data: Message): IdLookup {
   const userId = nonBlank(data.userId);
-  if (userId !== undefined) return { userId };
+  if (userId !== undefined) return { id: userId };
   const traits = data.type === 'group' ? undefined : data.traits;
   const contextTraits = data.context?.traits;
   const candidates = [
@@ -218,13 +281,13 @@ function userIdOf(data: Message): { userId: string | undefined } | { unsafe: str
     if (!Object.hasOwn(attributes, key)) continue;
     const value = attributes[key];
     if (typeof value === 'number') {
-      if (Number.isSafeInteger(value)) return { userId: String(value) };
+      if (Number.isSafeInteger(value)) return { id: String(value) };
       if (Number.isFinite(value)) return { unsafe: field };
     } else if (nonBlank(value) !== undefined) {
-      return { userId: value as string };
+      return { id: value as string };
     }
   }
-  return { userId: undefined };
+  return { id: undefined };
 }
 
 function nonBlank(value: unknown): string | undefined {

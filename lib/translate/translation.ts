@@ -1,4 +1,5 @@
 import type { CompiledFilters } from '../filters/index.js';
+import type { Mapping } from '../mapping/index.js';
 import type { CanduEvent } from '../schemas/candu-event.js';
 
 export type * from '../schemas/candu-event.js';
@@ -10,6 +11,8 @@ export type Translation =
       candu: CanduEvent;
       /** Flattened keys that collided (see the policy table); absent when none did. */
       collisions?: number;
+      /** Keys a `MAPPING` rename replaced: the event already had the new name (absent when none). */
+      renameCollisions?: number;
       /** Trait or property keys the filters removed (absent when none were). */
       removedKeys?: number;
       /** The message carried no valid timestamp: the event's is `now`, the time of receipt. */
@@ -32,6 +35,8 @@ export interface TranslateOptions {
    * is rejected. Default 65,536 (`DEFAULT_MAX_EVENT_BYTES`).
    */
   maxEventBytes?: number;
+  /** `MAPPING`, applied during translation (before the filters); absent: today's ids and names. */
+  mapping?: Mapping;
   /** `FILTERS`, applied to each event after translation; absent: send everything. */
   filters?: CompiledFilters;
 }

@@ -382,3 +382,140 @@ describe('bin/translate.ts --filters', () => {
     );
   });
 });
+
+describe('bin/translate.ts --mapping', () => {
+  const emailId = { userId: ['traits.email', 'context.traits.email', 'userId'] };
+  const messages = [
+    { type: 'identify', userId: 'u1', traits: { email: 'ada@example.com', first_name: 'Ada' } },
+    {
+      type: 'track',
+      userId: 'u1',
+      event: 'Order Completed',
+      context: { traits: { email: 'ada@example.com' } },
+    },
+    { type: 'track', userId: 'u2', event: 'Signed Up' },
+    { type: 'track', anonymousId: 'a1', event: 'Signed Up' },
+  ].map((message) => ({ ...message, timestamp: '2024-05-01T10:00:00Z' }));
+
+  it('takes the Candu userId from the paths in order and renames as the mapping says', () => {
+    const mapping = {
+      ...emailId,
+      events: { rename: { 'Order Completed': 'Purchased' } },
+      traits: { rename: { first_name: 'firstName' } },
+    };
+    const result = run(
+      ['--mapping', scratchFile('mapping.json', JSON.stringify(mapping))],
+      JSON.stringify(messages),
+    );
+    expect(result.status).toBe(0);
+    expect(result.lines).toEqual([
+      {
+        index: 0,
+        outcome: 'send',
+        candu: {
+          type: 'identify',
+          userId: 'ada@example.com',
+          traits: { email: 'ada@example.com', firstName: 'Ada' },
+          timestamp: '2024-05-01T10:00:00.000Z',
+        },
+      },
+      {
+        index: 1,
+        outcome: 'send',
+        candu: {
+          type: 'track',
+          userId: 'ada@example.com',
+          event: 'Purchased',
+          properties: {},
+          timestamp: '2024-05-01T10:00:00.000Z',
+        },
+      },
+      {
+        index: 2,
+        outcome: 'send',
+        candu: {
+          type: 'track',
+          userId: 'u2',
+          event: 'Signed Up',
+          properties: {},
+          timestamp: '2024-05-01T10:00:00.000Z',
+        },
+      },
+      { index: 3, outcome: 'skip', reason: 'track is anonymous (no userId)' },
+    ]);
+  });
+
+  it('prints a rename that replaced a key as renameCollisions, beside what the filters removed', () => {
+    const mapping = scratchFile('collide.json', JSON.stringify({ traits: { rename: { given: 'name' } } }));
+    const filters = scratchFile('deny-email.json', JSON.stringify({ traits: { deny: ['email'] } }));
+    const message = {
+      type: 'identify',
+      userId: 'u1',
+      traits: { name: 'x', given: 'Ada', email: 'a@example.com' },
+    };
+    const result = run(['--mapping', mapping, '--filters', filters], JSON.stringify(message));
+    expect(result.lines).toEqual([
+      {
+        index: 0,
+        outcome: 'send',
+        candu: { type: 'identify', userId: 'u1', traits: { name: 'Ada' }, timestamp: expect.any(String) },
+        renameCollisions: 1,
+        removedKeys: 1,
+        synthesizedTimestamp: true,
+      },
+    ]);
+  });
+
+  it('prints the same outcomes as the functions given the same mapping in MAPPING', async () => {
+    const file = scratchFile('same-mapping.json', JSON.stringify(emailId));
+    const printed = run(['--mapping', file], JSON.stringify(messages)).lines;
+    const configured = parseConfig({ MAPPING: readFileSync(file, 'utf8'), ALLOW_UNAUTHENTICATED: 'true' });
+    if (!configured.ok) throw new Error(configured.problems.join('; '));
+    const delivered: DeliveryItem[] = [];
+    const delivery: Delivery = {
+      async deliver(source) {
+        const items = await readItems(source);
+        delivered.push(...items);
+        return allDelivered(items.length);
+      },
+    };
+    const handle = createMessageRequestHandler({
+      config: configured.config,
+      secrets: { get: async () => ({}), refresh: async () => ({}) },
+      delivery,
+      logger: createLogger('ERROR', () => {}),
+    });
+    await handle(SEGMENT_WEBHOOK, {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(messages),
+    });
+    expect(delivered.map(({ index, event }) => ({ index, candu: event }))).toEqual(
+      printed.filter((line) => line.outcome === 'send').map(({ index, candu }) => ({ index, candu })),
+    );
+    expect(delivered.map(({ event }) => event.userId)).toEqual(['ada@example.com', 'ada@example.com', 'u2']);
+  });
+
+  it.each([
+    [
+      'an unreadable --mapping file',
+      ['--mapping', join(scratch, 'no-mapping.json')],
+      /^translate: cannot read --mapping .*no-mapping\.json: ENOENT$/,
+    ],
+    [
+      'an invalid --mapping file, naming every problem',
+      ['--mapping', scratchFile('bad-mapping.json', '{"userId":[],"events":{"rename":{"a":1}},"x":0}')],
+      /^translate: --mapping .*bad-mapping\.json: userId: must not be empty .*; events\.rename\.a: must be a string \(the new name\); unknown key "x"/,
+    ],
+  ])('exits 2 with a one-line message for %s', (_, args, message) => {
+    const result = run(args, '{}');
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    const stderrLines = result.stderr.trimEnd().split('\n');
+    expect(stderrLines).toHaveLength(1);
+    expect(stderrLines[0]).toMatch(message);
+  });
+
+  it('lists --mapping in --help', () => {
+    expect(run(['--help']).stdout).toContain('--mapping FILE');
+  });
+});

@@ -3,8 +3,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/local-server.js';
 import { useSharedStack } from '../support/shared-stack.js';
 
-// `npm start` (serverless-offline on the real serverless.yml) with FILTERS set, in front of a
-// local Candu stand-in: what the sender is told, and what Candu receives.
+// `npm start` (serverless-offline on the real serverless.yml) with FILTERS (and MAPPING) set, in
+// front of a local Candu stand-in: what the sender is told, and what Candu receives.
 
 const local = useSharedStack('filters');
 
@@ -72,7 +72,8 @@ describe('npm start with FILTERS', () => {
     expect(await local.candu.acceptedEvents()).toEqual([
       {
         type: 'identify',
-        userId: 'u1',
+        // The stack's MAPPING makes the email the Candu id; the filters keep it out of the traits.
+        userId: 'a@example.com',
         traits: { plan: 'pro', role: 'admin', seats: 12, 'company.name': 'Acme' },
         timestamp: at,
         messageId: 'm3',
@@ -103,6 +104,93 @@ describe('npm start with FILTERS', () => {
     });
     expect((await local.candu.acceptedEvents()).map((event) => event.type)).toEqual(['identify']);
   });
+});
+
+/** Every route's body for `messages`: Segment's and RudderStack's webhooks take an array, the tracking API a batch. */
+const ROUTES = [
+  ['/v1/segment', (messages: unknown[]) => messages],
+  ['/v1/rudderstack', (messages: unknown[]) => messages],
+  ['/v1/batch', (messages: unknown[]) => ({ batch: messages })],
+] as const;
+
+describe('npm start with FILTERS: no spelling of a denied name gets through', () => {
+  const email = 'ada.lovelace@example.com';
+  const spellings = ['Email', 'EMAIL ', 'ｅｍａｉｌ', 'em\u200Bail'];
+
+  it.each(ROUTES)(
+    '%s: denied traits and properties in any spelling, denied events, emails in URLs',
+    async (path, body) => {
+      const traits = Object.fromEntries([['plan', 'pro'], ...spellings.map((key) => [key, email])]);
+      const messages = [
+        {
+          type: 'identify',
+          userId: 'u1',
+          messageId: 'v1',
+          traits: { plan: 'pro', Email: email },
+          timestamp: at,
+        },
+        // RudderStack's identify traits, in context.traits.
+        { type: 'identify', userId: 'u1', messageId: 'v2', context: { traits }, timestamp: at },
+        { type: 'track', userId: 'u1', messageId: 'v3', event: 'DEBUG  ping', timestamp: at },
+        { type: 'track', userId: 'u1', messageId: 'v4', event: 'debug\u00A0ping', timestamp: at },
+        { type: 'track', userId: 'u1', messageId: 'v5', event: 'Debug\tping', timestamp: at },
+        {
+          type: 'track',
+          userId: 'u1',
+          messageId: 'v6',
+          event: 'Signed Up',
+          properties: { plan: 'pro', 'EMAIL\u200B': email },
+          timestamp: at,
+        },
+        {
+          type: 'page',
+          userId: 'u1',
+          messageId: 'v7',
+          name: 'Reset',
+          context: {
+            page: {
+              url: `https://app.example.com/reset?Email=${encodeURIComponent(email)}&step=2#top`,
+              path: '/reset',
+              search: `?Email=${encodeURIComponent(email)}&step=2`,
+              referrer: 'https://mail.example.com/open?token=secret-token&id=9',
+            },
+          },
+          timestamp: at,
+        },
+      ];
+      const answer = await post(path, body(messages));
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({
+        delivered: 4,
+        skipped: ['v3', 'v4', 'v5'].map((messageId, i) => ({
+          index: i + 2,
+          messageId,
+          reason: 'filtered: events.deny "Debug *"',
+        })),
+        rejected: [],
+      });
+      const received = await local.candu.acceptedEvents();
+      expect(received.map(({ messageId }) => messageId)).toEqual(['v1', 'v2', 'v6', 'v7']);
+      expect(received.map((event) => event.traits ?? event.properties)).toEqual([
+        { plan: 'pro' },
+        { plan: 'pro' },
+        { plan: 'pro' },
+        {
+          url: 'https://app.example.com/reset?step=2#top',
+          path: '/reset',
+          search: '?step=2',
+          referrer: 'https://mail.example.com/open?id=9',
+          name: 'Reset',
+        },
+      ]);
+      expect(JSON.stringify(received)).not.toContain('ada.lovelace');
+      expect(JSON.stringify(received)).not.toContain('secret-token');
+      // One identify's 4 spellings, one identify's and one track's own.
+      const summary = new RegExp(`"message":"request".*"route":"POST ${path}".*"removedKeys":6`);
+      await expect.poll(() => local.server.outputSinceLease()).toMatch(summary);
+      expect(await local.server.output()).not.toContain('ada.lovelace');
+    },
+  );
 });
 
 describe('npm start with an invalid FILTERS', () => {

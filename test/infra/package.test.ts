@@ -98,6 +98,11 @@ const SERVICE_FILES = [
 ];
 /** The tuned stage's config/filters.json, written as an operator would (spaces and newlines). */
 const TUNED_FILTERS = { types: ['identify', 'track'], traits: { deny: ['email', 'address.*'] } };
+/** The tuned stage's config/mapping.json, likewise. */
+const TUNED_MAPPING = {
+  userId: ['traits.email', 'context.traits.email'],
+  events: { rename: { 'Order Completed': 'Purchased' } },
+};
 
 /**
  * A copy of the service in its own folder. osls always works in `<service>/.serverless` (it
@@ -130,13 +135,15 @@ function offlineEnv(): NodeJS.ProcessEnv {
 
 /**
  * Packages stage "test" with `params` as its committed config/stages/test.yml, and `cliParams`
- * as `--param key=value` options (which win over the file, as in `npm run package -- --param ...`).
+ * as `--param key=value` options (which win over the file, as in `npm run package -- --param ...`),
+ * and `filters` and `mapping` as its config/filters.json and config/mapping.json.
  */
 async function osPackage(
   name: string,
   params: Record<string, string>,
   filters?: object,
   cliParams: Record<string, string> = {},
+  mapping?: object,
 ): Promise<Packaged> {
   const dir = join(work, name);
   const args = ['package', '--stage', 'test', '--package', dir];
@@ -146,11 +153,13 @@ async function osPackage(
   writeFileSync(join(service, 'config', 'stages', 'test.yml'), stageFile.join(''));
   if (filters !== undefined)
     writeFileSync(join(service, 'config', 'filters.json'), JSON.stringify(filters, null, 2));
+  if (mapping !== undefined)
+    writeFileSync(join(service, 'config', 'mapping.json'), JSON.stringify(mapping, null, 2));
   try {
     await promisify(execFile)(join(root, 'node_modules', '.bin', 'osls'), args, {
       cwd: service,
-      // FILTERS in the shell must not reach a deployed stage: only config/filters.json does.
-      env: { ...offlineEnv(), FILTERS: '{"types":["group"]}' },
+      // FILTERS and MAPPING in the shell must not reach a deployed stage: only config/ does.
+      env: { ...offlineEnv(), FILTERS: '{"types":["group"]}', MAPPING: '{"userId":["anonymousId"]}' },
       timeout: 180_000,
     });
   } catch (error) {
@@ -199,6 +208,7 @@ beforeAll(async () => {
       },
       TUNED_FILTERS,
       { deliveryMode: 'queued' },
+      TUNED_MAPPING,
     ),
     osPackage('no-spill', REQUIRED_PARAMS, undefined, { spillToQueue: 'false' }),
   ]);
@@ -390,6 +400,18 @@ describe('osls package', () => {
         const variables = at(lambda.Properties, 'Environment', 'Variables');
         if (id === ENGAGEMENT || id === WORKER) expect(at(variables, 'CDP_TRACKING_URL'), id).toBe(url);
         else expect(variables, id).not.toHaveProperty('CDP_TRACKING_URL');
+      }
+    }
+  });
+
+  it('sets MAPPING to config/mapping.json as one JSON string, never from the shell', () => {
+    const repository = JSON.stringify(JSON.parse(readFileSync(join(root, 'config', 'mapping.json'), 'utf8')));
+    for (const [packaged, expected] of [
+      [base, repository],
+      [tuned, JSON.stringify(TUNED_MAPPING)],
+    ] as const) {
+      for (const [id, lambda] of functions(packaged.template)) {
+        expect(at(lambda.Properties, 'Environment', 'Variables', 'MAPPING'), id).toBe(expected);
       }
     }
   });

@@ -17,6 +17,19 @@ export const SHARED_FILTERS = {
   types: ['identify', 'track'],
   events: { deny: ['Debug *'] },
   traits: { deny: ['email', 'phone', 'address.*'] },
+  properties: { deny: ['email'] },
+  urls: { dropQuery: ['email', 'token'] },
+} as const;
+
+/**
+ * The `filters` configuration's `MAPPING`: a team whose Candu ids are emails, with Candu's own
+ * names for an event, a trait and a property. The filters see the renamed names.
+ */
+export const SHARED_MAPPING = {
+  userId: ['traits.email', 'context.traits.email', 'userId'],
+  events: { rename: { 'Order Completed': 'Purchased' } },
+  traits: { rename: { first_name: 'firstName' } },
+  properties: { rename: { revenue: 'amount' } },
 } as const;
 
 export interface StackConfiguration {
@@ -38,13 +51,14 @@ export const STACKS = {
       SEGMENT_SHARED_SECRET: STAND_IN_CREDENTIALS.segmentSharedSecret,
     },
   },
-  /** A Candu stand-in, unauthenticated senders, and `SHARED_FILTERS`. */
+  /** A Candu stand-in, unauthenticated senders, `SHARED_FILTERS` and `SHARED_MAPPING`. */
   filters: {
     candu: { acceptedKey: STAND_IN_CREDENTIALS.canduKey },
     env: {
       CANDU_API_KEY: STAND_IN_CREDENTIALS.canduKey,
       ALLOW_UNAUTHENTICATED: 'true',
       FILTERS: JSON.stringify(SHARED_FILTERS),
+      MAPPING: JSON.stringify(SHARED_MAPPING),
     },
   },
 } as const satisfies Record<string, StackConfiguration>;

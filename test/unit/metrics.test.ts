@@ -20,6 +20,7 @@ const SUMMARY: MetricsSummary = {
   retries: 1,
   removedKeys: 4,
   collisions: 1,
+  renameCollisions: 2,
   durationMs: 42,
   status: 207,
 };
@@ -61,6 +62,7 @@ describe('createMetricsPublisher', () => {
               { Name: 'Retries', Unit: 'Count' },
               { Name: 'RemovedKeys', Unit: 'Count' },
               { Name: 'KeyCollisions', Unit: 'Count' },
+              { Name: 'RenameCollisions', Unit: 'Count' },
               { Name: 'DeliveryFailures', Unit: 'Count' },
               { Name: 'Duration', Unit: 'Milliseconds' },
             ],
@@ -86,6 +88,7 @@ describe('createMetricsPublisher', () => {
       Retries: 1,
       RemovedKeys: 4,
       KeyCollisions: 1,
+      RenameCollisions: 2,
       DeliveryFailures: 0,
       Duration: 42,
     });
@@ -187,6 +190,7 @@ describe('the request pipeline', () => {
           canduRequests: 1,
           retries: 2,
           collisions: 0,
+          renameCollisions: 0,
           removedKeys: 0,
           durationMs: 25,
           status: 200,

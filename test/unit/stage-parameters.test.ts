@@ -10,6 +10,7 @@ import {
 const root = join(import.meta.dirname, '..', '..');
 const REQUIRED = { canduSecretName: 'candu-destination/prod', kmsKeyArn: '', alarmTopicArn: '' };
 const FILTERS = '{"types":["identify"]}';
+const MAPPING = '{"userId":["traits.email","userId"]}';
 
 function stage(content: unknown, options: Partial<StageInput> = {}): StageInput {
   return {
@@ -19,6 +20,7 @@ function stage(content: unknown, options: Partial<StageInput> = {}): StageInput 
     content,
     cliParams: [],
     defaultFilters: () => FILTERS,
+    defaultMapping: () => MAPPING,
     ...options,
   };
 }
@@ -67,6 +69,7 @@ describe('resolveStageParameters', () => {
       maxEventBytes: '65536',
       segmentSignatureScope: 'body',
       filters: FILTERS,
+      mapping: MAPPING,
       logLevel: 'INFO',
       deliveryMode: 'direct',
       spillToQueue: 'true',

@@ -1,0 +1,10 @@
+export { findId, type IdLookup } from './identity.js';
+export { type RenamedAttributes, renameKeys } from './rename.js';
+export {
+  type DotPath,
+  type Mapping,
+  type MappingResult,
+  mappingVariable,
+  parseMapping,
+  type Renames,
+} from './schema.js';
