@@ -22,9 +22,22 @@ export class EventTooLargeError extends Error {
   }
 }
 
-/** The bytes an event may still take; `spend` throws {@link EventTooLargeError} past the budget. */
+/**
+ * The bytes an event may still take; `spend` throws {@link EventTooLargeError} past the budget.
+ *
+ * A caller counting many small entries may `estimate` each with an upper bound instead of its
+ * exact size (which costs a scan of every string and a string for every number): while the
+ * bounds fit, the event surely does. The first bound that does not fit `settle`s: the caller's
+ * `exactly` gives the exact bytes of everything estimated so far, and from then on the caller
+ * counts exactly. So the budget refuses exactly what exact counting refuses, at the same entry.
+ */
 export class ByteBudget {
   private remaining: number;
+  /** Upper bounds of the bytes estimated and not yet settled, in `remaining` as if spent. */
+  private estimated = 0;
+  private exactly: (() => number) | undefined;
+  /** False once estimates were settled: `exactly` counts all of a caller's estimates, once. */
+  private estimating = true;
 
   constructor(
     private readonly maxEventBytes: number,
@@ -36,8 +49,28 @@ export class ByteBudget {
 
   /** Counts `bytes` against the budget. Throws {@link EventTooLargeError} when it is passed. */
   spend(bytes: number): void {
+    if (this.remaining - bytes < 0) this.settle();
     this.remaining -= bytes;
     if (this.remaining < 0) throw new EventTooLargeError(this.maxEventBytes);
+  }
+
+  /**
+   * Counts at most `upperBound` bytes, whose exact size `exactly` (the same function for every
+   * estimate of one caller) will give, with all the others estimated, if ever needed. Returns
+   * false, counting nothing, when the bound does not fit or the budget has settled before (any
+   * `spend` or `ensureRoomFor` that needed the exact figure settles it): the caller then spends
+   * this entry, and every later one, exactly.
+   */
+  estimate(upperBound: number, exactly: () => number): boolean {
+    if (!this.estimating) return false;
+    if (this.remaining - upperBound < 0) {
+      this.settle();
+      return false;
+    }
+    this.exactly = exactly;
+    this.remaining -= upperBound;
+    this.estimated += upperBound;
+    return true;
   }
 
   /**
@@ -45,8 +78,35 @@ export class ByteBudget {
    * UTF-8 form is at least that long. Lets a caller refuse a long string before building it.
    */
   ensureRoomFor(length: number): void {
+    if (length > this.remaining) this.settle();
     if (length > this.remaining) throw new EventTooLargeError(this.maxEventBytes);
   }
+
+  /** Replaces the estimates by the exact bytes they stand for. */
+  private settle(): void {
+    this.estimating = false;
+    if (this.exactly === undefined) return;
+    this.remaining += this.estimated - this.exactly();
+    this.estimated = 0;
+    this.exactly = undefined;
+  }
+}
+
+/** The most bytes a string of `length` UTF-16 units takes as a JSON string: 6 a unit (`\u001f`), and the quotes. */
+export function jsonStringBytesAtMost(length: number): number {
+  return 6 * length + 2;
+}
+
+/**
+ * The most characters a finite number takes in JSON: 17 significant digits, a sign, and either
+ * `0.00000` before them (`-0.0000035488511619818914`, 25) or a point and an exponent (`e-308`).
+ */
+const MAX_NUMBER_CHARS = 25;
+
+/** The most bytes a leaf value takes in JSON. */
+export function jsonLeafBytesAtMost(value: string | number | boolean): number {
+  if (typeof value === 'string') return jsonStringBytesAtMost(value.length);
+  return typeof value === 'number' ? MAX_NUMBER_CHARS : 5;
 }
 
 /** An unlimited budget, for callers that only want the value policy. */

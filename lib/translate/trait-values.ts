@@ -6,15 +6,22 @@
  */
 
 import { MAX_ATTRIBUTE_DEPTH } from '../limits.js';
-import { type ByteBudget, jsonLeafBytes, jsonStringBytes, unlimitedBudget } from './event-budget.js';
+import {
+  type ByteBudget,
+  jsonLeafBytes,
+  jsonLeafBytesAtMost,
+  jsonStringBytes,
+  jsonStringBytesAtMost,
+  unlimitedBudget,
+} from './event-budget.js';
 import type { CanduAttributes, CanduValue, TraitValues } from './translation.js';
 
 const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** True when `key`, or any dot-separated segment of it, is `__proto__`, `constructor` or `prototype`. */
-function isUnsafeKey(key: string): boolean {
+function isUnsafeKey(key: string, dotted = key.includes('.')): boolean {
   if (UNSAFE_KEYS.has(key)) return true;
-  if (!key.includes('.')) return false;
+  if (!dotted) return false;
   for (const segment of key.split('.')) if (UNSAFE_KEYS.has(segment)) return true;
   return false;
 }
@@ -55,16 +62,22 @@ export function flattenAttributes(source: unknown): Record<string, CanduValue> {
   return flatten([source], unlimitedBudget()).attributes;
 }
 
-/**
- * {@link flattenAttributes} of `layers` merged like `{...a, ...b}`, within `budget`, which counts
- * the bytes of the serialized result, colliding entries included (it bounds the work, not only
- * the output).
- */
 function flatten(
   layers: readonly unknown[],
   budget: ByteBudget,
 ): { attributes: Record<string, CanduValue>; collisions: number } {
-  const output: FlatOutput = { flat: {}, entries: 0, depths: undefined, collisions: 0, budget };
+  const output: FlatOutput = {
+    flat: {},
+    entries: 0,
+    exact: false,
+    estimatedEntries: 0,
+    lostBytes: 0,
+    exactly: () => exactBytesOf(output),
+    dotted: false,
+    depths: undefined,
+    collisions: 0,
+    budget,
+  };
   budget.spend(2);
   layers.forEach((layer, index) => {
     if (isContainer(layer)) flattenInto(output, undefined, layer, 0, layers.slice(index + 1));
@@ -74,16 +87,44 @@ function flatten(
 
 interface FlatOutput {
   flat: Record<string, CanduValue>;
-  /** Entries written so far (the commas between them count against the budget). */
+  /** Entries counted so far, written or not (the commas between them count against the budget). */
   entries: number;
   /**
-   * Each dot path's nesting level, for the collision rule; made for the first path with a dot.
-   * Only a path with a dot can collide: a top-level key without one is written once per layer,
-   * and a later layer's own key is skipped in the earlier ones (`isOverridden`).
+   * Each entry is counted by an upper bound of its bytes (`ByteBudget.estimate`) until one does
+   * not fit; from then on exactly. `estimatedEntries` were estimated; `lostBytes` are the exact
+   * bytes of those a collision left out of `flat`; `exactly` sums what the estimates stand for.
    */
+  exact: boolean;
+  estimatedEntries: number;
+  lostBytes: number;
+  exactly: () => number;
+  /**
+   * Whether a key with a dot has been read. Until then no two paths can be the same text, and
+   * a path's nesting level is its number of dots; from then on `depths` holds each path's level
+   * for the collision rule.
+   */
+  dotted: boolean;
   depths: Map<string, number> | undefined;
   collisions: number;
   budget: ByteBudget;
+}
+
+/** The exact bytes of the entries counted by estimate: those in `flat` (all of them, until exact counting began), the lost ones, the commas. */
+function exactBytesOf(output: FlatOutput): number {
+  let bytes = output.lostBytes + Math.max(0, output.estimatedEntries - 1);
+  for (const [path, value] of Object.entries(output.flat)) bytes += entryBytes(path, value);
+  return bytes;
+}
+
+/** An entry's bytes in JSON, without its comma: the quoted path, the colon, the value. */
+function entryBytes(path: string, value: CanduValue): number {
+  return jsonStringBytes(path) + 1 + jsonLeafBytes(value);
+}
+
+function dotsIn(path: string): number {
+  let dots = 0;
+  for (let at = path.indexOf('.'); at >= 0; at = path.indexOf('.', at + 1)) dots++;
+  return dots;
 }
 
 /**
@@ -129,7 +170,9 @@ function flattenInto(
   later: readonly unknown[] = [],
 ): void {
   for (const key of Object.keys(source)) {
-    if (isUnsafeKey(key) || isOverridden(key, later)) continue;
+    const dotted = key.includes('.');
+    if (isUnsafeKey(key, dotted) || isOverridden(key, later)) continue;
+    if (dotted) output.dotted = true;
     const value: unknown = (source as Record<string, unknown>)[key];
     switch (typeof value) {
       case 'string':
@@ -159,7 +202,8 @@ function flattenInto(
 
 /**
  * Writes the entry for `key` under `parent`, counting its bytes first (a comma, the path, a colon
- * and the value) and applying the collision rule.
+ * and the value: by an upper bound while the bounds fit, see `FlatOutput`) and applying the
+ * collision rule.
  */
 function keep(
   output: FlatOutput,
@@ -172,21 +216,37 @@ function keep(
   // Refused before the path is built: a long path is as costly to build as to send.
   const pathLength = parent === undefined ? key.length : parent.length + 1 + key.length;
   budget.ensureRoomFor(pathLength + (typeof value === 'string' ? value.length : 0));
-  const keyBytes = jsonStringBytes(key);
-  const quotedPathBytes = parent === undefined ? keyBytes : pathBytes(parent) + 1 + keyBytes;
-  budget.spend((output.entries === 0 ? 0 : 1) + quotedPathBytes + 1 + jsonLeafBytes(value));
+  const separator = output.entries === 0 ? 0 : 1;
+  const atMost = separator + jsonStringBytesAtMost(pathLength) + 1 + jsonLeafBytesAtMost(value);
+  if (!output.exact && budget.estimate(atMost, output.exactly)) {
+    output.estimatedEntries++;
+  } else {
+    output.exact = true;
+    const keyBytes = jsonStringBytes(key);
+    const quotedPathBytes = parent === undefined ? keyBytes : pathBytes(parent) + 1 + keyBytes;
+    budget.spend(separator + quotedPathBytes + 1 + jsonLeafBytes(value));
+  }
   output.entries++;
   const path = parent === undefined ? key : `${pathText(parent)}.${key}`;
-  if (parent !== undefined || key.includes('.')) {
-    output.depths ??= new Map();
-    const previous = output.depths.get(path);
-    if (previous !== undefined) {
-      output.collisions++;
-      if (previous < depth) return;
-    }
-    output.depths.set(path, depth);
-  }
+  if (output.dotted && !keptOverCollision(output, path, depth, value)) return;
   output.flat[path] = value;
+}
+
+/**
+ * The collision rule, once a key with a dot has been read: false when `path` is already written
+ * from a level nested less, so this entry is dropped; true (the earlier entry then replaced)
+ * otherwise. Either way the entry that loses was counted; its bytes are kept for the estimate.
+ */
+function keptOverCollision(output: FlatOutput, path: string, depth: number, value: CanduValue): boolean {
+  output.depths ??= new Map();
+  const { flat, depths } = output;
+  const previous = depths.get(path) ?? (Object.hasOwn(flat, path) ? dotsIn(path) : undefined);
+  depths.set(path, Math.min(depth, previous ?? depth));
+  if (previous === undefined) return true;
+  output.collisions++;
+  const kept = previous >= depth;
+  if (!output.exact) output.lostBytes += entryBytes(path, kept ? (flat[path] as CanduValue) : value);
+  return kept;
 }
 
 function isPrimitive(value: unknown): value is CanduValue {

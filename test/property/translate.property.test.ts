@@ -393,6 +393,61 @@ describe('translateMessage within an event budget', () => {
   });
 });
 
+/**
+ * Flattened properties whose budget is counted at the byte: nested objects of strings (escapes
+ * and multi-byte characters among them), numbers and booleans, under keys with dots, so that
+ * paths collide and the losing entries count too.
+ */
+const countableKey = fc.constantFrom('a', 'b', 'a.b', 'b.a', 'c', 'é', 'x"y', 'long_property_name');
+const countableLeaf = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 12 }),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.boolean(),
+);
+const { countableTree } = fc.letrec((tie) => ({
+  countableTree: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    countableLeaf,
+    fc.dictionary(countableKey, tie('countableTree'), { maxKeys: 5 }),
+  ),
+}));
+
+/** What the flattening counts for `properties`: every leaf it writes, collided or not, with its comma. */
+function countedBytes(properties: Record<string, unknown>): number {
+  let bytes = 2;
+  let entries = 0;
+  const walk = (object: Record<string, unknown>, prefix: string | undefined) => {
+    for (const [key, value] of Object.entries(object)) {
+      const path = prefix === undefined ? key : `${prefix}.${key}`;
+      if (typeof value === 'object' && value !== null) walk(value as Record<string, unknown>, path);
+      else bytes += (entries++ > 0 ? 1 : 0) + utf8Bytes(path) + 1 + utf8Bytes(value);
+    }
+  };
+  walk(properties, undefined);
+  return bytes;
+}
+
+describe('the event budget, at the byte', () => {
+  it('sends an event whose count is the budget, and rejects it one byte under, collisions included', () => {
+    fc.assert(
+      fc.property(fc.dictionary(countableKey, countableTree, { maxKeys: 8 }), (properties) => {
+        const message = { type: 'track', userId: 'u1', event: 'E', properties };
+        const options = { anonymousEvents: 'skip' as const, traitValues: 'flatten' as const, now: NOW };
+        const unbounded = translateMessage(message, { ...options, maxEventBytes: Number.MAX_SAFE_INTEGER });
+        if (unbounded.outcome !== 'send') throw new Error(`not sent: ${JSON.stringify(unbounded)}`);
+        const counted = utf8Bytes({ ...unbounded.candu, properties: {} }) - 2 + countedBytes(properties);
+        expect(translateMessage(message, { ...options, maxEventBytes: counted })).toEqual(unbounded);
+        expect(translateMessage(message, { ...options, maxEventBytes: counted - 1 })).toEqual({
+          outcome: 'reject',
+          reason: `event larger than ${counted - 1} bytes`,
+        });
+      }),
+      { seed: 20261202, numRuns: 1_000 },
+    );
+  });
+});
+
 describe('jsonStringBytes', () => {
   it('is the UTF-8 size of the JSON string, whether or not it takes the plain-ASCII shortcut', () => {
     const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }));
