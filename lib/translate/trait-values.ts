@@ -257,8 +257,18 @@ function isPrimitive(value: unknown): value is CanduValue {
   );
 }
 
+/** An array's value: its primitives joined with `,` (one pass), else the array as JSON text. */
 function arrayText(items: readonly unknown[]): string | undefined {
-  if (items.every(isPrimitive)) return items.join(',');
+  let joined = '';
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (!isPrimitive(item)) return arrayJson(items);
+    joined = i === 0 ? String(item) : `${joined},${item}`;
+  }
+  return joined;
+}
+
+function arrayJson(items: readonly unknown[]): string | undefined {
   try {
     return JSON.stringify(items, safeJsonReplacer);
   } catch {
