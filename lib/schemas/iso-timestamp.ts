@@ -41,3 +41,34 @@ function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
+
+/** The form `Date.prototype.toISOString` writes for the years 0 to 9999. */
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * `parseIsoTimestamp(value)` written as `toISOString` writes it, or `undefined`. Most senders
+ * already write that form (`2024-05-16T20:02:09.567Z`): such a string is checked and returned
+ * as it is, without building a `Date` to write it again.
+ */
+export function isoTimestampText(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.length === 24 && CANONICAL.test(value) && isValidCanonical(value)) {
+    return value;
+  }
+  return parseIsoTimestamp(value)?.toISOString();
+}
+
+/** Whether a string of the canonical form names a real instant (no 30 February, no hour 24). */
+function isValidCanonical(text: string): boolean {
+  const year = Number(text.slice(0, 4));
+  const month = Number(text.slice(5, 7));
+  const day = Number(text.slice(8, 10));
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth(year, month) &&
+    Number(text.slice(11, 13)) <= 23 &&
+    Number(text.slice(14, 16)) <= 59 &&
+    Number(text.slice(17, 19)) <= 59
+  );
+}

@@ -7,11 +7,11 @@ import { applyFilters } from '../filters/index.js';
 import { MAX_ECHOED_TYPE_CHARS } from '../limits.js';
 import { type DotPath, findId, type IdLookup, type Renames, renameKeys } from '../mapping/index.js';
 import {
+  isoTimestampText,
   MESSAGE_TYPES,
   type Message,
   MessageSchema,
   type MessageType,
-  parseIsoTimestamp,
   readMessageType,
   UNSAFE_INTEGER_PROBLEM,
 } from '../schemas/index.js';
@@ -99,12 +99,13 @@ function translate(message: unknown, options: TranslateOptions): Translation {
     if (anonymousId === undefined) return skip(`${type} is anonymous (no userId and no anonymousId)`);
     userId = anonymousId;
   }
+  // Written as toISOString writes it; a timestamp already in that form is taken as it is.
   const own =
-    parseIsoTimestamp(data.timestamp) ??
-    parseIsoTimestamp(data.originalTimestamp) ??
-    parseIsoTimestamp(data.receivedAt) ??
-    parseIsoTimestamp(data.sentAt);
-  const { candu, attributes } = eventOf(data, userId, (own ?? options.now).toISOString());
+    isoTimestampText(data.timestamp) ??
+    isoTimestampText(data.originalTimestamp) ??
+    isoTimestampText(data.receivedAt) ??
+    isoTimestampText(data.sentAt);
+  const { candu, attributes } = eventOf(data, userId, own ?? options.now.toISOString());
   // Before the event budget counts the name: a new name may be longer.
   const renamedEvent = candu.type === 'track' ? options.mapping?.events?.get(candu.event) : undefined;
   if (candu.type === 'track' && renamedEvent !== undefined) candu.event = renamedEvent;

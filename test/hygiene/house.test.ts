@@ -25,6 +25,7 @@ const LAYERS: readonly (readonly string[])[] = [
     'lib/metrics.ts',
     'lib/budgets.ts',
     'lib/lambda-credentials.ts',
+    'lib/fast-object.ts',
   ],
   ['lib/filters', 'lib/mapping'],
   ['lib/translate'],
