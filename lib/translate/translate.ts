@@ -12,6 +12,7 @@ import {
   type Message,
   MessageSchema,
   type MessageType,
+  readCommonMessage,
   readMessageType,
   UNSAFE_INTEGER_PROBLEM,
 } from '../schemas/index.js';
@@ -79,14 +80,9 @@ function translate(message: unknown, options: TranslateOptions): Translation {
   const record = message as Record<string, unknown>;
   const input = withMappedGroupId(record, type, options.mapping?.groupId);
   if ('outcome' in input) return input;
-  const parsed = MessageSchema.safeParse(input.message);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue === undefined ? '' : issue.path.join('.');
-    const problem = issue?.message ?? 'is invalid';
-    return reject(path === '' ? `${type}: ${problem}` : `${type}: ${path} ${problem}`);
-  }
-  const data = parsed.data;
+  const data =
+    readCommonMessage(input.message as Record<string, unknown>, type) ?? parseMessage(input.message);
+  if ('problem' in data) return reject(`${type}: ${data.problem}`);
 
   const anonymousId = nonBlank(data.anonymousId);
   const userIdPaths = options.mapping?.userId;
@@ -116,6 +112,16 @@ function translate(message: unknown, options: TranslateOptions): Translation {
   if (own === undefined && translation.outcome === 'send')
     return { ...translation, synthesizedTimestamp: true };
   return translation;
+}
+
+/** The message as `MessageSchema` parses it, or its first problem, after the field's path. */
+function parseMessage(message: unknown): Message | { problem: string } {
+  const parsed = MessageSchema.safeParse(message);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue === undefined ? '' : issue.path.join('.');
+  const problem = issue?.message ?? 'is invalid';
+  return { problem: path === '' ? problem : `${path} ${problem}` };
 }
 
 /**
