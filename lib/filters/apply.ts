@@ -1,4 +1,3 @@
-import { inFastMode } from '../fast-object.js';
 import type { CanduAttributes, CanduEvent } from '../schemas/candu-event.js';
 import type { CompiledFilters, CompiledRules } from './compile.js';
 import type { NameMatcher } from './name-matcher.js';
@@ -86,5 +85,5 @@ function keep(
     if (out) removed++;
     else kept[key] = cut;
   }
-  return kept === undefined ? undefined : { attributes: inFastMode(kept, keys.length - removed), removed };
+  return kept === undefined ? undefined : { attributes: kept, removed };
 }

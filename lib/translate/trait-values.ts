@@ -5,7 +5,6 @@
  * expands dot paths can have a prototype polluted through an event.
  */
 
-import { inFastMode } from '../fast-object.js';
 import { MAX_ATTRIBUTE_DEPTH } from '../limits.js';
 import {
   type ByteBudget,
@@ -83,7 +82,7 @@ function flatten(
   layers.forEach((layer, index) => {
     if (isContainer(layer)) flattenInto(output, undefined, layer, 0, layers.slice(index + 1));
   });
-  return { attributes: inFastMode(output.flat, output.entries), collisions: output.collisions };
+  return { attributes: output.flat, collisions: output.collisions };
 }
 
 interface FlatOutput {

@@ -3,6 +3,7 @@
  * "Translation policy" table in ARCHITECTURE.md. Pure: no I/O, no clock (`now` is passed in), the
  * input is never mutated, and no input value makes it throw.
  */
+import { inFastMode } from '../fast-object.js';
 import { applyFilters } from '../filters/index.js';
 import { MAX_ECHOED_TYPE_CHARS } from '../limits.js';
 import { type DotPath, findId, type IdLookup, type Renames, renameKeys } from '../mapping/index.js';
@@ -56,14 +57,26 @@ const PAGE_FIELDS = ['url', 'path', 'title', 'referrer', 'search'] as const;
 export function translateMessage(message: unknown, options: TranslateOptions): Translation {
   try {
     const translation = translate(message, options);
-    if (translation.outcome !== 'send' || options.filters === undefined) return translation;
+    if (translation.outcome !== 'send') return translation;
+    if (options.filters === undefined) return withFastAttributes(translation);
     const { outcome, candu, ...counts } = translation;
     const filtered = applyFilters(candu, options.filters);
-    return filtered.outcome === 'send' ? { ...filtered, ...counts } : filtered;
+    return filtered.outcome === 'send' ? withFastAttributes({ ...filtered, ...counts }) : filtered;
   } catch (error) {
     if (error instanceof EventTooLargeError) return reject(error.message);
     return reject('message could not be translated');
   }
+}
+
+/** The event's traits or properties in V8's fast mode (lib/fast-object.ts), once, as the event is handed on. */
+function withFastAttributes<T extends Translation & { outcome: 'send' }>(translation: T): T {
+  const { candu } = translation;
+  const attributes = candu.type === 'track' ? candu.properties : candu.traits;
+  if (Array.isArray(attributes)) return translation;
+  const fast = inFastMode(attributes, Object.keys(attributes).length);
+  if (candu.type === 'track') candu.properties = fast;
+  else candu.traits = fast;
+  return translation;
 }
 
 function translate(message: unknown, options: TranslateOptions): Translation {
