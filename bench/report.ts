@@ -38,7 +38,8 @@ export interface BenchResults {
 export const TARGETS = {
   translationRatio: 2.0,
   filterRatio: 1.2,
-  batchToIdeal: 1.3,
+  /** Issue 22: the 1,000-message batch within 1.25x of what CANDU_CONCURRENCY requests can do at best. */
+  batchToScheduleFloor: 1.25,
   batchSpeedup: 50,
   /**
    * The deployed direct path (spill-over configured) against the same function with no queue,
@@ -110,12 +111,21 @@ function rows(r: BenchResults): Row[] {
       met: t.filterRatio.median <= TARGETS.filterRatio,
     },
     {
+      measurement:
+        'translation with the same FILTERS and a MAPPING (email as the Candu id, 4 renames: bench/translation.ts BENCH_MAPPING)',
+      result: `${ms(t.mappedMs)} per pass (${(t.mappedMs.median / t.floorMs.median).toFixed(2)}× the JSON floor)`,
+      baseline: `neither: ${ms(t.pipelineMs)}`,
+      ratio: ratio(t.mappedRatio),
+      target: 'none (reported)',
+      met: true,
+    },
+    {
       measurement: `1,000-message Segment batch through the handler, spill-over configured as deployed, Candu answering after ${CANDU_LATENCY_MS} ms (batch ${BATCH_SIZE}, concurrency ${CONCURRENCY}; ${count(b.delivered)} delivered in ${b.canduRequests} requests, nothing spilled)`,
       result: ms(b.handlerMs),
-      baseline: `ideal ${Math.ceil(b.messages / BATCH_SIZE)}/${CONCURRENCY} round trips = ${b.idealMs.toFixed(1)} ms`,
-      ratio: ratio(b.ratioToIdeal),
-      target: `≤ ${TARGETS.batchToIdeal}× the ideal`,
-      met: b.ratioToIdeal.median <= TARGETS.batchToIdeal,
+      baseline: `schedule floor ceil(${Math.ceil(b.messages / BATCH_SIZE)}/${CONCURRENCY}) = ${b.scheduleFloorMs / CANDU_LATENCY_MS} round trips = ${b.scheduleFloorMs.toFixed(1)} ms (ideal ${Math.ceil(b.messages / BATCH_SIZE)}/${CONCURRENCY} = ${b.idealMs.toFixed(1)} ms: ${ratio(b.ratioToIdeal)})`,
+      ratio: ratio(b.ratioToScheduleFloor),
+      target: `≤ ${TARGETS.batchToScheduleFloor}× the schedule floor`,
+      met: b.ratioToScheduleFloor.median <= TARGETS.batchToScheduleFloor,
     },
     {
       measurement:
@@ -368,8 +378,8 @@ export function renderMarkdown(r: BenchResults): string {
     '  configured as on a deployed stage (see "Spill-over configured" below), the stand-in',
     `  answering every request after ${CANDU_LATENCY_MS} ms. The ideal is ceil(1000 / ${BATCH_SIZE}) / ${CONCURRENCY} round trips of ${CANDU_LATENCY_MS} ms =`,
     `  ${b.idealMs.toFixed(1)} ms. With ${Math.ceil(b.messages / BATCH_SIZE)} chunks and ${CONCURRENCY} requests in flight the schedule cannot beat`,
-    `  ceil(${Math.ceil(b.messages / BATCH_SIZE)} / ${CONCURRENCY}) = ${b.scheduleFloorMs / CANDU_LATENCY_MS} round trips = ${b.scheduleFloorMs} ms (${(b.scheduleFloorMs / b.idealMs).toFixed(2)}× the ideal), so the target leaves`,
-    `  ${(TARGETS.batchToIdeal * b.idealMs - b.scheduleFloorMs).toFixed(1)} ms for decoding, checking the signature, translating and serializing 1,000 messages.`,
+    `  ceil(${Math.ceil(b.messages / BATCH_SIZE)} / ${CONCURRENCY}) = ${b.scheduleFloorMs / CANDU_LATENCY_MS} round trips = ${b.scheduleFloorMs} ms (${(b.scheduleFloorMs / b.idealMs).toFixed(2)}× the ideal): the target (${TARGETS.batchToScheduleFloor}× that floor) leaves`,
+    `  ${((TARGETS.batchToScheduleFloor - 1) * b.scheduleFloorMs).toFixed(1)} ms for decoding, checking the signature, translating and serializing 1,000 messages, and the stand-in's own handling.`,
     `  The naive forwarder (bench/naive-forwarder.ts) POSTs each message on its own, awaiting each answer;`,
     `  ${b.naive.runs} runs of ${count(b.naive.events)} events, side by side (each strictly sequential).`,
     '- **Spill-over configured.** A deployed stage always has `QUEUE_URL` and `SPILL_TO_QUEUE=true`, which',

@@ -2,10 +2,11 @@
  * Translation throughput: decode (`JSON.parse`) + validate + translate (`translateMessage`) +
  * serialize (`JSON.stringify` of the Candu event) for every message of the corpus, against the
  * floor: `JSON.parse` + `JSON.stringify` of the same messages; and the same pipeline with a
- * 20-rule `FILTERS` against none. Each run times the floor, the pipeline and the filtered
- * pipeline back to back on one core, in mirrored order on every other run.
+ * 20-rule `FILTERS` against none, and with a `MAPPING` (BENCH_MAPPING) as well. Each run times
+ * the floor and the three pipelines back to back on one core, in mirrored order on every other run.
  */
 import { compileFilters, type Filters } from '../lib/filters/index.js';
+import { parseMapping } from '../lib/mapping/index.js';
 import { type TranslateOptions, translateMessage } from '../lib/translate/index.js';
 import { clock, type Summary, summarize } from './stats.js';
 
@@ -34,6 +35,24 @@ export const BENCH_FILTERS: Filters = {
   properties: { deny: ['email', 'label_*', '*.id', 'items_*'] },
 };
 
+/**
+ * A `MAPPING` as a team whose Candu ids are emails writes it (config/examples/mapping-email-id.json)
+ * plus renames of an event, a trait and two properties the corpus has: the third pipeline runs
+ * with it and `BENCH_FILTERS`, filters and mapping on.
+ */
+export const BENCH_MAPPING = {
+  userId: ['traits.email', 'context.traits.email', 'userId'],
+  events: { rename: { 'Order Completed': 'Purchased' } },
+  traits: { rename: { plan: 'planName' } },
+  properties: { rename: { count_1: 'count', price_2: 'price' } },
+};
+
+function benchMapping() {
+  const parsed = parseMapping(JSON.stringify(BENCH_MAPPING));
+  if (!parsed.ok) throw new Error(`BENCH_MAPPING is invalid: ${parsed.problems.join('; ')}`);
+  return parsed.mapping;
+}
+
 export interface TranslationFigures {
   messages: number;
   averageBytes: number;
@@ -50,6 +69,10 @@ export interface TranslationFigures {
   /** filtered pipeline / pipeline, per run. */
   filterRatio: Summary;
   filteredOutcomes: Record<string, number>;
+  /** The pipeline with `BENCH_FILTERS` and `BENCH_MAPPING`, milliseconds per pass. */
+  mappedMs: Summary;
+  /** mapped pipeline / pipeline, per run. */
+  mappedRatio: Summary;
   /** Trait and property keys the filters removed in one pass. */
   removedKeys: number;
 }
@@ -62,6 +85,7 @@ export function measureTranslation(messages: readonly unknown[], runs: number): 
     now: new Date('2024-06-01T00:00:00.000Z'),
   };
   const filtered: TranslateOptions = { ...options, filters: compileFilters(BENCH_FILTERS) };
+  const mapped: TranslateOptions = { ...filtered, mapping: benchMapping() };
   let sink = 0;
   const outcomes: Record<string, number> = {};
   const filteredOutcomes: Record<string, number> = {};
@@ -74,6 +98,7 @@ export function measureTranslation(messages: readonly unknown[], runs: number): 
   };
   const pipeline = (count: boolean) => translateAll(options, count ? outcomes : undefined);
   const filteredPipeline = (count: boolean) => translateAll(filtered, count ? filteredOutcomes : undefined);
+  const mappedPipeline = () => translateAll(mapped);
   let removedKeys = 0;
   for (const text of texts) {
     const translation = translateMessage(JSON.parse(text), filtered);
@@ -93,15 +118,18 @@ export function measureTranslation(messages: readonly unknown[], runs: number): 
   for (let i = 0; i < 3; i++) {
     pipeline(false);
     filteredPipeline(false);
+    mappedPipeline();
     floor();
   }
   const pipelineMs: number[] = [];
   const floorMs: number[] = [];
   const filteredMs: number[] = [];
+  const mappedMs: number[] = [];
   const passes = [
     () => floorMs.push(time(floor)),
     () => pipelineMs.push(time(() => pipeline(false))),
     () => filteredMs.push(time(() => filteredPipeline(false))),
+    () => mappedMs.push(time(mappedPipeline)),
   ];
   // Mirrored order on odd runs, so each pass follows each neighbour (and inherits its garbage) equally.
   for (let run = 0; run < runs; run++) {
@@ -120,5 +148,7 @@ export function measureTranslation(messages: readonly unknown[], runs: number): 
     filterRatio: summarize(filteredMs.map((ms, i) => ms / (pipelineMs[i] as number))),
     filteredOutcomes,
     removedKeys,
+    mappedMs: summarize(mappedMs),
+    mappedRatio: summarize(mappedMs.map((ms, i) => ms / (pipelineMs[i] as number))),
   };
 }

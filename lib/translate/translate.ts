@@ -6,7 +6,7 @@
 import { inFastMode } from '../fast-object.js';
 import { applyFilters } from '../filters/index.js';
 import { MAX_ECHOED_TYPE_CHARS } from '../limits.js';
-import { type DotPath, findId, type IdLookup, type Renames, renameKeys } from '../mapping/index.js';
+import { type DotPath, findId, type IdLookup, type Renames, renameKeysInPlace } from '../mapping/index.js';
 import {
   isoTimestampText,
   MESSAGE_TYPES,
@@ -152,14 +152,19 @@ function withAttributes(
   const budget = new ByteBudget(maxEventBytes, rest);
   const policed = applyTraitValues(layers, options.traitValues, budget);
   const renames = candu.type === 'track' ? options.mapping?.properties : options.mapping?.traits;
-  const renamed = renames === undefined ? undefined : renameKeys(policed.attributes, renames);
-  if (renames !== undefined && renamed !== undefined) budget.spend(nameGrowth(policed.attributes, renames));
-  const attributes = renamed?.attributes ?? policed.attributes;
+  const { attributes } = policed;
+  let replaced: number | undefined;
+  if (renames !== undefined && !Array.isArray(attributes)) {
+    // Counted before the keys move: the growth is read from the old names.
+    const growth = nameGrowth(attributes, renames);
+    replaced = renameKeysInPlace(attributes, renames);
+    if (replaced !== undefined) budget.spend(growth);
+  }
   if (candu.type === 'track') candu.properties = attributes;
   else candu.traits = attributes;
   const translation: Translation = { outcome: 'send', candu };
   if (policed.collisions > 0) translation.collisions = policed.collisions;
-  if (renamed !== undefined && renamed.replaced > 0) translation.renameCollisions = renamed.replaced;
+  if (replaced !== undefined && replaced > 0) translation.renameCollisions = replaced;
   return translation;
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config.js';
 import { compileFilters, type Filters } from '../../lib/filters/index.js';
-import { type Mapping, parseMapping, renameKeys } from '../../lib/mapping/index.js';
+import { type Mapping, parseMapping, renameKeysInPlace } from '../../lib/mapping/index.js';
 import {
   extractMessages,
   type TranslateOptions,
@@ -337,19 +337,32 @@ describe('MAPPING renames', () => {
   });
 });
 
-describe('renameKeys', () => {
-  it('copies nothing when no key is renamed, and leaves arrays alone', () => {
-    const renames = new Map([['a', 'b']]);
-    expect(renameKeys({ c: 1 }, renames)).toBeUndefined();
-    expect(renameKeys(['a'] as unknown as Record<string, unknown>, renames)).toBeUndefined();
+describe('renameKeysInPlace', () => {
+  it('changes nothing when no key is renamed', () => {
+    const attributes = { c: 1 };
+    expect(renameKeysInPlace(attributes, new Map([['a', 'b']]))).toBeUndefined();
+    expect(attributes).toEqual({ c: 1 });
   });
 
-  it("keeps the key order, the renamed key in the old one's place, and never mutates the input", () => {
-    const attributes = { x: 1, a: 2, b: 3, y: 4 };
-    const renamed = renameKeys(attributes, new Map([['a', 'b']]));
-    expect(renamed).toEqual({ attributes: { x: 1, b: 2, y: 4 }, replaced: 1 });
-    expect(Object.keys(renamed?.attributes ?? {})).toEqual(['x', 'b', 'y']);
-    expect(attributes).toEqual({ x: 1, a: 2, b: 3, y: 4 });
+  it('replaces and counts a key that had the new name (in its place), moves others last, and swaps', () => {
+    const attributes: Record<string, unknown> = { x: 1, a: 2, b: 3, y: 4 };
+    expect(renameKeysInPlace(attributes, new Map([['a', 'b']]))).toBe(1);
+    expect(attributes).toEqual({ x: 1, b: 2, y: 4 });
+    expect(Object.keys(attributes)).toEqual(['x', 'b', 'y']);
+    const moved: Record<string, unknown> = { a: 1, y: 2 };
+    expect(renameKeysInPlace(moved, new Map([['a', 'z']]))).toBe(0);
+    expect(Object.keys(moved)).toEqual(['y', 'z']);
+    const swapped: Record<string, unknown> = { a: 1, b: 2, c: 3 };
+    expect(
+      renameKeysInPlace(
+        swapped,
+        new Map([
+          ['a', 'b'],
+          ['b', 'a'],
+        ]),
+      ),
+    ).toBe(0);
+    expect(swapped).toEqual({ a: 2, b: 1, c: 3 });
   });
 });
 
