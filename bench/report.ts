@@ -52,6 +52,12 @@ export const TARGETS = {
   coldStartRatio: 1.25,
   warmRatio: 1.5,
   bundleBytes: 450_000,
+  /**
+   * Issue 22: the 4,000-message batch within 128 MB, or the documented memory raised to what the
+   * bench measures with headroom. The stack deploys with 256 MB (a single event already holds
+   * about 67 MiB); a fifth of it to spare.
+   */
+  memoryShare: 0.8,
 } as const;
 
 /** The memory size serverless.yml deploys with (`memorySize` param). */
@@ -172,12 +178,12 @@ function rows(r: BenchResults): Row[] {
       met: r.warm.ratio.median <= TARGETS.warmRatio,
     },
     {
-      measurement: `memory: ${count(m.messages)}-message batch (${(m.bodyBytes / 1_048_576).toFixed(1)} MiB body) in a fresh process, bundled function, V8 limited as Lambda does at 128 MB (${LAMBDA_128_NODE_ARGS.join(' ')})`,
-      result: `peak RSS ${formatSummary(m.maxRssMiB, 1, ' MiB')}; peak heap used ${formatSummary(m.peakHeapUsedMiB, 1, ' MiB')} (no V8 limits: RSS ${formatSummary(m.unconstrainedMaxRssMiB, 1, ' MiB')}, heap ${formatSummary(m.unconstrainedPeakHeapUsedMiB, 1, ' MiB')})`,
-      baseline: `Lambda ${LAMBDA_MIN_MEMORY_MB} MB`,
-      ratio: `${((m.maxRssMiB.median / LAMBDA_MIN_MEMORY_MB) * 100).toFixed(0)}% of ${LAMBDA_MIN_MEMORY_MB} MB`,
-      target: `fits in ${LAMBDA_MIN_MEMORY_MB} MB`,
-      met: m.maxRssMiB.max <= LAMBDA_MIN_MEMORY_MB,
+      measurement: `memory: ${count(m.messages)}-message batch (${(m.bodyBytes / 1_048_576).toFixed(1)} MiB body, more than the default MAX_BODY_BYTES lets in) in a fresh process, bundled function; the stack deploys with memorySize ${DEPLOYED_MEMORY_MB} MB (docs/OPERATIONS.md, Parameters)`,
+      result: `peak RSS ${formatSummary(m.unconstrainedMaxRssMiB, 1, ' MiB')} with V8's own limits (heap ${formatSummary(m.unconstrainedPeakHeapUsedMiB, 1, ' MiB')}); limited as Lambda limits V8 at ${LAMBDA_MIN_MEMORY_MB} MB (${LAMBDA_128_NODE_ARGS.join(' ')}): RSS ${formatSummary(m.maxRssMiB, 1, ' MiB')}, ${((m.maxRssMiB.median / LAMBDA_MIN_MEMORY_MB) * 100).toFixed(0)}% of ${LAMBDA_MIN_MEMORY_MB} MB`,
+      baseline: `Lambda ${DEPLOYED_MEMORY_MB} MB`,
+      ratio: `${((m.unconstrainedMaxRssMiB.median / DEPLOYED_MEMORY_MB) * 100).toFixed(0)}% of ${DEPLOYED_MEMORY_MB} MB`,
+      target: `≤ ${TARGETS.memoryShare * 100}% of the deployed ${DEPLOYED_MEMORY_MB} MB`,
+      met: m.unconstrainedMaxRssMiB.max <= TARGETS.memoryShare * DEPLOYED_MEMORY_MB,
     },
     {
       measurement: `bundle size, minified, SDK included (${r.bundles.map((x) => `${x.name} ${kib(x.bytes)}`).join(', ')})`,
