@@ -98,9 +98,26 @@ async function lease(name: StackName, slot: Slot) {
   slot.held = true;
   slot.stack ??= start(name);
   const stack = await slot.stack;
+  // What the previous lessee's last requests printed can still be on its way through the pipes
+  // (serverless-offline's workers write to it before they answer): this lease's output starts
+  // once the server has been quiet for a moment, so none of it is taken for this file's own.
+  await outputSettled(stack.server);
   stack.candu?.reset();
   stack.leaseOffset = stack.server.output().length;
   return { url: stack.server.url, processGroup: stack.server.processGroup };
+}
+
+/** Resolves once `server` has printed nothing new for `QUIET_MS` (or after `SETTLE_LIMIT_MS`). */
+async function outputSettled(server: LocalServer): Promise<void> {
+  const QUIET_MS = 300;
+  const SETTLE_LIMIT_MS = 5_000;
+  let length = server.output().length;
+  for (let waited = 0, quiet = 0; quiet < QUIET_MS && waited < SETTLE_LIMIT_MS; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = server.output().length;
+    quiet = now === length ? quiet + 50 : 0;
+    length = now;
+  }
 }
 
 function release(slot: Slot): void {
