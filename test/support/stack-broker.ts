@@ -98,9 +98,9 @@ async function lease(name: StackName, slot: Slot) {
   slot.held = true;
   slot.stack ??= start(name);
   const stack = await slot.stack;
-  // What the previous lessee's last requests printed can still be on its way through the pipes
-  // (serverless-offline's workers write to it before they answer): this lease's output starts
-  // once the server has been quiet for a moment, so none of it is taken for this file's own.
+  // The previous lessee's last requests can still be printing: serverless-offline's workers
+  // write their lines before they answer, but the pipes deliver them later. This lease's output
+  // starts once the server has been quiet for a moment, so none of it is taken for this file's.
   await outputSettled(stack.server);
   stack.candu?.reset();
   stack.leaseOffset = stack.server.output().length;
