@@ -42,7 +42,8 @@ export function createLogger(
 
 /**
  * Describes an error for a log line by its class and code only, since messages may carry data:
- * `ThrottlingException`, `TypeError (ECONNRESET)` (undici wraps the socket error as `cause`).
+ * `ThrottlingException`, `Error (ECONNRESET)` (node:http), `TypeError (ECONNRESET)` (a fetch wraps the
+ * socket error as `cause`).
  */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return typeof error;

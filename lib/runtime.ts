@@ -26,7 +26,7 @@ export interface RuntimeOverrides {
   write?: (line: string) => void;
   /** Where EMF metric lines go (without their newline); `write` when absent, so one sink takes all the output. */
   writeMetrics?: (line: string) => void;
-  /** Candu is reached through it; the global `fetch` by default. */
+  /** Candu and the CDP are reached through it; `httpPost` (node:http, keep-alive) by default. */
   fetch?: typeof fetch;
   /** The clock, in epoch milliseconds, for log times, deadlines, the secret cache and backoff; `Date.now` by default. */
   now?: () => number;

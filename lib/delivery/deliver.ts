@@ -53,7 +53,7 @@ export interface DeliveryDeps {
   attemptLogLevel?: 'warn' | 'debug';
   /** This instance's memory of acknowledged events; a new one by default. */
   ackMemory?: AckMemory;
-  /** The global `fetch` by default. */
+  /** In place of `httpPost` (lib/delivery/http-post.ts): a `fetch`, real or fake (tests). */
   fetch?: typeof fetch;
   /** Epoch milliseconds; `Date.now` by default. */
   now?: () => number;

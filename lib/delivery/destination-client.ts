@@ -7,6 +7,7 @@ import { MAX_REFUSAL_BODY_BYTES, MAX_REFUSAL_DETAIL_CHARS } from '../limits.js';
 import { describeError } from '../logger.js';
 import { truncate } from '../text.js';
 import type { Destination } from './destination.js';
+import { httpPost, type Post } from './http-post.js';
 
 /** What one POST to a destination came to. */
 export type DeliveryAttempt =
@@ -38,8 +39,8 @@ export interface DestinationClient {
 
 export interface DestinationClientDeps {
   destination: Pick<Destination, 'url' | 'refusalDetail'>;
-  /** The global `fetch` (undici, keep-alive) by default. */
-  fetch?: typeof fetch;
+  /** In place of `httpPost` (node:http, keep-alive): a `fetch`, real or fake (tests). */
+  fetch?: Post;
   /** Epoch milliseconds, to read an HTTP-date `Retry-After`; `Date.now` by default. */
   now?: () => number;
 }
@@ -47,7 +48,7 @@ export interface DestinationClientDeps {
 /** Creates a client for the destination's URL. Never throws. */
 export function createDestinationClient(deps: DestinationClientDeps): DestinationClient {
   const { url, refusalDetail } = deps.destination;
-  const send = deps.fetch ?? globalThis.fetch;
+  const send = deps.fetch ?? httpPost;
   const now = deps.now ?? Date.now;
   return {
     async post(body, authorization, timeoutMs) {
@@ -59,7 +60,7 @@ export function createDestinationClient(deps: DestinationClientDeps): Destinatio
           headers: { authorization, 'content-type': 'application/json' },
           body,
           signal: controller.signal,
-          // A redirect is an answer to classify (it ends in 503), never one to follow: fetch would
+          // A redirect is an answer to classify (it ends in 503), never one to follow: a fetch would
           // resend the POST as a bodiless GET, and a 2xx to that would count events as delivered.
           redirect: 'manual',
         });

@@ -1,7 +1,7 @@
 /**
  * Delivery end to end over real HTTP: the real AWS SDK against the Secrets Manager fake (found
- * through AWS_ENDPOINT_URL_SECRETS_MANAGER, as in a deployed function), real fetch against the
- * Candu stand-in. Asserts outcomes, never timings.
+ * through AWS_ENDPOINT_URL_SECRETS_MANAGER, as in a deployed function), the functions' own HTTP
+ * client (lib/delivery/http-post.ts) against the Candu stand-in. Asserts outcomes, never timings.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
