@@ -13,63 +13,68 @@ import { normaliseName } from './normalise-name.js';
 export const FILTER_TYPES = ['identify', 'track', 'group'] as const;
 export type FilterType = (typeof FILTER_TYPES)[number];
 
-const PatternSchema = z
-  .string({ error: 'must be a string' })
-  .min(1, { error: 'must not be empty' })
-  .max(MAX_PATTERN_LENGTH, { error: `must be at most ${MAX_PATTERN_LENGTH} characters` });
-
-const PatternsSchema = z.array(PatternSchema, { error: 'must be a list of names' });
-
 /**
- * Patterns read in the normal form (normalise-name.ts): one that is nothing once normalised
- * (`" "`, a zero-width space) would match only names that are nothing too, so it is a mistake.
+ * The whole document; every key optional, unknown keys refused. Built on its first parse: a
+ * function without `FILTERS` never builds it.
  */
-const NormalisedPatternsSchema = PatternsSchema.superRefine((patterns, ctx) => {
-  patterns.forEach((pattern, index) => {
-    if (pattern !== '' && normaliseName(pattern) === '')
-      ctx.addIssue({
-        code: 'custom',
-        path: [index],
-        message: 'is blank once spaces and invisible characters are taken out',
-      });
+export const FiltersSchema = z.lazy(() => {
+  const PatternSchema = z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
+    .max(MAX_PATTERN_LENGTH, { error: `must be at most ${MAX_PATTERN_LENGTH} characters` });
+
+  const PatternsSchema = z.array(PatternSchema, { error: 'must be a list of names' });
+
+  /**
+   * Patterns read in the normal form (normalise-name.ts): one that is nothing once normalised
+   * (`" "`, a zero-width space) would match only names that are nothing too, so it is a mistake.
+   */
+  const NormalisedPatternsSchema = PatternsSchema.superRefine((patterns, ctx) => {
+    patterns.forEach((pattern, index) => {
+      if (pattern !== '' && normaliseName(pattern) === '')
+        ctx.addIssue({
+          code: 'custom',
+          path: [index],
+          message: 'is blank once spaces and invisible characters are taken out',
+        });
+    });
   });
+
+  const RulesSchema = z.strictObject(
+    { allow: PatternsSchema.optional(), deny: NormalisedPatternsSchema.optional() },
+    { error: 'must be an object with "allow" and/or "deny"' },
+  );
+
+  const UrlsSchema = z.strictObject(
+    {
+      dropQuery: NormalisedPatternsSchema.refine((names) => names.length > 0, {
+        error: 'must name at least one query parameter (leave "urls" out to keep every query as it is)',
+      }),
+    },
+    { error: 'must be an object with "dropQuery"' },
+  );
+
+  const TypeSchema = z.enum(FILTER_TYPES, {
+    error: (issue) =>
+      issue.input === 'page' || issue.input === 'screen'
+        ? `${issue.input} views are sent as track events: list "track" and filter their names under "events" (e.g. "Viewed * Page")`
+        : `must be one of ${FILTER_TYPES.join(', ')}`,
+  });
+
+  return z.strictObject(
+    {
+      types: z
+        .array(TypeSchema, { error: 'must be a list of types' })
+        .min(1, { error: 'must not be empty (it would send nothing); leave it out to send every type' })
+        .optional(),
+      events: RulesSchema.optional(),
+      traits: RulesSchema.optional(),
+      properties: RulesSchema.optional(),
+      urls: UrlsSchema.optional(),
+    },
+    { error: 'must be a JSON object' },
+  );
 });
-
-const RulesSchema = z.strictObject(
-  { allow: PatternsSchema.optional(), deny: NormalisedPatternsSchema.optional() },
-  { error: 'must be an object with "allow" and/or "deny"' },
-);
-
-const UrlsSchema = z.strictObject(
-  {
-    dropQuery: NormalisedPatternsSchema.refine((names) => names.length > 0, {
-      error: 'must name at least one query parameter (leave "urls" out to keep every query as it is)',
-    }),
-  },
-  { error: 'must be an object with "dropQuery"' },
-);
-
-const TypeSchema = z.enum(FILTER_TYPES, {
-  error: (issue) =>
-    issue.input === 'page' || issue.input === 'screen'
-      ? `${issue.input} views are sent as track events: list "track" and filter their names under "events" (e.g. "Viewed * Page")`
-      : `must be one of ${FILTER_TYPES.join(', ')}`,
-});
-
-/** The whole document; every key optional, unknown keys refused. */
-export const FiltersSchema = z.strictObject(
-  {
-    types: z
-      .array(TypeSchema, { error: 'must be a list of types' })
-      .min(1, { error: 'must not be empty (it would send nothing); leave it out to send every type' })
-      .optional(),
-    events: RulesSchema.optional(),
-    traits: RulesSchema.optional(),
-    properties: RulesSchema.optional(),
-    urls: UrlsSchema.optional(),
-  },
-  { error: 'must be a JSON object' },
-);
 export type Filters = z.infer<typeof FiltersSchema>;
 
 /** The outcome of `parseFilters`: the filters, or every problem found, each naming its JSON path. */

@@ -47,7 +47,8 @@ function nameProblem(name: string): string | undefined {
   return undefined;
 }
 
-const DotPathSchema = z.string({ error: 'must be a string' }).transform((text, ctx): DotPath => {
+/** A dot path's text read as its segments, or an issue. */
+function readDotPath(text: string, ctx: z.RefinementCtx): DotPath {
   const problem = nameProblem(text);
   const segments = text.split('.');
   if (problem === undefined && segments.includes('')) {
@@ -59,72 +60,82 @@ const DotPathSchema = z.string({ error: 'must be a string' }).transform((text, c
     return z.NEVER;
   }
   return { text, segments };
-});
-
-const IdPathsSchema = z
-  .array(DotPathSchema, { error: 'must be a list of dot paths, e.g. ["traits.email", "userId"]' })
-  .min(1, { error: 'must not be empty (no message would have an id); leave it out for the default order' })
-  .max(MAX_MAPPING_ID_PATHS, { error: `must list at most ${MAX_MAPPING_ID_PATHS} paths` });
+}
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
- * `{"old": "new", ...}`. Read from the decoded JSON itself rather than through `z.record`, which
- * would silently drop a `"__proto__"` key instead of letting it be refused.
+ * The whole document; every key optional, unknown keys refused. Built on its first parse: a
+ * function without `MAPPING` never builds it.
  */
-const RenamesSchema = z
-  .custom<Record<string, unknown>>(isPlainObject, {
-    error: (issue) =>
-      issue.input === undefined
-        ? 'is required: an object of "name": "new name"'
-        : 'must be an object of "name": "new name"',
-  })
-  .transform((raw, ctx): Renames => {
-    const count = Object.keys(raw).length;
-    if (count > MAX_MAPPING_RENAMES) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `must hold at most ${formatCount(MAX_MAPPING_RENAMES)} renames, got ${formatCount(count)}`,
-      });
-      return z.NEVER;
-    }
-    const renames = new Map<string, string>();
-    const sources = new Map<string, string>();
-    for (const [from, to] of Object.entries(raw)) {
-      const problem =
-        nameProblem(from) ??
-        (typeof to !== 'string' ? 'must be a string (the new name)' : nameProblem(to)) ??
-        (to === from ? 'renames to itself' : undefined) ??
-        (sources.has(to as string)
-          ? `renames to ${JSON.stringify(to)}, as ${JSON.stringify(sources.get(to as string))} does`
-          : undefined);
-      if (problem !== undefined) {
-        ctx.addIssue({ code: 'custom', path: [from], message: problem });
-        continue;
-      }
-      renames.set(from, to as string);
-      sources.set(to as string, from);
-    }
-    return renames;
-  });
+const MappingSchema = z.lazy(() => {
+  const IdPathsSchema = z
+    .array(z.string({ error: 'must be a string' }).transform(readDotPath), {
+      error: 'must be a list of dot paths, e.g. ["traits.email", "userId"]',
+    })
+    .min(1, { error: 'must not be empty (no message would have an id); leave it out for the default order' })
+    .max(MAX_MAPPING_ID_PATHS, { error: `must list at most ${MAX_MAPPING_ID_PATHS} paths` });
 
-const RenameSectionSchema = z.strictObject(
-  { rename: RenamesSchema },
-  { error: 'must be an object with "rename"' },
-);
+  /**
+   * `{"old": "new", ...}`. Read from the decoded JSON itself rather than through `z.record`, which
+   * would silently drop a `"__proto__"` key instead of letting it be refused.
+   */
+  const RenamesSchema = z
+    .custom<Record<string, unknown>>(isPlainObject, {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'is required: an object of "name": "new name"'
+          : 'must be an object of "name": "new name"',
+    })
+    .transform(readRenames);
 
-/** The whole document; every key optional, unknown keys refused. */
-const MappingSchema = z.strictObject(
-  {
-    userId: IdPathsSchema.optional(),
-    groupId: IdPathsSchema.optional(),
-    events: RenameSectionSchema.optional(),
-    traits: RenameSectionSchema.optional(),
-    properties: RenameSectionSchema.optional(),
-  },
-  { error: 'must be a JSON object' },
-);
+  const RenameSectionSchema = z.strictObject(
+    { rename: RenamesSchema },
+    { error: 'must be an object with "rename"' },
+  );
+
+  return z.strictObject(
+    {
+      userId: IdPathsSchema.optional(),
+      groupId: IdPathsSchema.optional(),
+      events: RenameSectionSchema.optional(),
+      traits: RenameSectionSchema.optional(),
+      properties: RenameSectionSchema.optional(),
+    },
+    { error: 'must be a JSON object' },
+  );
+});
+
+/** `{"old": "new", ...}` read as renames, each problem an issue at its key. */
+function readRenames(raw: Record<string, unknown>, ctx: z.RefinementCtx): Renames {
+  const count = Object.keys(raw).length;
+  if (count > MAX_MAPPING_RENAMES) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must hold at most ${formatCount(MAX_MAPPING_RENAMES)} renames, got ${formatCount(count)}`,
+    });
+    return z.NEVER;
+  }
+  const renames = new Map<string, string>();
+  const sources = new Map<string, string>();
+  for (const [from, to] of Object.entries(raw)) {
+    const problem =
+      nameProblem(from) ??
+      (typeof to !== 'string' ? 'must be a string (the new name)' : nameProblem(to)) ??
+      (to === from ? 'renames to itself' : undefined) ??
+      (sources.has(to as string)
+        ? `renames to ${JSON.stringify(to)}, as ${JSON.stringify(sources.get(to as string))} does`
+        : undefined);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [from], message: problem });
+      continue;
+    }
+    renames.set(from, to as string);
+    sources.set(to as string, from);
+  }
+  return renames;
+}
 
 /** The outcome of `parseMapping`: the mapping, or every problem found, each naming its JSON path. */
 export type MappingResult = { ok: true; mapping: Mapping } | { ok: false; problems: string[] };

@@ -36,33 +36,39 @@ const entry = <T extends z.ZodType>(event: T) =>
     event,
   });
 
-const CanduQueuedEventSchema = entry(
-  z.looseObject({
-    type: z.enum(['identify', 'track', 'group']),
-    userId: z.string(),
-    timestamp: z.string(),
-    messageId: z.string().optional(),
-  }),
-);
+/**
+ * The message format, built on its first parse: only the worker reads messages, so the other
+ * functions never build it.
+ */
+const QueueMessageSchema = z.lazy(() => {
+  const CanduQueuedEventSchema = entry(
+    z.looseObject({
+      type: z.enum(['identify', 'track', 'group']),
+      userId: z.string(),
+      timestamp: z.string(),
+      messageId: z.string().optional(),
+    }),
+  );
 
-/** A Segment track call, as lib/engagement/ writes it: a CDP refuses one without an event name. */
-const CdpQueuedEventSchema = entry(
-  z.looseObject({
-    type: z.literal('track'),
-    event: z.string(),
-    messageId: z.string().optional(),
-    timestamp: z.string().optional(),
-  }),
-);
+  /** A Segment track call, as lib/engagement/ writes it: a CDP refuses one without an event name. */
+  const CdpQueuedEventSchema = entry(
+    z.looseObject({
+      type: z.literal('track'),
+      event: z.string(),
+      messageId: z.string().optional(),
+      timestamp: z.string().optional(),
+    }),
+  );
 
-const QueueMessageSchema = z.discriminatedUnion('v', [
-  z.object({ v: z.literal(QUEUE_MESSAGE_VERSION), events: z.array(CanduQueuedEventSchema).min(1) }),
-  z.object({
-    v: z.literal(DESTINATION_MESSAGE_VERSION),
-    destination: z.literal('cdp'),
-    events: z.array(CdpQueuedEventSchema).min(1),
-  }),
-]);
+  return z.discriminatedUnion('v', [
+    z.object({ v: z.literal(QUEUE_MESSAGE_VERSION), events: z.array(CanduQueuedEventSchema).min(1) }),
+    z.object({
+      v: z.literal(DESTINATION_MESSAGE_VERSION),
+      destination: z.literal('cdp'),
+      events: z.array(CdpQueuedEventSchema).min(1),
+    }),
+  ]);
+});
 
 /** The opening of a message body before its comma-separated events, per destination. */
 const ENVELOPE_OPEN: Record<QueueDestination, string> = {

@@ -20,48 +20,54 @@ import { IdentifierSchema } from './messages.js';
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** `context` and `properties`: objects, kept as received. */
-const ObjectSchema = z
-  .custom<Record<string, unknown>>(isPlainObject, { error: 'must be an object' })
-  .nullish();
-
 /** One payload of Candu's outgoing webhooks. */
-export const CanduWebhookPayloadSchema = z
-  .object({
-    /** The event's id, forwarded as `messageId`. */
-    id: IdentifierSchema,
-    userId: IdentifierSchema,
-    anonymousId: IdentifierSchema,
-    /** `Track` in every payload Candu documents; read case-insensitively. */
-    type: z.string({ error: 'must be a string' }).nullish(),
-    eventName: z
-      .string({
-        error: (issue) =>
-          issue.input === undefined || issue.input === null ? 'is required' : 'must be a string',
-      })
-      .trim()
-      .min(1, { error: 'is required' }),
-    context: ObjectSchema,
-    properties: ObjectSchema,
-    /** Read only when the translation gets to them: the first valid one wins. */
-    timestamp: z.unknown().optional(),
-    receivedAt: z.unknown().optional(),
-    sentAt: z.unknown().optional(),
-  })
-  .refine((payload) => nonBlank(payload.userId) || nonBlank(payload.anonymousId), {
-    error: 'has neither userId nor anonymousId',
-  });
-export type CanduWebhookPayload = z.infer<typeof CanduWebhookPayloadSchema>;
-
-/** One element of a webhook body: `{"payload":{…}}`. */
-export const CanduWebhookEventSchema = z.object({
-  payload: z
-    .custom<Record<string, unknown>>(isPlainObject, {
-      error: (issue) =>
-        issue.input === undefined || issue.input === null ? 'is required' : 'must be an object',
+function payloadSchema() {
+  /** `context` and `properties`: objects, kept as received. */
+  const ObjectSchema = z
+    .custom<Record<string, unknown>>(isPlainObject, { error: 'must be an object' })
+    .nullish();
+  return z
+    .object({
+      /** The event's id, forwarded as `messageId`. */
+      id: IdentifierSchema,
+      userId: IdentifierSchema,
+      anonymousId: IdentifierSchema,
+      /** `Track` in every payload Candu documents; read case-insensitively. */
+      type: z.string({ error: 'must be a string' }).nullish(),
+      eventName: z
+        .string({
+          error: (issue) =>
+            issue.input === undefined || issue.input === null ? 'is required' : 'must be a string',
+        })
+        .trim()
+        .min(1, { error: 'is required' }),
+      context: ObjectSchema,
+      properties: ObjectSchema,
+      /** Read only when the translation gets to them: the first valid one wins. */
+      timestamp: z.unknown().optional(),
+      receivedAt: z.unknown().optional(),
+      sentAt: z.unknown().optional(),
     })
-    .pipe(CanduWebhookPayloadSchema),
-});
+    .refine((payload) => nonBlank(payload.userId) || nonBlank(payload.anonymousId), {
+      error: 'has neither userId nor anonymousId',
+    });
+}
+export type CanduWebhookPayload = z.infer<ReturnType<typeof payloadSchema>>;
+
+/**
+ * One element of a webhook body: `{"payload":{…}}`. Built on its first parse, so that a
+ * function that never receives one (every function but the engagement route's) never builds it.
+ */
+export const CanduWebhookEventSchema = z.lazy(() =>
+  z.object({
+    payload: z
+      .custom<Record<string, unknown>>(isPlainObject, {
+        error: (issue) =>
+          issue.input === undefined || issue.input === null ? 'is required' : 'must be an object',
+      })
+      .pipe(payloadSchema()),
+  }),
+);
 export type CanduWebhookEvent = z.infer<typeof CanduWebhookEventSchema>;
 
 function nonBlank(value: string | null | undefined): boolean {

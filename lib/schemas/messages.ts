@@ -23,15 +23,6 @@ const isContainer = (value: unknown): value is Record<string, unknown> | unknown
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   isContainer(value) && !Array.isArray(value);
 
-/**
- * Traits or properties: an object (or, as RudderStack's own tests send, an array), kept by
- * reference without copying; its values are policed by the translation's value policy.
- */
-export const AttributesSchema = z
-  .custom<Record<string, unknown> | unknown[]>(isContainer, { error: 'must be an object' })
-  .nullish();
-export type Attributes = z.infer<typeof AttributesSchema>;
-
 /** Why a numeric id is refused: a JSON number past 2^53 - 1 has lost digits, so two ids would merge. */
 export const UNSAFE_INTEGER_PROBLEM = 'must be a safe integer (at most 2^53 - 1)';
 
@@ -44,30 +35,6 @@ const toSafeIdText = (value: string | number, ctx: z.RefinementCtx): string => {
   ctx.addIssue({ code: 'custom', message: UNSAFE_INTEGER_PROBLEM });
   return z.NEVER;
 };
-
-/**
- * An identifier sent as a string, or as a number (RudderStack) read as a string; a number must be
- * a safe integer.
- */
-export const IdentifierSchema = z
-  .union([z.string(), z.number()], { error: 'must be a string or a number' })
-  .transform(toSafeIdText)
-  .nullish();
-export type Identifier = z.infer<typeof IdentifierSchema>;
-
-/** A `messageId`: a trace id, except that a number must be a safe integer (it is used to dedupe). */
-const MessageIdSchema = z
-  .unknown()
-  .refine((value) => !isUnsafeNumber(value), { error: UNSAFE_INTEGER_PROBLEM })
-  .optional();
-
-/**
- * A timestamp as received. It is read (`parseIsoTimestamp`) only when the translation gets to
- * it: the first valid of four fields wins, so parsing all four up front is wasted work, and an
- * invalid one is passed over rather than rejected.
- */
-export const TimestampSchema = z.unknown().optional();
-export type Timestamp = z.infer<typeof TimestampSchema>;
 
 /**
  * A required name (`event`, `groupId`): a string or number, trimmed, not empty. An id's number
@@ -86,77 +53,177 @@ const requiredName = (what: 'string' | 'string or a number', id: boolean) =>
     })
     .pipe(z.string().min(1, { error: 'is required' }));
 
-const optionalText = z
-  .union([z.string(), z.number().transform(String)], { error: 'must be a string' })
-  .nullish();
-
-/** `context.page`, the page fields analytics.js attaches to every message. */
-export const PageContextSchema = z
-  .custom<Record<string, unknown>>(isPlainObject, { error: 'must be an object' })
-  .nullish();
-export type PageContext = z.infer<typeof PageContextSchema>;
-
-export const ContextSchema = z
-  .object({
-    traits: AttributesSchema,
-    page: PageContextSchema,
-  })
-  .nullish();
-export type Context = z.infer<typeof ContextSchema>;
-
-/** Fields every message may carry. */
-export const BaseMessageSchema = z.object({
-  type: z.string(),
-  userId: IdentifierSchema,
-  anonymousId: IdentifierSchema,
-  messageId: MessageIdSchema,
-  /** RudderStack's snake_case spelling of `messageId`. */
-  message_id: MessageIdSchema,
-  timestamp: TimestampSchema,
-  originalTimestamp: TimestampSchema,
-  receivedAt: TimestampSchema,
-  sentAt: TimestampSchema,
-  context: ContextSchema,
-  traits: AttributesSchema,
-});
-export type BaseMessage = z.infer<typeof BaseMessageSchema>;
-
-export const IdentifyMessageSchema = BaseMessageSchema.extend({ type: z.literal('identify') });
-export type IdentifyMessage = z.infer<typeof IdentifyMessageSchema>;
-
-export const TrackMessageSchema = BaseMessageSchema.extend({
-  type: z.literal('track'),
-  event: requiredName('string', false),
-  properties: AttributesSchema,
-});
-export type TrackMessage = z.infer<typeof TrackMessageSchema>;
-
-export const PageMessageSchema = BaseMessageSchema.extend({
-  type: z.literal('page'),
-  name: optionalText,
-  category: optionalText,
-  properties: AttributesSchema,
-});
-export type PageMessage = z.infer<typeof PageMessageSchema>;
-
-export const ScreenMessageSchema = BaseMessageSchema.extend({
-  type: z.literal('screen'),
-  name: optionalText,
+/** The schemas of the fields `BaseMessageSchema` is made of. */
+function fieldSchemas() {
   /**
-   * RudderStack's Android, iOS and Kotlin SDKs carry the screen name here, never in `name`. Read
-   * only when it is a string or a number, as is `category` (some SDKs send one with a screen).
+   * Traits or properties: an object (or, as RudderStack's own tests send, an array), kept by
+   * reference without copying; its values are policed by the translation's value policy.
    */
-  event: z.unknown().optional(),
-  category: z.unknown().optional(),
-  properties: AttributesSchema,
-});
-export type ScreenMessage = z.infer<typeof ScreenMessageSchema>;
+  const AttributesSchema = z
+    .custom<Record<string, unknown> | unknown[]>(isContainer, { error: 'must be an object' })
+    .nullish();
 
-export const GroupMessageSchema = BaseMessageSchema.extend({
-  type: z.literal('group'),
-  groupId: requiredName('string or a number', true),
-});
-export type GroupMessage = z.infer<typeof GroupMessageSchema>;
+  /**
+   * An identifier sent as a string, or as a number (RudderStack) read as a string; a number must be
+   * a safe integer.
+   */
+  const IdentifierSchema = z
+    .union([z.string(), z.number()], { error: 'must be a string or a number' })
+    .transform(toSafeIdText)
+    .nullish();
+
+  /** A `messageId`: a trace id, except that a number must be a safe integer (it is used to dedupe). */
+  const MessageIdSchema = z
+    .unknown()
+    .refine((value) => !isUnsafeNumber(value), { error: UNSAFE_INTEGER_PROBLEM })
+    .optional();
+
+  /**
+   * A timestamp as received. It is read (`parseIsoTimestamp`) only when the translation gets to
+   * it: the first valid of four fields wins, so parsing all four up front is wasted work, and an
+   * invalid one is passed over rather than rejected.
+   */
+  const TimestampSchema = z.unknown().optional();
+
+  const optionalText = z
+    .union([z.string(), z.number().transform(String)], { error: 'must be a string' })
+    .nullish();
+
+  /** `context.page`, the page fields analytics.js attaches to every message. */
+  const PageContextSchema = z
+    .custom<Record<string, unknown>>(isPlainObject, { error: 'must be an object' })
+    .nullish();
+
+  const ContextSchema = z
+    .object({
+      traits: AttributesSchema,
+      page: PageContextSchema,
+    })
+    .nullish();
+  return {
+    AttributesSchema,
+    IdentifierSchema,
+    MessageIdSchema,
+    TimestampSchema,
+    optionalText,
+    PageContextSchema,
+    ContextSchema,
+  };
+}
+
+/** The schemas of the message types, over `fieldSchemas`. */
+function typeSchemas() {
+  const fields = fieldSchemas();
+  const {
+    AttributesSchema,
+    IdentifierSchema,
+    MessageIdSchema,
+    TimestampSchema,
+    optionalText,
+    ContextSchema,
+  } = fields;
+  /** Fields every message may carry. */
+  const BaseMessageSchema = z.object({
+    type: z.string(),
+    userId: IdentifierSchema,
+    anonymousId: IdentifierSchema,
+    messageId: MessageIdSchema,
+    /** RudderStack's snake_case spelling of `messageId`. */
+    message_id: MessageIdSchema,
+    timestamp: TimestampSchema,
+    originalTimestamp: TimestampSchema,
+    receivedAt: TimestampSchema,
+    sentAt: TimestampSchema,
+    context: ContextSchema,
+    traits: AttributesSchema,
+  });
+
+  const IdentifyMessageSchema = BaseMessageSchema.extend({ type: z.literal('identify') });
+
+  const TrackMessageSchema = BaseMessageSchema.extend({
+    type: z.literal('track'),
+    event: requiredName('string', false),
+    properties: AttributesSchema,
+  });
+
+  const PageMessageSchema = BaseMessageSchema.extend({
+    type: z.literal('page'),
+    name: optionalText,
+    category: optionalText,
+    properties: AttributesSchema,
+  });
+
+  const ScreenMessageSchema = BaseMessageSchema.extend({
+    type: z.literal('screen'),
+    name: optionalText,
+    /**
+     * RudderStack's Android, iOS and Kotlin SDKs carry the screen name here, never in `name`. Read
+     * only when it is a string or a number, as is `category` (some SDKs send one with a screen).
+     */
+    event: z.unknown().optional(),
+    category: z.unknown().optional(),
+    properties: AttributesSchema,
+  });
+
+  const GroupMessageSchema = BaseMessageSchema.extend({
+    type: z.literal('group'),
+    groupId: requiredName('string or a number', true),
+  });
+
+  return {
+    ...fields,
+    BaseMessageSchema,
+    IdentifyMessageSchema,
+    TrackMessageSchema,
+    PageMessageSchema,
+    ScreenMessageSchema,
+    GroupMessageSchema,
+  };
+}
+
+/**
+ * A message of a type with a Candu equivalent, selected by its (case-insensitive) `type`. The
+ * other known types (`alias`, `delete`) are skipped by the translation before it parses.
+ */
+function messageSchema(types: ReturnType<typeof typeSchemas>) {
+  return z.preprocess(
+    withTypeRead,
+    z.discriminatedUnion('type', [
+      types.IdentifyMessageSchema,
+      types.TrackMessageSchema,
+      types.PageMessageSchema,
+      types.ScreenMessageSchema,
+      types.GroupMessageSchema,
+    ]),
+  );
+}
+
+function buildSchemas() {
+  const types = typeSchemas();
+  return { ...types, MessageSchema: messageSchema(types) };
+}
+type Schemas = ReturnType<typeof buildSchemas>;
+let built: Schemas | undefined;
+/**
+ * The schemas, built on first use: building them takes a few milliseconds of a cold start, and
+ * a message whose fields have their common types is read without them (`readCommonMessage`).
+ */
+const schemas = (): Schemas => {
+  built ??= buildSchemas();
+  return built;
+};
+
+export type Attributes = z.infer<Schemas['AttributesSchema']>;
+export type Identifier = z.infer<Schemas['IdentifierSchema']>;
+export type Timestamp = z.infer<Schemas['TimestampSchema']>;
+export type PageContext = z.infer<Schemas['PageContextSchema']>;
+export type Context = z.infer<Schemas['ContextSchema']>;
+export type BaseMessage = z.infer<Schemas['BaseMessageSchema']>;
+export type IdentifyMessage = z.infer<Schemas['IdentifyMessageSchema']>;
+export type TrackMessage = z.infer<Schemas['TrackMessageSchema']>;
+export type PageMessage = z.infer<Schemas['PageMessageSchema']>;
+export type ScreenMessage = z.infer<Schemas['ScreenMessageSchema']>;
+export type GroupMessage = z.infer<Schemas['GroupMessageSchema']>;
 
 /** A message's `type` as every reader takes it, or what is wrong with it. */
 export type MessageTypeReading = { type: string } | { problem: 'is required' | 'must be a string' };
@@ -180,21 +247,11 @@ function withTypeRead(message: unknown): unknown {
   return 'type' in reading && reading.type !== message.type ? { ...message, type: reading.type } : message;
 }
 
-/**
- * A message of a type with a Candu equivalent, selected by its (case-insensitive) `type`. The
- * other known types (`alias`, `delete`) are skipped by the translation before it parses.
- */
-export const MessageSchema = z.preprocess(
-  withTypeRead,
-  z.discriminatedUnion('type', [
-    IdentifyMessageSchema,
-    TrackMessageSchema,
-    PageMessageSchema,
-    ScreenMessageSchema,
-    GroupMessageSchema,
-  ]),
-);
+/** `MessageSchema` in `buildSchemas`, built on its first parse. */
+export const MessageSchema = z.lazy(() => schemas().MessageSchema);
 export type Message = z.infer<typeof MessageSchema>;
+/** `IdentifierSchema` in `buildSchemas`: an id as a string, a safe integer read as text, or nothing. */
+export const IdentifierSchema = z.lazy(() => schemas().IdentifierSchema);
 
 /** A field `readCommonMessage` leaves to the schema. */
 const UNREAD = Symbol('unread');
