@@ -86,6 +86,12 @@ export const MAX_CDP_BATCH_BYTES = 500_000;
  * than this.
  */
 export const MAX_PATTERN_LENGTH = 256;
+/**
+ * Names each compiled rule remembers its verdict on (a sender's keys repeat from event to event),
+ * and the longest name remembered: at most about 0.5 MB per rule; when full it starts over.
+ */
+export const MAX_REMEMBERED_NAMES = 1_024;
+export const MAX_REMEMBERED_NAME_LENGTH = 128;
 
 // ─── MAPPING ────────────────────────────────────────────────────────────────────────────────
 

@@ -14,6 +14,8 @@
  * `Debug `).
  */
 
+import { MAX_REMEMBERED_NAME_LENGTH, MAX_REMEMBERED_NAMES } from '../limits.js';
+
 /** A compiled list of patterns. */
 export interface NameMatcher {
   /** The first pattern (exact names first), as written, that matches `name`, or `undefined`. */
@@ -56,20 +58,36 @@ export function compileNameMatcher(
     if (form.includes('*')) globs.push(compileGlob(pattern, form, options.normalise !== undefined));
     else if (!exact.has(form)) exact.set(form, pattern);
   }
+  const matchName = (name: string): string | undefined => {
+    const form = normalise(name);
+    const found = exact.get(form);
+    if (found !== undefined) return found;
+    let padded: string | undefined;
+    for (const glob of globs) {
+      if (glob.padded) padded ??= ` ${form} `;
+      if (globMatches(glob, glob.padded ? (padded as string) : form)) return glob.pattern;
+    }
+    return undefined;
+  };
+  // The verdicts on names seen before (a sender's keys repeat from event to event): one lookup
+  // instead of the normal form and every glob. Bounded in count and name length.
+  const remembered = new Map<string, string | typeof NO_MATCH>();
   return {
     match(name) {
-      const form = normalise(name);
-      const found = exact.get(form);
-      if (found !== undefined) return found;
-      let padded: string | undefined;
-      for (const glob of globs) {
-        if (glob.padded) padded ??= ` ${form} `;
-        if (globMatches(glob, glob.padded ? (padded as string) : form)) return glob.pattern;
+      const known = remembered.get(name);
+      if (known !== undefined) return known === NO_MATCH ? undefined : known;
+      const found = matchName(name);
+      if (name.length <= MAX_REMEMBERED_NAME_LENGTH) {
+        if (remembered.size >= MAX_REMEMBERED_NAMES) remembered.clear();
+        remembered.set(name, found ?? NO_MATCH);
       }
-      return undefined;
+      return found;
     },
   };
 }
+
+/** A remembered verdict: no pattern matches the name. */
+const NO_MATCH = Symbol('no match');
 
 /**
  * Cuts `form` (the pattern, in the normal form when `normalised`) at its stars. In the normal

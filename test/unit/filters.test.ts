@@ -10,6 +10,7 @@ import {
   type Filters,
   parseFilters,
 } from '../../lib/filters/index.js';
+import { MAX_REMEMBERED_NAME_LENGTH, MAX_REMEMBERED_NAMES } from '../../lib/limits.js';
 import {
   type CanduEvent,
   type TranslateOptions,
@@ -97,6 +98,22 @@ describe('compileNameMatcher', () => {
     expect(matches(['*a*a*a*a*b'], `${long}b`)).toBe('*a*a*a*a*b');
     expect(matches(['*a*a*a*a*c*b'], `${long}b`)).toBeUndefined();
     expect(matches(['*aaaaaaaaab*'], `${long}`)).toBeUndefined();
+  });
+
+  it('answers a name seen before as the first time, past the names it remembers and past their length', () => {
+    const patterns = ['email', 'address.*', '*_id'];
+    const matcher = compileNameMatcher(patterns, { normalise: (name) => name.toLowerCase() });
+    const names = Array.from({ length: MAX_REMEMBERED_NAMES * 2 + 3 }, (_, i) =>
+      i % 3 === 0 ? `Address.line${i}` : i % 3 === 1 ? `key${i}` : `user_${i}_id`,
+    );
+    names.push('EMAIL', `address.${'x'.repeat(MAX_REMEMBERED_NAME_LENGTH)}`, `y${'z'.repeat(200)}`);
+    const first = names.map((name) => matcher.match(name));
+    // Every verdict from a fresh matcher, which has remembered nothing yet.
+    expect(first).toEqual(names.map((name) => matches(patterns.slice(), name.toLowerCase())));
+    // Asked again, in reverse: some remembered, some forgotten when the memory started over.
+    const again = [...names].reverse().map((name) => matcher.match(name));
+    expect(again.reverse()).toEqual(first);
+    expect(first.filter((found) => found === undefined).length).toBeGreaterThan(MAX_REMEMBERED_NAMES / 2);
   });
 });
 
