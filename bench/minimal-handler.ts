@@ -1,7 +1,8 @@
 /**
  * The cold-start baseline: a handler that makes the same two calls as the real function's first
- * request (one `GetSecretValue` with the same SDK, one POST to Candu) and nothing else. Bundled
- * with the same esbuild options as the functions.
+ * request (one `GetSecretValue` with the same SDK, one POST to Candu with the global `fetch`, as
+ * a minimal handler is written) and nothing else. Bundled with the same esbuild options as the
+ * functions.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';

@@ -1,7 +1,8 @@
 /**
  * The naive forwarder the batch measurement is compared with: one POST per event, one at a time
- * (what RudderStack's own Candu destination does), with the same `fetch` and keep-alive as the
- * function. No validation, no retries: the cheapest possible version of that design.
+ * (what RudderStack's own Candu destination does), with the global `fetch` and its keep-alive, as
+ * such a forwarder is written. No validation, no retries: the cheapest possible version of that
+ * design.
  */
 export async function forwardOneByOne(
   apiUrl: string,

@@ -1,10 +1,14 @@
 /**
  * A warm single-event request through the handler, wired as deployed (spill-over configured,
  * bench/spill-over-queue.ts), against a zero-latency Candu stand-in, against a handler that only
- * parses the body and POSTs it unchanged (same `fetch`, same keep-alive, same stand-in). Requests
- * alternate in blocks between the two; each block's median latency is a run.
+ * parses the body and POSTs it unchanged with the global `fetch`, as a minimal forwarder is
+ * written (keep-alive, the same stand-in): the target's baseline. The functions POST through
+ * lib/delivery/http-post.ts (node:http), so the same forwarder on that client is timed too and
+ * reported beside it: the handler's own overhead, apart from the HTTP client. Requests alternate
+ * in blocks between the three; each block's median latency is a run.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { httpPost, type Post } from '../lib/delivery/http-post.js';
 import { SEGMENT_WEBHOOK } from '../lib/ingest/routes.js';
 import type { RawRequest } from '../lib/request/decode-body.js';
 import { directHandler } from './delivery-latency.js';
@@ -13,16 +17,18 @@ import type { SpillOverQueue } from './spill-over-queue.js';
 import type { RemoteStandIn } from './stand-in-process.js';
 import { clock, type Summary, summarize } from './stats.js';
 
-/** The baseline: parse the body, POST it unchanged to Candu, answer. */
-function createPassthroughHandler(apiUrl: string, apiKey: string) {
+/** The baseline: parse the body, POST it unchanged to Candu with `post`, answer. */
+function createPassthroughHandler(apiUrl: string, apiKey: string, post: Post) {
   const url = `${apiUrl}/eventWebhook`;
   return async (request: RawRequest): Promise<APIGatewayProxyStructuredResultV2> => {
     const body = request.body ?? '';
     JSON.parse(body);
-    const response = await fetch(url, {
+    const response = await post(url, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
       body,
+      signal: new AbortController().signal,
+      redirect: 'manual',
     });
     await response.arrayBuffer();
     return { statusCode: response.status, body: '{"ok":true}' };
@@ -35,6 +41,9 @@ export interface WarmFigures {
   passthroughMs: Summary;
   /** handler / passthrough, per pair of blocks. */
   ratio: Summary;
+  /** The passthrough on the functions' own client (httpPost), and handler / it: reported. */
+  sameClientMs: Summary;
+  sameClientRatio: Summary;
   requestsPerBlock: number;
 }
 
@@ -48,7 +57,8 @@ export async function measureWarmRequest(
 ): Promise<WarmFigures> {
   await candu.setDelay(0);
   const { handle } = directHandler(candu, spill);
-  const passthrough = createPassthroughHandler(candu.url, BENCH_CANDU_KEY);
+  const passthrough = createPassthroughHandler(candu.url, BENCH_CANDU_KEY, fetch);
+  const sameClient = createPassthroughHandler(candu.url, BENCH_CANDU_KEY, httpPost);
   // A new messageId for each request (signed beforehand, outside the timing): the handler
   // remembers what Candu acknowledged (lib/delivery/ack-memory.ts) and would skip a repeat.
   const id = String((message as { messageId?: unknown }).messageId ?? 'warm');
@@ -60,6 +70,7 @@ export async function measureWarmRequest(
   const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 };
   const ours = () => handle(SEGMENT_WEBHOOK, request(), context);
   const theirs = () => passthrough(request());
+  const lean = () => sameClient(request());
 
   const block = async (call: () => Promise<APIGatewayProxyStructuredResultV2>) => {
     const latencies: number[] = [];
@@ -74,24 +85,28 @@ export async function measureWarmRequest(
     await candu.reset();
     return summarize(latencies).median;
   };
-  await block(ours);
-  await block(theirs);
   const handlerMs: number[] = [];
   const passthroughMs: number[] = [];
+  const sameClientMs: number[] = [];
+  const order = [
+    () => block(ours).then((ms) => handlerMs.push(ms)),
+    () => block(theirs).then((ms) => passthroughMs.push(ms)),
+    () => block(lean).then((ms) => sameClientMs.push(ms)),
+  ];
+  // One untimed block each, then each block of a round in a turning order, so none always
+  // follows the same other.
+  for (const call of [ours, theirs, lean]) await block(call);
   for (let b = 0; b < blocks; b++) {
-    if (b % 2 === 0) {
-      handlerMs.push(await block(ours));
-      passthroughMs.push(await block(theirs));
-    } else {
-      passthroughMs.push(await block(theirs));
-      handlerMs.push(await block(ours));
-    }
+    for (let i = 0; i < order.length; i++) await (order[(b + i) % order.length] as () => Promise<number>)();
   }
   await spill.assertNothingSpilled('warm request');
+  const per = (times: number[]) => handlerMs.map((ms, i) => ms / (times[i] as number));
   return {
     handlerMs: summarize(handlerMs),
     passthroughMs: summarize(passthroughMs),
-    ratio: summarize(handlerMs.map((ms, i) => ms / (passthroughMs[i] as number))),
+    ratio: summarize(per(passthroughMs)),
+    sameClientMs: summarize(sameClientMs),
+    sameClientRatio: summarize(per(sameClientMs)),
     requestsPerBlock,
   };
 }
