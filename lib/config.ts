@@ -1,53 +1,61 @@
-import * as z from 'zod';
-import { filtersVariable } from './filters/index.js';
+import { readFiltersVariable } from './filters/index.js';
 import { MAX_BODY_BYTES, MAX_EVENT_BYTES, MIN_ENGAGEMENT_TOKEN_CHARS } from './limits.js';
-import { mappingVariable } from './mapping/index.js';
+import { readMappingVariable } from './mapping/index.js';
 import type { TranslateOptions } from './translate/index.js';
 
-const integer = (name: string, fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw === '') return fallback;
-      const value = Number(raw);
-      if (!Number.isInteger(value) || value < min || value > max) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
-        });
-        return z.NEVER;
-      }
-      return value;
-    });
+/**
+ * Reads one variable's raw value (`undefined` when unset) into its field, reporting each problem
+ * through `report` (its message names the variable). Plain functions rather than a zod schema:
+ * the configuration is parsed at every cold start, and building a schema of this many fields took
+ * longer than the parse itself (docs/BENCHMARKS.md, "Analysis").
+ */
+type Reader<T> = (raw: string | undefined, report: (problem: string) => void) => T;
 
-const choice = <const T extends readonly [string, ...string[]]>(
-  name: string,
-  values: T,
-  fallback: T[number],
-) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((raw, ctx): T[number] => {
-      if (raw === undefined || raw === '') return fallback;
-      const found = values.find((v) => v.toLowerCase() === raw.toLowerCase());
-      if (found === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${name} must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`,
-        });
-        return z.NEVER;
-      }
-      return found;
-    });
+/** The value trimmed; `undefined` for unset. */
+const trimmed = (raw: string | undefined): string | undefined =>
+  raw === undefined ? undefined : String(raw).trim();
 
-const optionalText = z
-  .string()
-  .optional()
-  .transform((raw) => (raw === undefined || raw.trim() === '' ? undefined : raw.trim()));
+const integer =
+  (name: string, fallback: number, min: number, max: number): Reader<number> =>
+  (raw, report) => {
+    const text = trimmed(raw);
+    if (text === undefined || text === '') return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      report(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+      return fallback;
+    }
+    return value;
+  };
+
+const choice =
+  <const T extends readonly [string, ...string[]]>(
+    name: string,
+    values: T,
+    fallback: T[number],
+  ): Reader<T[number]> =>
+  (raw, report) => {
+    const text = trimmed(raw);
+    if (text === undefined || text === '') return fallback;
+    const found = values.find((v) => v.toLowerCase() === text.toLowerCase());
+    if (found === undefined) {
+      report(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(text)}`);
+      return fallback;
+    }
+    return found;
+  };
+
+/** `true` or `false`, in any case. */
+const flag = (name: string, fallback: 'true' | 'false'): Reader<boolean> => {
+  const read = choice(name, ['true', 'false'] as const, fallback);
+  return (raw, report) => read(raw, report) === 'true';
+};
+
+/** Text, trimmed; `undefined` when unset or blank. */
+const optionalText: Reader<string | undefined> = (raw) => {
+  const text = trimmed(raw);
+  return text === undefined || text === '' ? undefined : text;
+};
 
 /**
  * `CORS_ALLOWED_ORIGINS`: comma-separated origins, or `*` alone; empty when unset (no CORS at
@@ -55,33 +63,31 @@ const optionalText = z
  * other than the scheme's own; no path, no trailing slash, lower case), because API Gateway and
  * browsers compare origins as strings: `https://app.example.com/` would never match.
  */
-const corsOrigins = (name: string) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx): readonly string[] => {
-      const entries = (raw ?? '')
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter((entry) => entry !== '');
-      if (entries.includes('*')) {
-        if (entries.length > 1) {
-          ctx.addIssue({ code: 'custom', message: `${name}: "*" allows every origin and must stand alone` });
-          return z.NEVER;
-        }
-        return ['*'];
+const corsOrigins =
+  (name: string): Reader<readonly string[]> =>
+  (raw, report) => {
+    const entries = (raw ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    if (entries.includes('*')) {
+      if (entries.length > 1) {
+        report(`${name}: "*" allows every origin and must stand alone`);
+        return [];
       }
-      const problems = entries.flatMap((entry) => {
-        const origin = originOf(entry);
-        if (origin === entry) return [];
-        const hint = origin === undefined ? '' : `: write ${origin}`;
-        return [
-          `${name}: ${JSON.stringify(entry)} is not an origin (http(s)://host[:port], nothing after)${hint}`,
-        ];
-      });
-      for (const message of problems) ctx.addIssue({ code: 'custom', message });
-      return problems.length > 0 ? z.NEVER : [...new Set(entries)];
+      return ['*'];
+    }
+    const problems = entries.flatMap((entry) => {
+      const origin = originOf(entry);
+      if (origin === entry) return [];
+      const hint = origin === undefined ? '' : `: write ${origin}`;
+      return [
+        `${name}: ${JSON.stringify(entry)} is not an origin (http(s)://host[:port], nothing after)${hint}`,
+      ];
     });
+    for (const problem of problems) report(problem);
+    return problems.length > 0 ? [] : [...new Set(entries)];
+  };
 
 /** The origin a browser would send for `entry`, when it is an http(s) URL. */
 function originOf(entry: string): string | undefined {
@@ -96,43 +102,49 @@ function originOf(entry: string): string | undefined {
 /**
  * A service's base URL, without a trailing slash: https, or plain http only to this machine (the
  * sandboxes, local stand-ins): anywhere else a key would travel in clear. The value is never
- * quoted in a problem: a URL can carry credentials.
+ * quoted in a problem: a URL can carry credentials. `undefined` (a problem reported) when invalid.
  */
-function serviceUrl(name: string, value: string, ctx: z.RefinementCtx): string {
+function serviceUrl(name: string, value: string, report: (problem: string) => void): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    ctx.addIssue({ code: 'custom', message: `${name} must be an https URL` });
-    return z.NEVER;
+    report(`${name} must be an https URL`);
+    return undefined;
   }
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `${name} must be an https URL (plain http only for 127.0.0.1, localhost or [::1])`,
-    });
-    return z.NEVER;
+    report(`${name} must be an https URL (plain http only for 127.0.0.1, localhost or [::1])`);
+    return undefined;
   }
   return value.replace(/\/+$/, '');
 }
 
+const DEFAULT_CANDU_API_URL = 'https://api.candu.ai/api';
+
+const canduApiUrl: Reader<string> = (raw, report) =>
+  serviceUrl('CANDU_API_URL', trimmed(raw) || DEFAULT_CANDU_API_URL, report) ?? DEFAULT_CANDU_API_URL;
+
+const cdpTrackingUrl: Reader<string | undefined> = (raw, report) => {
+  const text = trimmed(raw);
+  return text === undefined || text === '' ? undefined : serviceUrl('CDP_TRACKING_URL', text, report);
+};
+
 /** `ENGAGEMENT_TOKEN`: a path token too short to be one is refused, like a short one in the secret. */
-const engagementTokenVariable = optionalText.refine(
-  (token) => token === undefined || token.length >= MIN_ENGAGEMENT_TOKEN_CHARS,
-  { message: `ENGAGEMENT_TOKEN must be at least ${MIN_ENGAGEMENT_TOKEN_CHARS} characters` },
-);
+const engagementToken: Reader<string | undefined> = (raw, report) => {
+  const token = optionalText(raw, report);
+  if (token !== undefined && token.length < MIN_ENGAGEMENT_TOKEN_CHARS)
+    report(`ENGAGEMENT_TOKEN must be at least ${MIN_ENGAGEMENT_TOKEN_CHARS} characters`);
+  return token;
+};
 
 /**
- * Every variable, once: the key is the field the code reads, the environment variable is its
- * name in UPPER_SNAKE_CASE (`canduApiUrl` ← `CANDU_API_URL`). `Config` is derived from it.
+ * Every variable, once, in the order its problems are reported: the key is the field the code
+ * reads, the environment variable is its name in UPPER_SNAKE_CASE (`canduApiUrl` ←
+ * `CANDU_API_URL`). `Config` is derived from it.
  */
-const ConfigSchema = z.object({
-  canduApiUrl: z
-    .string()
-    .trim()
-    .optional()
-    .transform((raw, ctx) => serviceUrl('CANDU_API_URL', raw || 'https://api.candu.ai/api', ctx)),
+const READERS = {
+  canduApiUrl,
   // The API reference's `Bearer <key>`, or `Basic base64("<key>:")` as Candu's webhook guide and
   // both CDPs' own Candu integrations send it.
   canduAuth: choice('CANDU_AUTH', ['bearer', 'basic'] as const, 'bearer'),
@@ -141,17 +153,9 @@ const ConfigSchema = z.object({
   segmentSharedSecret: optionalText,
   inboundToken: optionalText,
   publicWriteKey: optionalText,
-  /** The engagement route's path token and the CDP's write key, for local runs (the secret wins). */
-  engagementToken: engagementTokenVariable,
+  engagementToken,
   cdpWriteKey: optionalText,
-  /** Where Candu's engagement goes (`{CDP_TRACKING_URL}/batch`); unset, the engagement route answers 404. */
-  cdpTrackingUrl: z
-    .string()
-    .trim()
-    .optional()
-    .transform((raw, ctx) =>
-      raw === undefined || raw === '' ? undefined : serviceUrl('CDP_TRACKING_URL', raw, ctx),
-    ),
+  cdpTrackingUrl,
   secretTtlSeconds: integer('SECRET_TTL_SECONDS', 300, 0, 86_400),
   canduBatchSize: integer('CANDU_BATCH_SIZE', 100, 1, 1_000),
   canduConcurrency: integer('CANDU_CONCURRENCY', 4, 1, 64),
@@ -166,32 +170,28 @@ const ConfigSchema = z.object({
     MAX_EVENT_BYTES.min,
     MAX_EVENT_BYTES.max,
   ),
-  filters: filtersVariable('FILTERS'),
-  mapping: mappingVariable('MAPPING'),
+  filters: (raw, report) => readFiltersVariable('FILTERS', raw, report),
+  mapping: (raw, report) => readMappingVariable('MAPPING', raw, report),
   segmentSignatureScope: choice('SEGMENT_SIGNATURE_SCOPE', ['body', 'first-element'] as const, 'body'),
   deliveryMode: choice('DELIVERY_MODE', ['direct', 'queued'] as const, 'direct'),
-  spillToQueue: choice('SPILL_TO_QUEUE', ['true', 'false'] as const, 'true').transform(
-    (value) => value === 'true',
-  ),
+  spillToQueue: flag('SPILL_TO_QUEUE', 'true'),
   queueUrl: optionalText,
   queueRetryBaseSeconds: integer('QUEUE_RETRY_BASE_SECONDS', 10, 0, 43_200),
   queueRetryMaxSeconds: integer('QUEUE_RETRY_MAX_SECONDS', 900, 0, 43_200),
   corsAllowedOrigins: corsOrigins('CORS_ALLOWED_ORIGINS'),
-  allowUnauthenticated: choice('ALLOW_UNAUTHENTICATED', ['false', 'true'] as const, 'false').transform(
-    (value) => value === 'true',
-  ),
+  allowUnauthenticated: flag('ALLOW_UNAUTHENTICATED', 'false'),
   logLevel: choice('LOG_LEVEL', ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const, 'INFO'),
-});
+} satisfies Record<string, Reader<unknown>>;
 
 /** The validated configuration the functions and commands run with. */
-export type Config = z.output<typeof ConfigSchema>;
+export type Config = { [K in keyof typeof READERS]: ReturnType<(typeof READERS)[K]> };
 
 /** `canduApiUrl` → `CANDU_API_URL`. */
 export function envName(field: keyof Config): string {
   return field.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase();
 }
 
-const FIELDS = Object.keys(ConfigSchema.shape) as (keyof Config)[];
+const FIELDS = Object.keys(READERS) as (keyof Config)[];
 
 /** The outcome of `parseConfig`: the configuration, or every problem found. */
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -201,28 +201,25 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
  * reported at once in `problems`, each naming its variable.
  */
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
-  const input = Object.fromEntries(FIELDS.map((field) => [field, env[envName(field)]]));
-  const parsed = ConfigSchema.safeParse(input);
-  const problems = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => {
-        if (issue.code === 'custom') return issue.message;
-        const [field] = issue.path;
-        const name = typeof field === 'string' ? envName(field as keyof Config) : issue.path.join('.');
-        return `${name}: ${issue.message}`;
-      });
+  const problems: string[] = [];
+  const report = (problem: string) => problems.push(problem);
+  const config = Object.fromEntries(
+    FIELDS.map((field) => [field, (READERS[field] as Reader<unknown>)(env[envName(field)], report)]),
+  ) as Config;
+  // A variable with a problem holds its default: the two retry bounds are compared only when both were read.
+  const everyFieldRead = problems.length === 0;
   // Read from the raw values, so it is reported beside any other problem.
   if ((env.DELIVERY_MODE ?? '').trim().toLowerCase() === 'queued' && (env.QUEUE_URL ?? '').trim() === '') {
     problems.push(
       'QUEUE_URL is required when DELIVERY_MODE=queued (the stack sets it; npm start runs a local queue)',
     );
   }
-  if (parsed.success && parsed.data.queueRetryBaseSeconds > parsed.data.queueRetryMaxSeconds) {
-    const { queueRetryBaseSeconds: base, queueRetryMaxSeconds: max } = parsed.data;
+  if (everyFieldRead && config.queueRetryBaseSeconds > config.queueRetryMaxSeconds) {
+    const { queueRetryBaseSeconds: base, queueRetryMaxSeconds: max } = config;
     problems.push(`QUEUE_RETRY_BASE_SECONDS (${base}) must not exceed QUEUE_RETRY_MAX_SECONDS (${max})`);
   }
-  if (!parsed.success || problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: parsed.data };
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, config };
 }
 
 /** The configuration of an empty environment: every documented default. */

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { compileNameMatcher, type NameMatcher } from './name-matcher.js';
 import { normaliseName } from './normalise-name.js';
 import { type Filters, type FilterType, parseFilters } from './schema.js';
@@ -42,17 +41,16 @@ export function compileFilters(filters: Filters): CompiledFilters {
 /**
  * The configuration variable `name` (`FILTERS`): JSON text, compiled once when the
  * configuration is parsed; `undefined` (send everything) when unset or blank. Each problem is
- * reported as `NAME: <json path>: <problem>`.
+ * reported as `NAME: <json path>: <problem>`, and the variable is then `undefined`.
  */
-export function filtersVariable(name: string) {
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx): CompiledFilters | undefined => {
-      if (raw === undefined || raw.trim() === '') return undefined;
-      const parsed = parseFilters(raw);
-      if (parsed.ok) return compileFilters(parsed.filters);
-      for (const problem of parsed.problems) ctx.addIssue({ code: 'custom', message: `${name}: ${problem}` });
-      return z.NEVER;
-    });
+export function readFiltersVariable(
+  name: string,
+  raw: string | undefined,
+  report: (problem: string) => void,
+): CompiledFilters | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const parsed = parseFilters(raw);
+  if (parsed.ok) return compileFilters(parsed.filters);
+  for (const problem of parsed.problems) report(`${name}: ${problem}`);
+  return undefined;
 }

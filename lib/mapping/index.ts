@@ -4,7 +4,7 @@ export {
   type DotPath,
   type Mapping,
   type MappingResult,
-  mappingVariable,
   parseMapping,
   type Renames,
+  readMappingVariable,
 } from './schema.js';
