@@ -1,6 +1,6 @@
-import { readFiltersVariable } from './filters/index.js';
+import { compileFilters, parseFilters } from './filters/index.js';
 import { MAX_BODY_BYTES, MAX_EVENT_BYTES, MIN_ENGAGEMENT_TOKEN_CHARS } from './limits.js';
-import { readMappingVariable } from './mapping/index.js';
+import { parseMapping } from './mapping/index.js';
 import type { TranslateOptions } from './translate/index.js';
 
 /**
@@ -139,6 +139,33 @@ const engagementToken: Reader<string | undefined> = (raw, report) => {
 };
 
 /**
+ * A JSON document (`FILTERS`, `MAPPING`), read once when the configuration is parsed; `undefined`
+ * when unset or blank, or when it has problems, each reported as `NAME: <json path>: <problem>`.
+ */
+const documentVariable =
+  <T>(
+    name: string,
+    read: (text: string) => { ok: true; value: T } | { ok: false; problems: string[] },
+  ): Reader<T | undefined> =>
+  (raw, report) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const parsed = read(raw);
+    if (parsed.ok) return parsed.value;
+    for (const problem of parsed.problems) report(`${name}: ${problem}`);
+    return undefined;
+  };
+
+const filters = documentVariable('FILTERS', (text) => {
+  const parsed = parseFilters(text);
+  return parsed.ok ? { ok: true, value: compileFilters(parsed.filters) } : parsed;
+});
+
+const mapping = documentVariable('MAPPING', (text) => {
+  const parsed = parseMapping(text);
+  return parsed.ok ? { ok: true, value: parsed.mapping } : parsed;
+});
+
+/**
  * Every variable, once, in the order its problems are reported: the key is the field the code
  * reads, the environment variable is its name in UPPER_SNAKE_CASE (`canduApiUrl` ←
  * `CANDU_API_URL`). `Config` is derived from it.
@@ -170,8 +197,8 @@ const READERS = {
     MAX_EVENT_BYTES.min,
     MAX_EVENT_BYTES.max,
   ),
-  filters: (raw, report) => readFiltersVariable('FILTERS', raw, report),
-  mapping: (raw, report) => readMappingVariable('MAPPING', raw, report),
+  filters,
+  mapping,
   segmentSignatureScope: choice('SEGMENT_SIGNATURE_SCOPE', ['body', 'first-element'] as const, 'body'),
   deliveryMode: choice('DELIVERY_MODE', ['direct', 'queued'] as const, 'direct'),
   spillToQueue: flag('SPILL_TO_QUEUE', 'true'),

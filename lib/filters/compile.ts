@@ -1,6 +1,6 @@
 import { compileNameMatcher, type NameMatcher } from './name-matcher.js';
 import { normaliseName } from './normalise-name.js';
-import { type Filters, type FilterType, parseFilters } from './schema.js';
+import type { Filters, FilterType } from './schema.js';
 
 /**
  * One `allow`/`deny` pair, compiled. An absent list is `undefined`: no allow means all. `allow`
@@ -36,21 +36,4 @@ export function compileFilters(filters: Filters): CompiledFilters {
   if (filters.urls !== undefined)
     compiled.dropQuery = compileNameMatcher(filters.urls.dropQuery, { normalise: normaliseName });
   return compiled;
-}
-
-/**
- * The configuration variable `name` (`FILTERS`): JSON text, compiled once when the
- * configuration is parsed; `undefined` (send everything) when unset or blank. Each problem is
- * reported as `NAME: <json path>: <problem>`, and the variable is then `undefined`.
- */
-export function readFiltersVariable(
-  name: string,
-  raw: string | undefined,
-  report: (problem: string) => void,
-): CompiledFilters | undefined {
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const parsed = parseFilters(raw);
-  if (parsed.ok) return compileFilters(parsed.filters);
-  for (const problem of parsed.problems) report(`${name}: ${problem}`);
-  return undefined;
 }

@@ -1,5 +1,5 @@
 export { applyFilters, type FilterOutcome } from './apply.js';
-export { type CompiledFilters, type CompiledRules, compileFilters, readFiltersVariable } from './compile.js';
+export { type CompiledFilters, type CompiledRules, compileFilters } from './compile.js';
 export { compileNameMatcher, type NameMatcher, type NameMatcherOptions } from './name-matcher.js';
 export { normaliseName } from './normalise-name.js';
 export { type Filters, type FiltersResult, type FilterType, parseFilters } from './schema.js';

@@ -6,5 +6,4 @@ export {
   type MappingResult,
   parseMapping,
   type Renames,
-  readMappingVariable,
 } from './schema.js';

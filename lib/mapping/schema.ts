@@ -167,20 +167,3 @@ export function parseMapping(text: string): MappingResult {
 function withDefined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
-
-/**
- * The configuration variable `name` (`MAPPING`): JSON text, validated once when the
- * configuration is parsed; `undefined` (today's ids and names) when unset or blank. Each problem
- * is reported as `NAME: <json path>: <problem>`, and the variable is then `undefined`.
- */
-export function readMappingVariable(
-  name: string,
-  raw: string | undefined,
-  report: (problem: string) => void,
-): Mapping | undefined {
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const parsed = parseMapping(raw);
-  if (parsed.ok) return parsed.mapping;
-  for (const problem of parsed.problems) report(`${name}: ${problem}`);
-  return undefined;
-}
