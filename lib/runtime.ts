@@ -7,7 +7,13 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DIRECT_BUDGET, SPILL_BUDGET, secretFailure, WORKER_BUDGET } from './budgets.js';
 import { type Config, defaultConfig, parseConfig } from './config.js';
-import { cdpDestination, createDelivery, type Delivery, type DeliveryDeps } from './delivery/index.js';
+import {
+  cdpDestination,
+  createDelivery,
+  type Delivery,
+  type DeliveryDeps,
+  type Post,
+} from './delivery/index.js';
 import { createEngagementHandler, type EngagementHandler } from './engagement/index.js';
 import { createMessageRequestHandler, type MessageRequestHandler } from './ingest/request-handler.js';
 import { LogMessage } from './log-messages.js';
@@ -27,7 +33,7 @@ export interface RuntimeOverrides {
   /** Where EMF metric lines go (without their newline); `write` when absent, so one sink takes all the output. */
   writeMetrics?: (line: string) => void;
   /** Candu and the CDP are reached through it; `httpPost` (node:http, keep-alive) by default. */
-  fetch?: typeof fetch;
+  fetch?: Post;
   /** The clock, in epoch milliseconds, for log times, deadlines, the secret cache and backoff; `Date.now` by default. */
   now?: () => number;
   /** Waits `ms` between delivery attempts; a `setTimeout` by default. */

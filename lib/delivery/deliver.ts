@@ -28,6 +28,7 @@ import {
   type DeliveryAttempt,
   type DestinationClient,
 } from './destination-client.js';
+import type { Post } from './http-post.js';
 
 export type { DeliverOptions, Delivery, DeliveryResult } from '../schemas/contracts.js';
 export type { DeliveryItem, DeliveryRejection } from '../schemas/delivery-item.js';
@@ -54,7 +55,7 @@ export interface DeliveryDeps {
   /** This instance's memory of acknowledged events; a new one by default. */
   ackMemory?: AckMemory;
   /** In place of `httpPost` (lib/delivery/http-post.ts): a `fetch`, real or fake (tests). */
-  fetch?: typeof fetch;
+  fetch?: Post;
   /** Epoch milliseconds; `Date.now` by default. */
   now?: () => number;
   /** Waits `ms`; a `setTimeout` by default. */

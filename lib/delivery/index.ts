@@ -33,3 +33,4 @@ export {
   type DestinationClient,
   parseRetryAfter,
 } from './destination-client.js';
+export type { Post } from './http-post.js';
