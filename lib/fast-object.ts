@@ -1,18 +1,137 @@
 /**
  * Objects built key by key, as the flattening and the filters build events' traits and
  * properties, made cheap to serialize.
+ *
+ * V8 gives an object a hidden class (a map) per set of keys in order, linked by transitions: a
+ * keyed store (`object[key] = value`) that adds a key follows the transition to the next map when
+ * one exists, and otherwise adds one, but past about 16 properties it makes the object a
+ * dictionary instead. `JSON.stringify` writes a dictionary at about half the speed (the bench
+ * corpus' events carry 57 entries on average). A copy made by spread is built in fast mode whatever
+ * its keys, and the transitions it adds stay while an object has their map: from then on an object
+ * built with the same keys in the same order (its shape) stays in fast mode by itself, and a copy
+ * of it would be work for nothing. So the copy is made once per shape, and the shapes already
+ * copied are remembered, each with a blank object of its map that keeps the transitions alive.
+ * An object that had a key deleted is a dictionary whatever its shape, so none of these objects
+ * ever has one: they are built anew instead.
+ *
+ * The hot loops walk such objects' keys (and JSON's) as `for (const key in object)` where that
+ * walks exactly the object's own keys ({@link forInWalksOwnKeys}, {@link isPlainRecord}), and by
+ * `Object.keys` otherwise: V8 compiles a `for…in` loop's reads `object[key]` to reads by position
+ * from the map's key cache, where `object[key]` over `Object.keys` looks each key up again (about
+ * 37 ns a key on wide attributes, against 2). Once such a loop has walked an object without that
+ * cache (a dictionary, as JSON.parse makes an object of 128 keys or more), it is compiled for
+ * any object and costs about what `Object.keys` does.
  */
+import { MAX_REMEMBERED_NAME_LENGTH, MAX_REMEMBERED_SHAPE_KEYS } from './limits.js';
 
 /** Properties an object built by keyed stores keeps in V8's fast mode (4 in the object, 12 beside it). */
 const FAST_PROPERTIES_BY_KEYED_STORE = 16;
 
 /**
- * `object`, or a copy of it in V8's fast mode. V8 turns an object built by keyed stores
- * (`object[key] = value`) into a dictionary once it has more than about 16 properties, and
- * `JSON.stringify` writes a dictionary at about half the speed (the bench corpus' events carry 57
- * entries on average); a copy made by spread is built in fast mode, and costs less than it saves
- * on the serialization every event gets. `keys` is how many keys the object has, at most.
+ * A shape seen this many times is copied once more, its blank object made anew: should V8 have
+ * let its transitions go all the same (a field's type widened, which gives the shape new maps),
+ * the events of that shape are back in fast mode within this many.
  */
-export function inFastMode<T extends Record<string, unknown>>(object: T, keys: number): T {
-  return keys > FAST_PROPERTIES_BY_KEYED_STORE ? { ...object } : object;
+const RECOPY_EVERY = 64;
+
+/** One key of the shapes remembered, after the keys before it: a trie of shapes by key. */
+interface ShapeKey {
+  key: string;
+  /** The first key seen after this one; the others, when there are, in `others`. */
+  next: ShapeKey | undefined;
+  others: Map<string, ShapeKey> | undefined;
+  /** Set when a shape ending at this key was copied: an object of its map, with blank values. */
+  blank: object | undefined;
+  /** Objects of the shape ending here handed on since the last copy. */
+  seen: number;
+}
+
+let shapes = shapeKey('');
+let shapeKeys = 0;
+
+function shapeKey(key: string): ShapeKey {
+  return { key, next: undefined, others: undefined, blank: undefined, seen: 0 };
+}
+
+function after(previous: ShapeKey, key: string): ShapeKey {
+  const { next } = previous;
+  if (next !== undefined && next.key === key) return next;
+  const known = next === undefined ? undefined : previous.others?.get(key);
+  if (known !== undefined) return known;
+  shapeKeys++;
+  const added = shapeKey(key);
+  if (next === undefined) {
+    previous.next = added;
+  } else {
+    previous.others ??= new Map();
+    previous.others.set(key, added);
+  }
+  return added;
+}
+
+/**
+ * `object` (built by keyed stores, never one that had a key deleted), or a copy of it in V8's
+ * fast mode: the copy the first time its shape (its keys in order) is seen and now and then after
+ * (see the module's comment), `object` itself otherwise. Either has the same keys, in the same
+ * order, with the same values. At most {@link MAX_REMEMBERED_SHAPE_KEYS} keys of shapes are
+ * remembered; past that it starts over. No value is kept: the object remembered for a shape has
+ * blank values.
+ */
+export function inFastMode<T extends Record<string, unknown>>(object: T): T {
+  const keys = Object.keys(object);
+  if (keys.length <= FAST_PROPERTIES_BY_KEYED_STORE) return object;
+  if (shapeKeys + keys.length > MAX_REMEMBERED_SHAPE_KEYS) {
+    shapes = shapeKey('');
+    shapeKeys = 0;
+  }
+  let shape = shapes;
+  for (const key of keys) {
+    // A shape with a key this long is copied each time rather than remembered.
+    if (key.length > MAX_REMEMBERED_NAME_LENGTH) return { ...object };
+    shape = after(shape, key);
+  }
+  if (shape.blank !== undefined && ++shape.seen < RECOPY_EVERY) return object;
+  const copy = { ...object };
+  shape.blank = blankCopy(copy, keys);
+  shape.seen = 0;
+  return copy;
+}
+
+/**
+ * Whether `for (const key in object)` walks exactly `Object.keys(object)`, in the same order, for
+ * every {@link isPlainRecord}: true while nothing enumerable is inherited from `Object.prototype`.
+ * Asked once per walk, before it.
+ */
+export function forInWalksOwnKeys(): boolean {
+  for (const _ in Object.prototype) return false;
+  return true;
+}
+
+/** An object of JSON's kind: not an array, its prototype `Object.prototype`. */
+export function isPlainRecord(object: object): boolean {
+  return !Array.isArray(object) && Object.getPrototypeOf(object) === Object.prototype;
+}
+
+/**
+ * A copy of `object` (of its map, as spread copies a fast object) with each value replaced by a
+ * blank of its kind (`''`, `0`, `false`, `null` for the rest): it keeps the map, never the event's
+ * values.
+ */
+function blankCopy(object: Record<string, unknown>, keys: readonly string[]): object {
+  const blank: Record<string, unknown> = { ...object };
+  for (const key of keys) blank[key] = blankOf(blank[key]);
+  return blank;
+}
+
+function blankOf(value: unknown): unknown {
+  switch (typeof value) {
+    case 'string':
+      return '';
+    case 'number':
+      return 0;
+    case 'boolean':
+      return false;
+    default:
+      return null;
+  }
 }

@@ -35,6 +35,14 @@ export const MAX_EVENT_BYTES = Object.freeze({ default: 64 * KIB, min: KIB, max:
 export const MAX_ATTRIBUTE_DEPTH = 32;
 /** A numeric `userId`, `groupId`, `anonymousId` or `messageId`: beyond, JSON numbers have lost digits. */
 export const MAX_NUMERIC_ID = Number.MAX_SAFE_INTEGER;
+/**
+ * Keys of the event shapes (an event's trait or property keys in order) remembered as already
+ * copied into V8's fast mode (lib/fast-object.ts); when full it starts over. A sender's events of
+ * one name carry the same keys from one event to the next: a few hundred shapes of 57 keys fit.
+ * A shape with a key longer than `MAX_REMEMBERED_NAME_LENGTH` is not remembered, so the memory
+ * stays under about 5 MB.
+ */
+export const MAX_REMEMBERED_SHAPE_KEYS = 16_384;
 
 // ─── The answer, and the logs ───────────────────────────────────────────────────────────────
 

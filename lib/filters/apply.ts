@@ -1,3 +1,4 @@
+import { forInWalksOwnKeys, isPlainRecord } from '../fast-object.js';
 import type { CanduAttributes, CanduEvent } from '../schemas/candu-event.js';
 import type { CompiledFilters, CompiledRules } from './compile.js';
 import type { NameMatcher } from './name-matcher.js';
@@ -38,6 +39,44 @@ function sent(candu: CanduEvent, removed: number): FilterOutcome {
   return removed === 0 ? { outcome: 'send', candu } : { outcome: 'send', candu, removedKeys: removed };
 }
 
+/** One walk of `keep` over the attributes. */
+interface Keeping {
+  attributes: CanduAttributes;
+  rules: CompiledRules | undefined;
+  dropQuery: NameMatcher | undefined;
+  /** Undefined until the first key removed or value cut. */
+  kept: CanduAttributes | undefined;
+  removed: number;
+  /** Keys walked so far. */
+  seen: number;
+}
+
+function keepKey(keeping: Keeping, key: string, value: unknown): void {
+  const { rules, dropQuery } = keeping;
+  const out = rules !== undefined && leavesOut(rules, key);
+  const cut = out || dropQuery === undefined ? value : withoutQueryPairs(key, value, dropQuery);
+  if (!out && cut === value) {
+    if (keeping.kept !== undefined) keeping.kept[key] = value;
+  } else {
+    // The first change: the keys kept so far are copied, in their order.
+    keeping.kept ??= firstKeys(keeping.attributes, keeping.seen);
+    if (out) keeping.removed++;
+    else keeping.kept[key] = cut;
+  }
+  keeping.seen++;
+}
+
+/** The first `count` keys of `attributes` and their values, in their order. */
+function firstKeys(attributes: CanduAttributes, count: number): CanduAttributes {
+  const copy: CanduAttributes = {};
+  const keys = Object.keys(attributes);
+  for (let position = 0; position < count; position++) {
+    const key = keys[position] as string;
+    copy[key] = attributes[key];
+  }
+  return copy;
+}
+
 /** Which rule leaves `name` out: `deny "<pattern>"` (deny wins), `allow`, or none. */
 function exclusion(rules: CompiledRules, name: string): string | undefined {
   const denied = rules.deny?.match(name);
@@ -62,28 +101,13 @@ function keep(
   dropQuery: NameMatcher | undefined,
 ): { attributes: CanduAttributes; removed: number } | undefined {
   if (rules === undefined && dropQuery === undefined) return undefined;
-  let kept: CanduAttributes | undefined;
-  let removed = 0;
-  const keys = Object.keys(attributes);
-  for (let position = 0; position < keys.length; position++) {
-    const key = keys[position] as string;
-    const value = attributes[key];
-    const out = rules !== undefined && leavesOut(rules, key);
-    const cut = out || dropQuery === undefined ? value : withoutQueryPairs(key, value, dropQuery);
-    if (!out && cut === value) {
-      if (kept !== undefined) kept[key] = value;
-      continue;
-    }
-    if (kept === undefined) {
-      // The first change: copy the keys kept so far, in their order.
-      kept = {};
-      for (let earlier = 0; earlier < position; earlier++) {
-        const name = keys[earlier] as string;
-        kept[name] = attributes[name];
-      }
-    }
-    if (out) removed++;
-    else kept[key] = cut;
+  const keeping: Keeping = { attributes, rules, dropQuery, kept: undefined, removed: 0, seen: 0 };
+  if (forInWalksOwnKeys() && isPlainRecord(attributes)) {
+    // The fast walk (lib/fast-object.ts).
+    for (const key in attributes) keepKey(keeping, key, attributes[key]);
+  } else {
+    for (const key of Object.keys(attributes)) keepKey(keeping, key, attributes[key]);
   }
+  const { kept, removed } = keeping;
   return kept === undefined ? undefined : { attributes: kept, removed };
 }

@@ -5,6 +5,7 @@
  * expands dot paths can have a prototype polluted through an event.
  */
 
+import { forInWalksOwnKeys, isPlainRecord } from '../fast-object.js';
 import { MAX_ATTRIBUTE_DEPTH } from '../limits.js';
 import {
   type ByteBudget,
@@ -75,6 +76,7 @@ function flatten(
     exactly: () => exactBytesOf(output),
     dotted: false,
     depths: undefined,
+    forIn: forInWalksOwnKeys(),
     collisions: 0,
     budget,
   };
@@ -105,6 +107,8 @@ interface FlatOutput {
    */
   dotted: boolean;
   depths: Map<string, number> | undefined;
+  /** Whether objects of JSON's kind are walked by `for…in` (lib/fast-object.ts). */
+  forIn: boolean;
   collisions: number;
   budget: ByteBudget;
 }
@@ -169,34 +173,48 @@ function flattenInto(
   depth: number,
   later: readonly unknown[] = [],
 ): void {
-  for (const key of Object.keys(source)) {
-    const dotted = key.includes('.');
-    if (isUnsafeKey(key, dotted) || isOverridden(key, later)) continue;
-    if (dotted) output.dotted = true;
-    const value: unknown = (source as Record<string, unknown>)[key];
-    switch (typeof value) {
-      case 'string':
-      case 'boolean':
-        keep(output, parent, key, depth, value);
-        break;
-      case 'number':
-        if (Number.isFinite(value)) keep(output, parent, key, depth, value);
-        break;
-      case 'object': {
-        if (value === null) break;
-        if (Array.isArray(value)) {
-          const text = arrayText(value);
-          if (text !== undefined) keep(output, parent, key, depth, text);
-        } else if (value instanceof Date) {
-          if (Number.isFinite(value.getTime())) keep(output, parent, key, depth, value.toISOString());
-        } else if (depth < MAX_ATTRIBUTE_DEPTH) {
-          flattenInto(output, childPath(parent, key), value as Record<string, unknown>, depth + 1);
-        }
-        break;
+  const record = source as Record<string, unknown>;
+  if (output.forIn && isPlainRecord(record)) {
+    // The fast walk (lib/fast-object.ts).
+    for (const key in record) flattenEntry(output, parent, key, record[key], depth, later);
+    return;
+  }
+  for (const key of Object.keys(record)) flattenEntry(output, parent, key, record[key], depth, later);
+}
+
+function flattenEntry(
+  output: FlatOutput,
+  parent: PathNode | undefined,
+  key: string,
+  value: unknown,
+  depth: number,
+  later: readonly unknown[],
+): void {
+  const dotted = key.includes('.');
+  if (isUnsafeKey(key, dotted) || isOverridden(key, later)) return;
+  if (dotted) output.dotted = true;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      keep(output, parent, key, depth, value);
+      break;
+    case 'number':
+      if (Number.isFinite(value)) keep(output, parent, key, depth, value);
+      break;
+    case 'object': {
+      if (value === null) break;
+      if (Array.isArray(value)) {
+        const text = arrayText(value);
+        if (text !== undefined) keep(output, parent, key, depth, text);
+      } else if (value instanceof Date) {
+        if (Number.isFinite(value.getTime())) keep(output, parent, key, depth, value.toISOString());
+      } else if (depth < MAX_ATTRIBUTE_DEPTH) {
+        flattenInto(output, childPath(parent, key), value as Record<string, unknown>, depth + 1);
       }
-      default:
-        break;
+      break;
     }
+    default:
+      break;
   }
 }
 

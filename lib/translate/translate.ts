@@ -6,7 +6,7 @@
 import { inFastMode } from '../fast-object.js';
 import { applyFilters } from '../filters/index.js';
 import { MAX_ECHOED_TYPE_CHARS } from '../limits.js';
-import { type DotPath, findId, type IdLookup, type Renames, renameKeysInPlace } from '../mapping/index.js';
+import { type DotPath, findId, type IdLookup, type Renames, renameKeys } from '../mapping/index.js';
 import {
   isoTimestampText,
   MESSAGE_TYPES,
@@ -58,10 +58,15 @@ export function translateMessage(message: unknown, options: TranslateOptions): T
   try {
     const translation = translate(message, options);
     if (translation.outcome !== 'send') return translation;
-    if (options.filters === undefined) return withFastAttributes(translation);
-    const { outcome, candu, ...counts } = translation;
+    // Before the filters too: they walk the attributes' keys (lib/fast-object.ts).
+    const fast = withFastAttributes(translation);
+    if (options.filters === undefined) return fast;
+    const { outcome, candu, ...counts } = fast;
     const filtered = applyFilters(candu, options.filters);
-    return filtered.outcome === 'send' ? withFastAttributes({ ...filtered, ...counts }) : filtered;
+    if (filtered.outcome !== 'send') return filtered;
+    // The filters build new attributes only where they removed or cut something.
+    const sent = { ...filtered, ...counts };
+    return filtered.candu === candu ? sent : withFastAttributes(sent);
   } catch (error) {
     if (error instanceof EventTooLargeError) return reject(error.message);
     return reject('message could not be translated');
@@ -73,7 +78,7 @@ function withFastAttributes<T extends Translation & { outcome: 'send' }>(transla
   const { candu } = translation;
   const attributes = candu.type === 'track' ? candu.properties : candu.traits;
   if (Array.isArray(attributes)) return translation;
-  const fast = inFastMode(attributes, Object.keys(attributes).length);
+  const fast = inFastMode(attributes);
   if (candu.type === 'track') candu.properties = fast;
   else candu.traits = fast;
   return translation;
@@ -152,13 +157,16 @@ function withAttributes(
   const budget = new ByteBudget(maxEventBytes, rest);
   const policed = applyTraitValues(layers, options.traitValues, budget);
   const renames = candu.type === 'track' ? options.mapping?.properties : options.mapping?.traits;
-  const { attributes } = policed;
+  let { attributes } = policed;
   let replaced: number | undefined;
   if (renames !== undefined && !Array.isArray(attributes)) {
     // Counted before the keys move: the growth is read from the old names.
     const growth = nameGrowth(attributes, renames);
-    replaced = renameKeysInPlace(attributes, renames);
-    if (replaced !== undefined) budget.spend(growth);
+    const renamed = renameKeys(attributes, renames);
+    if (renamed !== undefined) {
+      budget.spend(growth);
+      ({ attributes, replaced } = renamed);
+    }
   }
   if (candu.type === 'track') candu.properties = attributes;
   else candu.traits = attributes;

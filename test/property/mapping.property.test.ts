@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Mapping, parseMapping, renameKeysInPlace } from '../../lib/mapping/index.js';
+import { type Mapping, parseMapping, renameKeys } from '../../lib/mapping/index.js';
 import { type TranslateOptions, translateMessage } from '../../lib/translate/index.js';
 
 const NOW = new Date('2024-06-01T12:00:00.000Z');
@@ -81,12 +81,15 @@ const renames = fc
   .uniqueArray(fc.tuple(name, name), { selector: ([, to]) => to, maxLength: 4 })
   .map((pairs) => new Map(pairs.filter(([from, to]) => from !== to && from !== '' && to !== '')));
 
-describe('renameKeysInPlace', () => {
+describe('renameKeys', () => {
   it('moves each renamed value to its new name, keeps every other key, and counts what it replaced', () => {
     fc.assert(
       fc.property(fc.dictionary(name, fc.integer(), { maxKeys: 6 }), renames, (input, chosen) => {
-        const output: Record<string, unknown> = structuredClone(input);
-        const replacedCount = renameKeysInPlace(output, chosen);
+        const before = structuredClone(input);
+        const renamed = renameKeys(input, chosen);
+        expect(input).toEqual(before);
+        const output = renamed?.attributes ?? input;
+        const replacedCount = renamed?.replaced;
         const moved = [...chosen].filter(([from]) => Object.hasOwn(input, from));
         if (moved.length === 0) {
           expect(replacedCount).toBeUndefined();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config.js';
 import { compileFilters, type Filters } from '../../lib/filters/index.js';
-import { type Mapping, parseMapping, renameKeysInPlace } from '../../lib/mapping/index.js';
+import { type Mapping, parseMapping, renameKeys } from '../../lib/mapping/index.js';
 import {
   extractMessages,
   type TranslateOptions,
@@ -337,32 +337,41 @@ describe('MAPPING renames', () => {
   });
 });
 
-describe('renameKeysInPlace', () => {
+describe('renameKeys', () => {
   it('changes nothing when no key is renamed', () => {
     const attributes = { c: 1 };
-    expect(renameKeysInPlace(attributes, new Map([['a', 'b']]))).toBeUndefined();
+    expect(renameKeys(attributes, new Map([['a', 'b']]))).toBeUndefined();
     expect(attributes).toEqual({ c: 1 });
   });
 
   it('replaces and counts a key that had the new name (in its place), moves others last, and swaps', () => {
     const attributes: Record<string, unknown> = { x: 1, a: 2, b: 3, y: 4 };
-    expect(renameKeysInPlace(attributes, new Map([['a', 'b']]))).toBe(1);
-    expect(attributes).toEqual({ x: 1, b: 2, y: 4 });
-    expect(Object.keys(attributes)).toEqual(['x', 'b', 'y']);
-    const moved: Record<string, unknown> = { a: 1, y: 2 };
-    expect(renameKeysInPlace(moved, new Map([['a', 'z']]))).toBe(0);
-    expect(Object.keys(moved)).toEqual(['y', 'z']);
-    const swapped: Record<string, unknown> = { a: 1, b: 2, c: 3 };
-    expect(
-      renameKeysInPlace(
-        swapped,
-        new Map([
-          ['a', 'b'],
-          ['b', 'a'],
-        ]),
-      ),
-    ).toBe(0);
-    expect(swapped).toEqual({ a: 2, b: 1, c: 3 });
+    const renamed = renameKeys(attributes, new Map([['a', 'b']]));
+    expect(renamed).toEqual({ attributes: { x: 1, b: 2, y: 4 }, replaced: 1 });
+    expect(Object.keys(renamed?.attributes ?? {})).toEqual(['x', 'b', 'y']);
+    expect(attributes).toEqual({ x: 1, a: 2, b: 3, y: 4 });
+    const moved = renameKeys({ a: 1, y: 2 }, new Map([['a', 'z']]));
+    expect(moved?.replaced).toBe(0);
+    expect(Object.keys(moved?.attributes ?? {})).toEqual(['y', 'z']);
+    const swapped = renameKeys(
+      { a: 1, b: 2, c: 3 },
+      new Map([
+        ['a', 'b'],
+        ['b', 'a'],
+      ]),
+    );
+    expect(swapped).toEqual({ attributes: { a: 2, b: 1, c: 3 }, replaced: 0 });
+  });
+
+  it('renames the keys of an object that is not a plain one, as of one that is', () => {
+    const attributes = Object.assign(Object.create({ inherited: 1 }) as Record<string, unknown>, {
+      a: 1,
+      b: 2,
+    });
+    expect(renameKeys(attributes, new Map([['a', 'z']]))).toEqual({
+      attributes: { b: 2, z: 1 },
+      replaced: 0,
+    });
   });
 });
 
