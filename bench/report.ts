@@ -327,7 +327,7 @@ function replaySection(replay: ReplayMemory): string[] {
   return [...lines, ...handWritten('replay-memory.md').flatMap((text) => ['', text])];
 }
 
-/** The hand-written notes on missed targets (bench/analysis.md), if any, followed by a blank line. */
+/** The hand-written notes on the targets (bench/analysis.md), if any, followed by a blank line. */
 function analysis(): string[] {
   return handWritten('analysis.md').flatMap((text) => [text, '']);
 }
