@@ -47,7 +47,13 @@ interface ShapeKey {
 }
 
 let shapes = shapeKey('');
-let shapeKeys = 0;
+/** The keys remembered: as many as each shape that branched off the others (or ran past them) has. */
+let remembered = 0;
+
+function forgetShapes(): void {
+  shapes = shapeKey('');
+  remembered = 0;
+}
 
 function shapeKey(key: string): ShapeKey {
   return { key, next: undefined, others: undefined, blank: undefined, seen: 0 };
@@ -58,7 +64,7 @@ function after(previous: ShapeKey, key: string): ShapeKey {
   if (next !== undefined && next.key === key) return next;
   const known = next === undefined ? undefined : previous.others?.get(key);
   if (known !== undefined) return known;
-  shapeKeys++;
+  remembered++;
   const added = shapeKey(key);
   if (next === undefined) {
     previous.next = added;
@@ -73,34 +79,46 @@ function after(previous: ShapeKey, key: string): ShapeKey {
  * `object` (built by keyed stores, never one that had a key deleted), or a copy of it in V8's
  * fast mode: the copy the first time its shape (its keys in order) is seen and now and then after
  * (see the module's comment), `object` itself otherwise. Either has the same keys, in the same
- * order, with the same values. At most {@link MAX_REMEMBERED_SHAPE_KEYS} keys of shapes are
- * remembered; past that it starts over. No value is kept: the object remembered for a shape has
- * blank values.
+ * order, with the same values. The shapes remembered hold at most
+ * {@link MAX_REMEMBERED_SHAPE_KEYS} keys in all (past that it starts over); a shape longer than
+ * half of that, or with a key longer than `MAX_REMEMBERED_NAME_LENGTH`, is copied each time
+ * instead. No value is kept: the object remembered for a shape has blank values.
  */
 export function inFastMode<T extends Record<string, unknown>>(object: T): T {
   const keys = Object.keys(object);
   if (keys.length <= FAST_PROPERTIES_BY_KEYED_STORE) return object;
-  if (shapeKeys + keys.length > MAX_REMEMBERED_SHAPE_KEYS) {
-    shapes = shapeKey('');
-    shapeKeys = 0;
-  }
+  if (!isRememberable(keys)) return { ...object };
+  const before = remembered;
   let shape = shapes;
-  for (const key of keys) {
-    // A shape with a key this long is copied each time rather than remembered.
-    if (key.length > MAX_REMEMBERED_NAME_LENGTH) return { ...object };
-    shape = after(shape, key);
-  }
+  for (const key of keys) shape = after(shape, key);
   if (shape.blank !== undefined && ++shape.seen < RECOPY_EVERY) return object;
   const copy = { ...object };
+  // A shape that added keys to the trie branched off (or ran past) the known ones, and V8 holds
+  // a copy of its keys' layout: it counts its whole length. A shorter one, on a known path, shares it.
+  const added = remembered - before;
+  if (added > 0) remembered += keys.length - added;
+  if (remembered > MAX_REMEMBERED_SHAPE_KEYS) {
+    // Full: every shape is forgotten, this one with them, and the memory starts over.
+    forgetShapes();
+    return copy;
+  }
   shape.blank = blankCopy(copy, keys);
   shape.seen = 0;
   return copy;
 }
 
+/** Whether a shape of these keys may be remembered: not longer than the memory, no key too long. */
+function isRememberable(keys: readonly string[]): boolean {
+  if (keys.length > MAX_REMEMBERED_SHAPE_KEYS / 2) return false;
+  for (const key of keys) if (key.length > MAX_REMEMBERED_NAME_LENGTH) return false;
+  return true;
+}
+
 /**
  * Whether `for (const key in object)` walks exactly `Object.keys(object)`, in the same order, for
  * every {@link isPlainRecord}: true while nothing enumerable is inherited from `Object.prototype`.
- * Asked once per walk, before it.
+ * Asked once before each walk of an event's attributes (a JSON value runs no code that could
+ * change it in between).
  */
 export function forInWalksOwnKeys(): boolean {
   for (const _ in Object.prototype) return false;

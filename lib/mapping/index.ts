@@ -1,5 +1,5 @@
 export { findId, type IdLookup } from './identity.js';
-export { type Renamed, renameKeys } from './rename.js';
+export { renameKeys } from './rename.js';
 export {
   type DotPath,
   type Mapping,

@@ -73,7 +73,7 @@ export function translateMessage(message: unknown, options: TranslateOptions): T
   }
 }
 
-/** The event's traits or properties in V8's fast mode (lib/fast-object.ts), once, as the event is handed on. */
+/** The event's traits or properties in V8's fast mode (lib/fast-object.ts), before and after the filters. */
 function withFastAttributes<T extends Translation & { outcome: 'send' }>(translation: T): T {
   const { candu } = translation;
   const attributes = candu.type === 'track' ? candu.properties : candu.traits;

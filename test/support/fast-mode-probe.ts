@@ -19,7 +19,7 @@ const parsedMapping = parseMapping(JSON.stringify({ properties: { rename: { coun
 if (!parsedMapping.ok) throw new Error(parsedMapping.problems.join('; '));
 const filtered: TranslateOptions = {
   ...options,
-  filters: compileFilters({ properties: { deny: ['label_*'] } }),
+  filters: compileFilters({ properties: { deny: ['f_label_*'] } }),
 };
 const mapped: TranslateOptions = { ...options, mapping: parsedMapping.mapping };
 
@@ -36,6 +36,16 @@ function message(prefix: string, run: number): unknown {
 function handedOnFast(prefix: string, run: number, with_: TranslateOptions): boolean {
   const translation = translateMessage(message(prefix, run), with_);
   if (translation.outcome !== 'send' || translation.candu.type !== 'track') throw new Error('not sent');
+  // The filters and the mapping must have built new attributes, or their case checks nothing.
+  if (
+    with_.filters !== undefined &&
+    !(translation.removedKeys !== undefined && translation.removedKeys > 0)
+  ) {
+    throw new Error('the filters removed nothing');
+  }
+  if (with_.mapping !== undefined && !Object.hasOwn(translation.candu.properties, 'count')) {
+    throw new Error('nothing was renamed');
+  }
   return hasFastProperties(translation.candu.properties);
 }
 

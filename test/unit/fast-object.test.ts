@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { forInWalksOwnKeys, inFastMode, isPlainRecord } from '../../lib/fast-object.js';
 import { compileFilters } from '../../lib/filters/index.js';
 import { MAX_REMEMBERED_SHAPE_KEYS } from '../../lib/limits.js';
+import { parseMapping } from '../../lib/mapping/index.js';
 import { type TranslateOptions, translateMessage } from '../../lib/translate/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -51,8 +52,11 @@ describe('inFastMode', () => {
       const object = built(`many${shape}_`, 20);
       expect(Object.keys(inFastMode(object))).toEqual(Object.keys(object));
     }
+    // The shapes above filled the memory more than once: the one seen first is forgotten, copied again.
     const known = built('once_', 40);
-    expect(Object.entries(inFastMode(known))).toEqual(Object.entries(built('once_', 40)));
+    const handed = inFastMode(known);
+    expect(handed).not.toBe(known);
+    expect(Object.entries(handed)).toEqual(Object.entries(built('once_', 40)));
   });
 
   it('hands on attributes in V8 fast mode: a new shape, a known one, after a full GC, filtered, renamed', () => {
@@ -61,7 +65,7 @@ describe('inFastMode', () => {
       ['--allow-natives-syntax', '--expose-gc', '--import', 'tsx', 'test/support/fast-mode-probe.ts'],
       { cwd: ROOT, encoding: 'utf8' },
     );
-    expect(probe.stderr).toBe('');
+    expect(probe.status, probe.stderr).toBe(0);
     expect(JSON.parse(probe.stdout)).toEqual({
       firstTime: true,
       secondTime: true,
@@ -91,10 +95,13 @@ describe('the own-key walks', () => {
   });
 
   it('never send a key inherited from a polluted Object.prototype or another prototype', () => {
-    prototype.polluted = 'x';
     const properties = { ...built('p_', 20), nested: { a: 1 } };
     const filters = compileFilters({ properties: { deny: ['p_1'] } });
-    for (const options of [OPTIONS, { ...OPTIONS, filters }]) {
+    const parsed = parseMapping(JSON.stringify({ properties: { rename: { p_2: 'renamed' } } }));
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    // Polluted once the configuration is read: what the walks must not take is an inherited key.
+    prototype.polluted = 'x';
+    for (const options of [OPTIONS, { ...OPTIONS, filters }, { ...OPTIONS, mapping: parsed.mapping }]) {
       const translation = translateMessage({ type: 'track', userId: 'u1', event: 'E', properties }, options);
       expect(translation.outcome).toBe('send');
       const sent =
