@@ -7,7 +7,7 @@ import type { TranslateOptions } from './translate/index.js';
  * Reads one variable's raw value (`undefined` when unset) into its field, reporting each problem
  * through `report` (its message names the variable). Plain functions rather than a zod schema:
  * the configuration is parsed at every cold start, and building a schema of this many fields took
- * longer than the parse itself (docs/BENCHMARKS.md, "Analysis").
+ * longer than the parse itself (docs/BENCHMARKS.md, "Targets").
  */
 type Reader<T> = (raw: string | undefined, report: (problem: string) => void) => T;
 

@@ -2,7 +2,7 @@
  * The destinations' HTTP client: one POST over `node:http` or `node:https` with a keep-alive
  * agent per protocol, the stack the AWS SDK itself uses on Lambda. The global `fetch` (undici)
  * does the same POST for about twice the CPU and loads a second HTTP stack at cold start
- * (docs/BENCHMARKS.md, "Analysis"); it remains the seam tests fill (`DestinationClientDeps.fetch`),
+ * (docs/BENCHMARKS.md, "Targets"); it remains the seam tests fill (`DestinationClientDeps.fetch`),
  * so this answers with the parts of a fetch `Response` that the destination client reads.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
